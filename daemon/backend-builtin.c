@@ -1,0 +1,1 @@
+/* backend-builtin.c: being written */

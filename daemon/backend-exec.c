@@ -1,0 +1,1 @@
+/* backend-exec.c: being written */

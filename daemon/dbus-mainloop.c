@@ -1,0 +1,1 @@
+/* dbus-mainloop.c: being written */

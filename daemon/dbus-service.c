@@ -1,0 +1,1 @@
+/* dbus-service.c: being written */

@@ -1,0 +1,1 @@
+/* dns-file.c: being written */

@@ -1,0 +1,1 @@
+/* dns-resolvconf.c: being written */

@@ -1,0 +1,1 @@
+/* dns-resolved.c: being written */

@@ -1,0 +1,1 @@
+/* ie.c: being written */

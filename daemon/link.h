@@ -1,0 +1,63 @@
+/* link.h - the network view: one struct rv_link per kernel interface.
+ *
+ * links.c owns these objects and keeps them current from rtnetlink events
+ * (RTM_NEWLINK/DELLINK, addresses, routes, neighbours); wifi.c adds what nl80211
+ * says about association. Everyone else reads them and never frees them.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rv_link {
+	int ifindex;
+	char *name;
+	char *type;		/* "ether", "wlan", "wwan", "loopback", "ppp", "none", ... */
+	char *kind;		/* rtnl link kind ("veth", "tun", "bridge", ...) or NULL */
+	unsigned int flags;	/* IFF_* */
+	uint8_t operstate;	/* IF_OPER_* */
+	bool carrier;
+	uint8_t mac[6];
+	bool has_mac;
+	GPtrArray *addresses;	/* char *, "ADDR/PREFIXLEN" */
+
+	char *gateway;		/* IP of the default route's gateway through this link */
+	uint8_t gateway_mac[6];	/* from the neighbour table */
+	bool has_gateway_mac;
+
+	/* Wi-Fi facts from nl80211 (wifi.c); all unset on other links. */
+	bool wifi_connected;	/* CONNECT/ROAM seen, no DISCONNECT since */
+	GBytes *ssid;		/* NULL when unknown */
+	uint8_t bssid[6];
+	bool has_bssid;
+
+	/* Set by the policy after each evaluation. */
+	char *matched_rule;	/* rule id ("50-untrusted-wifi") or NULL */
+	char *decision;		/* "connect corp", "disconnect all", "ignore", NULL */
+	bool tunnel_device;	/* the interface of a tunnel we run: never matched */
+};
+
+/* Up, carrier, and for Wi-Fi really joined (RUNNING with operstate UP, which WPA
+ * reaches only after the 4-way handshake). Only active links take part in policy. */
+bool rv_link_is_active(const struct rv_link *link);
+/* "associated", "connecting", "disconnected" or NULL for links that are not wlan. */
+const char *rv_link_wifi_state(const struct rv_link *link);
+char *rv_mac_to_string(const uint8_t mac[6]);
+bool rv_mac_parse(const char *text, uint8_t mac[6]);
+
+/* links.c */
+int rv_links_init(GError **error);
+void rv_links_exit(void);
+struct rv_link *rv_links_lookup_index(int ifindex);
+struct rv_link *rv_links_lookup_name(const char *name);
+/* Links in ifindex order; the array is owned by the caller, the links are not. */
+GPtrArray *rv_links_list(void);
+/* Called by wifi.c. ssid may be NULL (unknown). connected=false clears SSID/BSSID. */
+void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid,
+		       size_t ssid_len, const uint8_t bssid[6]);
+/* Called by the policy to record its decision and by the supervisor to mark
+ * tunnel devices; emits RV_EVENT_LINK_CHANGED when something changed. */
+void rv_links_set_decision(struct rv_link *link, const char *rule,
+			   const char *decision);
+void rv_links_set_tunnel_device(const char *ifname, bool is_tunnel);

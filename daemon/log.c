@@ -1,0 +1,56 @@
+/* log.c - where roamvpnd's log goes: stderr, one line per message, debug on demand. */
+#include "config.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static gboolean debug_enabled;
+
+static const char *level_name(GLogLevelFlags level)
+{
+	switch (level & G_LOG_LEVEL_MASK) {
+	case G_LOG_LEVEL_ERROR: return "error";
+	case G_LOG_LEVEL_CRITICAL: return "critical";
+	case G_LOG_LEVEL_WARNING: return "warning";
+	case G_LOG_LEVEL_MESSAGE: return "notice";
+	case G_LOG_LEVEL_INFO: return "info";
+	default: return "debug";
+	}
+}
+
+static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields,
+				   gsize n_fields, gpointer user_data)
+{
+	const char *message = NULL;
+	g_autoptr(GDateTime) now = NULL;
+	g_autofree char *stamp = NULL;
+
+	if ((level & G_LOG_LEVEL_DEBUG) && !debug_enabled)
+		return G_LOG_WRITER_HANDLED;
+	for (gsize i = 0; i < n_fields; i++)
+		if (g_str_equal(fields[i].key, "MESSAGE"))
+			message = fields[i].value;
+	if (!message)
+		return G_LOG_WRITER_UNHANDLED;
+
+	now = g_date_time_new_now_local();
+	stamp = g_date_time_format(now, "%H:%M:%S.%f");
+	stamp[12] = '\0';	/* milliseconds are enough */
+	fprintf(stderr, "%s roamvpnd[%d]: %s: %s\n", stamp, (int)getpid(),
+		level_name(level), message);
+	fflush(stderr);
+	return G_LOG_WRITER_HANDLED;
+}
+
+void rv_log_init(gboolean debug)
+{
+	debug_enabled = debug;
+	g_log_set_writer_func(write_line, NULL, NULL);
+}
+
+gboolean rv_log_debug_enabled(void)
+{
+	return debug_enabled;
+}

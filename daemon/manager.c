@@ -1,0 +1,1 @@
+/* manager.c: being written */

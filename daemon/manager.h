@@ -1,0 +1,52 @@
+/* manager.h - what the outside world (D-Bus, signals, hooks) can ask of the daemon.
+ *
+ * manager.c ties configuration, policy and supervisor together and is the only
+ * place that mutates them on request.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "tunnel.h"
+
+struct rv_daemon_options {
+	char *config_dir;
+	char *state_dir;
+	char *resolv_conf;
+	char *bus;		/* "system", "session" or "unix:..." */
+	bool foreground;
+	bool debug;
+	bool check;
+};
+
+int rv_manager_init(const struct rv_daemon_options *opts, GError **error);
+/* Stop every tunnel, restore DNS, remove routes. Calls done() when all backends
+ * reported down (or after a bounded wait). */
+void rv_manager_shutdown(void (*done)(void *), void *user_data);
+void rv_manager_exit(void);
+
+/* Manual control. Connect/Disconnect hold until the next network change. */
+int rv_manager_connect(const char *tunnel, GError **error);
+int rv_manager_disconnect(const char *tunnel, GError **error);
+/* Re-read configuration; on any error keep the running policy and return -EINVAL
+ * with every "FILE:LINE: msg" in the error message. */
+int rv_manager_reload(GError **error);
+void rv_manager_pause(void);
+void rv_manager_resume(void);
+bool rv_manager_is_paused(void);
+/* "postup"/"predown" from netifrc or other network managers. */
+int rv_manager_hook(const char *event, const char *ifname, GError **error);
+
+/* Human-readable explanation for one link (NULL: all links), one line per rule. */
+char *rv_manager_explain(const char *ifname, GError **error);
+/* Structured: for ifname, GPtrArray of struct rv_rule_verdict (see rules.h). */
+GPtrArray *rv_manager_explain_link(const char *ifname, GError **error);
+
+const char *rv_manager_state(void);	/* "running", "paused", "stopping" */
+const char *rv_manager_dns_method(void);
+const struct rv_daemon_options *rv_manager_options(void);
+
+/* Tunnels in name order (array owned by caller, tunnels not). */
+GPtrArray *rv_manager_tunnels(void);
+struct rv_tunnel *rv_manager_lookup_tunnel(const char *name);

@@ -1,0 +1,1 @@
+/* routes.c: being written */

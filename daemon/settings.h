@@ -1,0 +1,27 @@
+/* settings.h - the daemon's own configuration, /etc/roamvpn/roamvpn.conf.
+ *
+ * [General]
+ * DNS=auto|file|resolvconf|resolved     (auto)
+ * DebounceMs=300                        link changes settle this long before policy runs
+ * BackoffInitialMs=1000                 first retry after a backend failure
+ * BackoffMaxMs=60000                    retries double up to this
+ * AdminGroup=netdev                     may call mutating D-Bus methods (besides root)
+ *
+ * A missing file means all defaults.
+ */
+#pragma once
+
+#include <glib.h>
+
+struct rv_settings {
+	char *dns_method;
+	guint debounce_ms;
+	guint backoff_initial_ms;
+	guint backoff_max_ms;
+	char *admin_group;
+};
+
+void rv_settings_defaults(struct rv_settings *s);
+/* Returns 0, or -EINVAL with "FILE:LINE: msg" errors (s keeps defaults then). */
+int rv_settings_load(struct rv_settings *s, const char *path, GPtrArray *errors);
+void rv_settings_clear(struct rv_settings *s);

@@ -1,0 +1,1 @@
+/* spawn.c: being written */

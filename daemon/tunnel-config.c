@@ -1,0 +1,1 @@
+/* tunnel-config.c: being written */

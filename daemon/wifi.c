@@ -1,0 +1,1 @@
+/* wifi.c: being written */
