@@ -4,12 +4,34 @@
  * the CONNECT request IEs, a GET_SCAN dump (associated BSS), GET_INTERFACE, or wext
  * SIOCGIWESSID, in that order. Without nl80211 the daemon runs on without Wi-Fi
  * facts and says so once.
+ *
+ * Whether a link is joined is not decided here: CONNECT also fires for a WPA2
+ * network whose 4-way handshake will fail. links.c keeps RUNNING/operstate from
+ * rtnetlink, and rv_link_is_active() combines both.
  */
 #pragma once
 
 #include <glib.h>
+#include <linux/netlink.h>
 
+/* Opens the nl80211 event socket and hooks it into the default GLib main context,
+ * then reads the current association of every station interface.
+ * Returns 0 also when nl80211 is absent (no cfg80211 in the kernel): it then logs
+ * "nl80211 not available: running without Wi-Fi facts" once, and a later
+ * rv_wifi_refresh() tries again quietly (the module may be loaded after us).
+ * A negative errno with *error set only for real failures (out of memory, socket
+ * errors other than a missing family). */
 int rv_wifi_init(GError **error);
 void rv_wifi_exit(void);
-/* Query the current association of a wlan link (on link appearance, at start). */
+/* True when the nl80211 monitor is running. */
+gboolean rv_wifi_available(void);
+/* Query the current association of a wlan link (on link appearance, at start) and
+ * report it through rv_links_set_wifi(). Quietly does nothing for links that are
+ * not nl80211 stations, or when nl80211 is absent. Synchronous (bounded by a 1 s
+ * socket timeout): the kernel answers from memory. */
 void rv_wifi_refresh(int ifindex);
+
+/* For the recorder in tests/vm: called with every nl80211 message wifi.c parses
+ * ("event", "scan", "interface"), before parsing. NULL turns it off. */
+typedef void (*rv_wifi_tap_fn)(const char *kind, const struct nlmsghdr *hdr);
+void rv_wifi_set_tap(rv_wifi_tap_fn tap);
