@@ -1,1 +1,260 @@
-/* backend-exec.c: being written */
+/* backend-exec.c - the "exec" backend: a tunnel is whatever a command runs.
+ *
+ *   [exec]
+ *   Start=/usr/sbin/vpnc --no-detach /etc/vpnc/corp.conf
+ *   Stop=/usr/local/bin/corp-down        (optional)
+ *   Type=simple|oneshot                  (simple)
+ *
+ * simple: the tunnel is up while Start's process runs; stopping runs Stop= (if
+ * any), then ends Start's process group. oneshot: up once Start exits 0; stopping
+ * runs Stop= and the tunnel is down when Stop exits. Command lines are split like a
+ * shell would (g_shell_parse_argv) and executed directly, never through a shell.
+ * DNS comes only from [Tunnel] DNS=/Domains=.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/wait.h>
+
+#include "backend.h"
+#include "error.h"
+#include "spawn.h"
+
+#define STOP_GRACE_MS 5000
+
+enum exec_type { EXEC_SIMPLE, EXEC_ONESHOT };
+
+struct exec_run {
+	struct rv_tunnel *tunnel;
+	enum exec_type type;
+	struct rv_child *start;		/* Start= while it runs */
+	struct rv_child *stop;		/* Stop= while it runs */
+	bool stopping;
+	bool reported_up;
+	guint up_idle;
+};
+
+static int parse_command(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
+			 char ***argv, GPtrArray *errors)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_shell_parse_argv(e->value, NULL, argv, &error)) {
+		rv_ini_error(errors, cfg->path, e->line, "%s=: %s", e->key, error->message);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int exec_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
+{
+	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
+	int ret = 0;
+	bool have_start = false;
+
+	if (!s) {
+		rv_ini_error(errors, cfg->path, 0, "Backend=exec needs an [exec] section with Start=");
+		return -EINVAL;
+	}
+	for (guint i = 0; i < s->entries->len; i++) {
+		struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
+		g_auto(GStrv) argv = NULL;
+
+		if (g_str_equal(e->key, "Start") || g_str_equal(e->key, "Stop")) {
+			if (parse_command(cfg, e, &argv, errors) < 0)
+				ret = -EINVAL;
+			have_start |= g_str_equal(e->key, "Start");
+		} else if (g_str_equal(e->key, "Type")) {
+			if (!g_str_equal(e->value, "simple") && !g_str_equal(e->value, "oneshot")) {
+				rv_ini_error(errors, cfg->path, e->line,
+					     "Type= must be simple or oneshot, not '%s'", e->value);
+				ret = -EINVAL;
+			}
+		} else {
+			rv_ini_error(errors, cfg->path, e->line, "unknown key '%s' in [exec]", e->key);
+			ret = -EINVAL;
+		}
+	}
+	if (!have_start) {
+		rv_ini_error(errors, cfg->path, s->line, "[exec] needs Start=");
+		ret = -EINVAL;
+	}
+	for (guint i = 0; i < cfg->ini->sections->len; i++) {
+		struct rv_ini_section *other = g_ptr_array_index(cfg->ini->sections, i);
+
+		if (!g_str_equal(other->name, "exec") && !g_str_equal(other->name, "Tunnel")) {
+			rv_ini_error(errors, cfg->path, other->line,
+				     "unknown section [%s] for Backend=exec", other->name);
+			ret = -EINVAL;
+		}
+	}
+	return ret;
+}
+
+static const char *exec_value(const struct rv_tunnel_config *cfg, const char *key)
+{
+	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
+	struct rv_ini_entry *e = s ? rv_ini_find_entry(s, key) : NULL;
+
+	return e ? e->value : NULL;
+}
+
+static struct rv_tunnel_net *exec_net(const struct rv_tunnel *t)
+{
+	struct rv_tunnel_net *net = rv_tunnel_net_new();
+	const struct rv_tunnel_config *cfg = t->config;
+
+	net->ifname = g_strdup(cfg->interface);
+	/* The command configures its own device; routes only if the file asks. */
+	net->addresses_assigned = true;
+	for (char **r = cfg->interface ? cfg->routes : NULL; r && *r; r++)
+		g_ptr_array_add(net->routes, g_strdup(*r));
+	net->dns = g_strdupv(cfg->dns);
+	net->domains = g_strdupv(cfg->domains);
+	return net;
+}
+
+static void run_free(struct exec_run *run)
+{
+	g_clear_handle_id(&run->up_idle, g_source_remove);
+	g_free(run);
+}
+
+static void finish(struct exec_run *run, const char *error)
+{
+	struct rv_tunnel *t = run->tunnel;
+
+	if (run->start || run->stop)
+		return;		/* wait for every child we started */
+	t->backend_data = NULL;
+	run_free(run);
+	rv_tunnel_report_down(t, error);
+}
+
+static gboolean report_up_idle(gpointer data)
+{
+	struct exec_run *run = data;
+
+	run->up_idle = 0;
+	run->reported_up = true;
+	/* report_up may stop us again (network setup failed): nothing after it. */
+	rv_tunnel_report_up(run->tunnel, exec_net(run->tunnel));
+	return G_SOURCE_REMOVE;
+}
+
+static void stop_exited(struct rv_child *child, int status, void *data)
+{
+	struct exec_run *run = data;
+	g_autofree char *how = rv_wait_status_describe(status);
+
+	run->stop = NULL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_warning("tunnel %s: Stop= command %s", run->tunnel->name, how);
+	if (run->start)
+		rv_child_terminate(run->start, STOP_GRACE_MS);
+	finish(run, NULL);
+}
+
+static void run_stop_command(struct exec_run *run)
+{
+	struct rv_tunnel *t = run->tunnel;
+	const char *stop = exec_value(t->config, "Stop");
+	g_auto(GStrv) argv = NULL;
+	g_auto(GStrv) env = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *name = NULL;
+
+	if (!stop || !g_shell_parse_argv(stop, NULL, &argv, NULL)) {
+		if (run->start)
+			rv_child_terminate(run->start, STOP_GRACE_MS);
+		else
+			finish(run, NULL);
+		return;
+	}
+	env = rv_backend_child_env(t, t->triggered_by ? rv_links_lookup_name(t->triggered_by) : NULL);
+	name = g_strdup_printf("%s[stop]", t->name);
+	run->stop = rv_child_spawn(name, argv, env, stop_exited, run, &error);
+	if (!run->stop) {
+		g_warning("tunnel %s: cannot run Stop=: %s", t->name, error->message);
+		if (run->start)
+			rv_child_terminate(run->start, STOP_GRACE_MS);
+		else
+			finish(run, NULL);
+	}
+}
+
+static void start_exited(struct rv_child *child, int status, void *data)
+{
+	struct exec_run *run = data;
+	struct rv_tunnel *t = run->tunnel;
+	g_autofree char *how = rv_wait_status_describe(status);
+	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	run->start = NULL;
+	if (run->stopping) {
+		finish(run, NULL);
+		return;
+	}
+	if (run->type == EXEC_ONESHOT && ok) {
+		g_info("tunnel %s: Start= finished", t->name);
+		run->up_idle = g_idle_add(report_up_idle, run);
+		return;
+	}
+	g_clear_handle_id(&run->up_idle, g_source_remove);
+	{
+		g_autofree char *msg = g_strdup_printf("Start= command %s", how);
+
+		finish(run, msg);
+	}
+}
+
+static int exec_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
+{
+	const char *start = exec_value(t->config, "Start");
+	const char *type = exec_value(t->config, "Type");
+	g_auto(GStrv) argv = NULL;
+	g_auto(GStrv) env = NULL;
+	struct exec_run *run;
+
+	if (!start) {
+		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "no Start= in [exec]");
+		return -EINVAL;
+	}
+	if (!g_shell_parse_argv(start, NULL, &argv, error))
+		return -EINVAL;
+	env = rv_backend_child_env(t, trigger);
+
+	run = g_new0(struct exec_run, 1);
+	run->tunnel = t;
+	run->type = type && g_str_equal(type, "oneshot") ? EXEC_ONESHOT : EXEC_SIMPLE;
+	run->start = rv_child_spawn(t->name, argv, env, start_exited, run, error);
+	if (!run->start) {
+		run_free(run);
+		return -ENOEXEC;
+	}
+	t->backend_data = run;
+	/* simple: running is up. Reported from idle so that start() returns first. */
+	if (run->type == EXEC_SIMPLE)
+		run->up_idle = g_idle_add(report_up_idle, run);
+	return 0;
+}
+
+static void exec_stop(struct rv_tunnel *t)
+{
+	struct exec_run *run = t->backend_data;
+
+	if (!run || run->stopping)
+		return;
+	run->stopping = true;
+	g_clear_handle_id(&run->up_idle, g_source_remove);
+	if (run->stop)
+		return;
+	run_stop_command(run);
+}
+
+const struct rv_backend rv_backend_exec = {
+	.name = "exec",
+	.check = exec_check,
+	.start = exec_start,
+	.stop = exec_stop,
+};

@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static gboolean debug_enabled;
+static gboolean to_syslog;
 
 static const char *level_name(GLogLevelFlags level)
 {
@@ -35,6 +37,20 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
 	if (!message)
 		return G_LOG_WRITER_UNHANDLED;
 
+	if (to_syslog) {
+		int prio = LOG_DEBUG;
+
+		switch (level & G_LOG_LEVEL_MASK) {
+		case G_LOG_LEVEL_ERROR: prio = LOG_ERR; break;
+		case G_LOG_LEVEL_CRITICAL: prio = LOG_CRIT; break;
+		case G_LOG_LEVEL_WARNING: prio = LOG_WARNING; break;
+		case G_LOG_LEVEL_MESSAGE: prio = LOG_NOTICE; break;
+		case G_LOG_LEVEL_INFO: prio = LOG_INFO; break;
+		default: break;
+		}
+		syslog(prio, "%s", message);
+		return G_LOG_WRITER_HANDLED;
+	}
 	now = g_date_time_new_now_local();
 	stamp = g_date_time_format(now, "%H:%M:%S.%f");
 	stamp[12] = '\0';	/* milliseconds are enough */
@@ -53,4 +69,10 @@ void rv_log_init(gboolean debug)
 gboolean rv_log_debug_enabled(void)
 {
 	return debug_enabled;
+}
+
+void rv_log_use_syslog(void)
+{
+	openlog("roamvpnd", LOG_PID, LOG_DAEMON);
+	to_syslog = TRUE;
 }

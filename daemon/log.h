@@ -10,3 +10,5 @@
 
 void rv_log_init(gboolean debug);
 gboolean rv_log_debug_enabled(void);
+/* After daemonizing: stderr is gone, use syslog. */
+void rv_log_use_syslog(void);

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <dbus/dbus.h>
 #include <glib.h>
 #include <stdbool.h>
 
@@ -20,7 +21,13 @@ struct rv_daemon_options {
 	bool check;
 };
 
-int rv_manager_init(const struct rv_daemon_options *opts, GError **error);
+/* bus: the connection the daemon serves on (systemd-resolved is reached there too);
+ * may be NULL in tests. */
+int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus,
+		    GError **error);
+/* --check: load and validate every configuration file; errors get "FILE:LINE: msg".
+ * Returns 0 when all is well. */
+int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors);
 /* Stop every tunnel, restore DNS, remove routes. Calls done() when all backends
  * reported down (or after a bounded wait). */
 void rv_manager_shutdown(void (*done)(void *), void *user_data);

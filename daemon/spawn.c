@@ -1,1 +1,180 @@
-/* spawn.c: being written */
+/* spawn.c - the daemon's child processes (see spawn.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "ssid.h"
+
+struct rv_child {
+	char *name;
+	GPid pid;
+	guint watch;
+	guint kill_timer;
+	GIOChannel *out;
+	GIOChannel *err;
+	guint out_watch;
+	guint err_watch;
+	rv_child_exit_fn on_exit;
+	void *user_data;
+};
+
+char *rv_wait_status_describe(int status)
+{
+	if (WIFEXITED(status))
+		return g_strdup_printf("exited with status %d", WEXITSTATUS(status));
+	if (WIFSIGNALED(status))
+		return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(status),
+				       g_strsignal(WTERMSIG(status)));
+	return g_strdup_printf("ended with wait status 0x%x", status);
+}
+
+char **rv_child_base_env(char **extra)
+{
+	GPtrArray *env = g_ptr_array_new();
+
+	g_ptr_array_add(env, g_strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	g_ptr_array_add(env, g_strdup("LANG=C.UTF-8"));
+	for (char **e = extra; e && *e; e++)
+		g_ptr_array_add(env, g_strdup(*e));
+	g_ptr_array_add(env, NULL);
+	return (char **)g_ptr_array_free(env, FALSE);
+}
+
+static void child_setup(gpointer data)
+{
+	/* Runs between fork and exec: async-signal-safe calls only. */
+	setsid();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static gboolean on_output(GIOChannel *channel, GIOCondition cond, gpointer data)
+{
+	struct rv_child *child = data;
+	g_autofree char *line = NULL;
+	gsize len = 0;
+	GIOStatus status;
+
+	status = g_io_channel_read_line(channel, &line, &len, NULL, NULL);
+	if (status == G_IO_STATUS_NORMAL && line) {
+		g_autofree char *text = NULL;
+
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		/* Same escaping as SSIDs: no terminal escapes or NULs into our log. */
+		text = rv_ssid_escape((const uint8_t *)line, len);
+		g_message("%s: %s", child->name, text);
+		return G_SOURCE_CONTINUE;
+	}
+	if (status == G_IO_STATUS_AGAIN)
+		return G_SOURCE_CONTINUE;
+	if (channel == child->out)
+		child->out_watch = 0;
+	else
+		child->err_watch = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void drain(GIOChannel *channel, struct rv_child *child)
+{
+	/* Log what is left before the exit is reported, in order. */
+	while (on_output(channel, G_IO_IN, child) == G_SOURCE_CONTINUE) {
+		GIOCondition c = g_io_channel_get_buffer_condition(channel);
+
+		if (!(c & G_IO_IN)) {
+			/* Nothing buffered; a read would block only if the writer lives. */
+			break;
+		}
+	}
+}
+
+static void child_free(struct rv_child *child)
+{
+	g_clear_handle_id(&child->kill_timer, g_source_remove);
+	g_clear_handle_id(&child->out_watch, g_source_remove);
+	g_clear_handle_id(&child->err_watch, g_source_remove);
+	g_clear_pointer(&child->out, g_io_channel_unref);
+	g_clear_pointer(&child->err, g_io_channel_unref);
+	g_spawn_close_pid(child->pid);
+	g_free(child->name);
+	g_free(child);
+}
+
+static void child_exited(GPid pid, gint status, gpointer data)
+{
+	struct rv_child *child = data;
+
+	child->watch = 0;
+	if (child->out)
+		drain(child->out, child);
+	if (child->err)
+		drain(child->err, child);
+	/* The group may still hold grandchildren; they go with the session. */
+	kill(-child->pid, SIGTERM);
+	if (child->on_exit)
+		child->on_exit(child, status, child->user_data);
+	child_free(child);
+}
+
+static GIOChannel *watch_fd(int fd, struct rv_child *child, guint *watch)
+{
+	GIOChannel *ch = g_io_channel_unix_new(fd);
+
+	g_io_channel_set_close_on_unref(ch, TRUE);
+	g_io_channel_set_encoding(ch, NULL, NULL);
+	g_io_channel_set_flags(ch, G_IO_FLAG_NONBLOCK, NULL);
+	*watch = g_io_add_watch(ch, G_IO_IN | G_IO_HUP | G_IO_ERR, on_output, child);
+	return ch;
+}
+
+struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
+				rv_child_exit_fn on_exit_fn, void *user_data, GError **error)
+{
+	struct rv_child *child = g_new0(struct rv_child, 1);
+	int out_fd = -1, err_fd = -1;
+
+	if (!g_spawn_async_with_pipes(NULL, argv, envp,
+				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH_FROM_ENVP |
+				      G_SPAWN_STDIN_FROM_DEV_NULL,
+				      child_setup, NULL, &child->pid, NULL, &out_fd, &err_fd, error)) {
+		g_free(child);
+		return NULL;
+	}
+	child->name = g_strdup(name);
+	child->on_exit = on_exit_fn;
+	child->user_data = user_data;
+	child->out = watch_fd(out_fd, child, &child->out_watch);
+	child->err = watch_fd(err_fd, child, &child->err_watch);
+	child->watch = g_child_watch_add(child->pid, child_exited, child);
+	g_debug("%s: started pid %d", name, (int)child->pid);
+	return child;
+}
+
+static gboolean kill_cb(gpointer data)
+{
+	struct rv_child *child = data;
+
+	child->kill_timer = 0;
+	g_warning("%s: did not exit after SIGTERM, sending SIGKILL", child->name);
+	kill(-child->pid, SIGKILL);
+	kill(child->pid, SIGKILL);
+	return G_SOURCE_REMOVE;
+}
+
+void rv_child_terminate(struct rv_child *child, guint grace_ms)
+{
+	if (kill(-child->pid, SIGTERM) < 0)
+		kill(child->pid, SIGTERM);
+	if (!child->kill_timer)
+		child->kill_timer = g_timeout_add(grace_ms, kill_cb, child);
+}
+
+pid_t rv_child_pid(const struct rv_child *child)
+{
+	return child->pid;
+}

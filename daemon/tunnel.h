@@ -53,6 +53,7 @@ struct rv_tunnel_net {
 	char **domains;
 	int mtu;		/* 0: leave */
 	char *endpoint;		/* peer's outer address, kept off the tunnel for a full tunnel */
+	guint32 fwmark;		/* mark on the backend's own encrypted packets (0: none) */
 };
 struct rv_tunnel_net *rv_tunnel_net_new(void);
 void rv_tunnel_net_free(struct rv_tunnel_net *net);

@@ -1,0 +1,27 @@
+/* spawn.h - child processes of the daemon (backends' programs).
+ *
+ * A child runs in a session of its own (so the whole group can be signalled), dies
+ * with the daemon (PR_SET_PDEATHSIG), gets exactly the environment it is given,
+ * never a shell, stdin from /dev/null, and its stdout/stderr lines go to our log
+ * prefixed with its name (as escaped text: child output is untrusted bytes).
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+struct rv_child;
+
+/* wait_status as from waitpid(). The child object is freed after the callback. */
+typedef void (*rv_child_exit_fn)(struct rv_child *child, int wait_status, void *user_data);
+
+struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
+				rv_child_exit_fn on_exit, void *user_data, GError **error);
+/* SIGTERM to the child's process group, SIGKILL after grace_ms. on_exit still runs. */
+void rv_child_terminate(struct rv_child *child, guint grace_ms);
+pid_t rv_child_pid(const struct rv_child *child);
+/* "exited with status 3", "killed by signal 9 (Killed)". */
+char *rv_wait_status_describe(int wait_status);
+/* A minimal environment: PATH and LANG=C.UTF-8 plus extra (NULL-terminated
+ * "KEY=VALUE" strings, may be NULL). */
+char **rv_child_base_env(char **extra);
