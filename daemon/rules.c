@@ -1,1 +1,906 @@
-/* rules.c: being written */
+/* rules.c - rule files (rules/NN-name.rules): parsing, byte-wise glob matching and
+ * the reasons a rule did not match (see rules.h and docs/rules.md).
+ *
+ * Patterns are compiled into a small byte program (literal byte, ?, *, [class]) and
+ * matched against raw bytes, because an SSID may hold NUL and non-UTF-8 bytes that
+ * fnmatch(3) cannot see. Escaped bytes (\xNN, \\, \") and quoted text are always
+ * literal, so "\x2a" or "*" in quotes match a real asterisk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ini.h"
+#include "rules.h"
+#include "ssid.h"
+
+#define IFNAME_MAX_LEN 15
+
+enum match_key {
+	KEY_NAME,
+	KEY_TYPE,
+	KEY_SSID,
+	KEY_BSSID,
+	KEY_GATEWAY,
+	KEY_CARRIER,
+	KEY_COUNT,
+};
+
+static const char *const match_key_names[KEY_COUNT] = {
+	[KEY_NAME] = "Name",
+	[KEY_TYPE] = "Type",
+	[KEY_SSID] = "SSID",
+	[KEY_BSSID] = "BSSID",
+	[KEY_GATEWAY] = "Gateway",
+	[KEY_CARRIER] = "Carrier",
+};
+
+enum glob_op {
+	GLOB_BYTE,
+	GLOB_ANY,
+	GLOB_STAR,
+	GLOB_CLASS,
+};
+
+struct glob_item {
+	enum glob_op op;
+	uint8_t byte;
+	bool class_negated;
+	uint8_t class_set[32];	/* bit per byte value */
+};
+
+struct pattern {
+	bool negated;
+	char *text;		/* as written, without the leading '!' */
+	GArray *items;		/* struct glob_item */
+};
+
+struct match {
+	enum match_key key;
+	int line;
+	GPtrArray *patterns;	/* struct pattern * */
+	bool carrier;		/* KEY_CARRIER only */
+};
+
+struct rv_rule {
+	char *id;
+	char *path;
+	GPtrArray *matches;	/* struct match *, in file order */
+	enum rv_action action;
+	char *tunnel;
+};
+
+static void pattern_free(gpointer p)
+{
+	struct pattern *pat = p;
+
+	g_free(pat->text);
+	g_array_unref(pat->items);
+	g_free(pat);
+}
+
+static void match_free(gpointer p)
+{
+	struct match *m = p;
+
+	if (m->patterns)
+		g_ptr_array_unref(m->patterns);
+	g_free(m);
+}
+
+void rv_rule_free(struct rv_rule *rule)
+{
+	if (!rule)
+		return;
+	g_free(rule->id);
+	g_free(rule->path);
+	g_ptr_array_unref(rule->matches);
+	g_free(rule->tunnel);
+	g_free(rule);
+}
+
+void rv_ruleset_free(struct rv_ruleset *set)
+{
+	if (!set)
+		return;
+	g_ptr_array_unref(set->rules);
+	g_free(set);
+}
+
+/* --- globs -------------------------------------------------------------------- */
+
+static void class_add(struct glob_item *item, uint8_t lo, uint8_t hi)
+{
+	for (unsigned int c = lo; c <= hi; c++)
+		item->class_set[c / 8] |= (uint8_t)(1u << (c % 8));
+}
+
+static bool item_matches(const struct glob_item *item, uint8_t c)
+{
+	switch (item->op) {
+	case GLOB_BYTE:
+		return item->byte == c;
+	case GLOB_ANY:
+		return true;
+	case GLOB_CLASS:
+		return !!(item->class_set[c / 8] & (1u << (c % 8))) != item->class_negated;
+	case GLOB_STAR:
+		break;
+	}
+	return false;
+}
+
+/* Iterative glob with backtracking to the last '*': linear in practice and never
+ * recursive, so a hostile pattern cannot blow the stack. */
+static bool glob_match(const GArray *items, const uint8_t *s, size_t len)
+{
+	const struct glob_item *p = (const struct glob_item *)(const void *)items->data;
+	size_t np = items->len, pi = 0, si = 0;
+	size_t star_pi = SIZE_MAX, star_si = 0;
+
+	while (si < len) {
+		if (pi < np && p[pi].op == GLOB_STAR) {
+			star_pi = pi++;
+			star_si = si;
+			continue;
+		}
+		if (pi < np && item_matches(&p[pi], s[si])) {
+			pi++;
+			si++;
+			continue;
+		}
+		if (star_pi == SIZE_MAX)
+			return false;
+		pi = star_pi + 1;
+		si = ++star_si;
+	}
+	while (pi < np && p[pi].op == GLOB_STAR)
+		pi++;
+	return pi == np;
+}
+
+static bool pattern_has_wildcard(const struct pattern *pat)
+{
+	for (guint i = 0; i < pat->items->len; i++)
+		if (g_array_index(pat->items, struct glob_item, i).op != GLOB_BYTE)
+			return true;
+	return false;
+}
+
+/* Fewest bytes a value needs to match the pattern. */
+static size_t pattern_min_len(const struct pattern *pat)
+{
+	size_t n = 0;
+
+	for (guint i = 0; i < pat->items->len; i++)
+		n += g_array_index(pat->items, struct glob_item, i).op != GLOB_STAR;
+	return n;
+}
+
+/* One character of pattern text at *p: an escape or a raw byte. */
+static bool read_char(const char **p, uint8_t *out, char **error)
+{
+	const char *s = *p;
+
+	if (s[0] != '\\') {
+		*out = (uint8_t)s[0];
+		*p = s + 1;
+		return true;
+	}
+	if (s[1] == '\\' || s[1] == '"') {
+		*out = (uint8_t)s[1];
+		*p = s + 2;
+		return true;
+	}
+	if (s[1] == 'x' && g_ascii_isxdigit(s[2]) && g_ascii_isxdigit(s[3])) {
+		*out = (uint8_t)(g_ascii_xdigit_value(s[2]) << 4 | g_ascii_xdigit_value(s[3]));
+		*p = s + 4;
+		return true;
+	}
+	*error = g_strdup("bad escape (use \\xNN, \\\\ or \\\")");
+	return false;
+}
+
+/* [...] at *p (just after the '['), POSIX style: '!' or '^' negates, a ']' right
+ * after the opening is a member, a-z is a byte range. */
+static bool read_class(const char **p, struct glob_item *item, char **error)
+{
+	const char *s = *p;
+	bool first = true;
+
+	item->op = GLOB_CLASS;
+	if (*s == '!' || *s == '^') {
+		item->class_negated = true;
+		s++;
+	}
+	for (;;) {
+		uint8_t lo, hi;
+
+		if (*s == '\0') {
+			*error = g_strdup("unterminated [ in pattern");
+			return false;
+		}
+		if (*s == ']' && !first)
+			break;
+		first = false;
+		if (!read_char(&s, &lo, error))
+			return false;
+		hi = lo;
+		if (s[0] == '-' && s[1] != ']' && s[1] != '\0') {
+			s++;
+			if (!read_char(&s, &hi, error))
+				return false;
+			if (hi < lo) {
+				*error = g_strdup_printf("bad range in [...]: \\x%02x-\\x%02x is backwards", lo, hi);
+				return false;
+			}
+		}
+		class_add(item, lo, hi);
+	}
+	*p = s + 1;
+	return true;
+}
+
+/* Split a value into patterns: space-separated, "quotes" keep spaces and make glob
+ * characters literal, a leading unquoted '!' negates. */
+static GPtrArray *parse_patterns(const char *value, char **error)
+{
+	g_autoptr(GPtrArray) patterns = g_ptr_array_new_with_free_func(pattern_free);
+	const char *p = value;
+
+	for (;;) {
+		struct pattern *pat;
+		const char *start;
+		bool in_quotes = false, started = false;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+
+		pat = g_new0(struct pattern, 1);
+		pat->items = g_array_new(FALSE, TRUE, sizeof(struct glob_item));
+		g_ptr_array_add(patterns, pat);
+		if (*p == '!') {
+			pat->negated = true;
+			p++;
+		}
+		start = p;
+		while (*p && (in_quotes || (*p != ' ' && *p != '\t'))) {
+			struct glob_item item = { 0 };
+
+			if (*p == '"') {
+				in_quotes = !in_quotes;
+				started = true;
+				p++;
+				continue;
+			}
+			started = true;
+			if (!in_quotes && *p == '*') {
+				item.op = GLOB_STAR;
+				p++;
+			} else if (!in_quotes && *p == '?') {
+				item.op = GLOB_ANY;
+				p++;
+			} else if (!in_quotes && *p == '[') {
+				p++;
+				if (!read_class(&p, &item, error))
+					return NULL;
+			} else {
+				item.op = GLOB_BYTE;
+				if (!read_char(&p, &item.byte, error))
+					return NULL;
+			}
+			g_array_append_val(pat->items, item);
+		}
+		if (in_quotes) {
+			*error = g_strdup("unterminated quote");
+			return NULL;
+		}
+		if (!started) {
+			*error = g_strdup("'!' without a pattern");
+			return NULL;
+		}
+		pat->text = g_strndup(start, (gsize)(p - start));
+	}
+	if (patterns->len == 0) {
+		*error = g_strdup("needs at least one pattern");
+		return NULL;
+	}
+	return g_steal_pointer(&patterns);
+}
+
+/* MAC patterns compare against rv_mac_to_string(): lower case, colons. A plain
+ * address is normalised ("0:1:2:a:b:c" works); a glob may only hold hex digits
+ * and colons besides its wildcards. */
+static bool check_mac_pattern(struct pattern *pat, char **error)
+{
+	uint8_t mac[6];
+
+	if (pattern_has_wildcard(pat)) {
+		for (guint i = 0; i < pat->items->len; i++) {
+			struct glob_item *item = &g_array_index(pat->items, struct glob_item, i);
+
+			if (item->op == GLOB_BYTE && !g_ascii_isxdigit(item->byte) && item->byte != ':') {
+				*error = g_strdup_printf("'%s' is not a MAC address pattern", pat->text);
+				return false;
+			}
+			if (item->op == GLOB_BYTE)
+				item->byte = (uint8_t)g_ascii_tolower(item->byte);
+		}
+		return true;
+	}
+
+	g_autofree char *literal = g_malloc0(pat->items->len + 1);
+
+	for (guint i = 0; i < pat->items->len; i++)
+		literal[i] = (char)g_array_index(pat->items, struct glob_item, i).byte;
+	if (strlen(literal) != pat->items->len || !rv_mac_parse(literal, mac)) {
+		*error = g_strdup_printf("'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", pat->text);
+		return false;
+	}
+	g_autofree char *canonical = rv_mac_to_string(mac);
+
+	g_array_set_size(pat->items, 0);
+	for (const char *c = canonical; *c; c++) {
+		struct glob_item item = { .op = GLOB_BYTE, .byte = (uint8_t)*c };
+
+		g_array_append_val(pat->items, item);
+	}
+	return true;
+}
+
+static bool parse_bool(const char *value, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(value, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (g_ascii_strcasecmp(value, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Returns the parsed match or NULL with *error set. */
+static struct match *parse_match(enum match_key key, const struct rv_ini_entry *e, char **error)
+{
+	g_autoptr(GPtrArray) patterns = NULL;
+	struct match *m;
+
+	if (key == KEY_CARRIER) {
+		bool carrier;
+
+		if (!parse_bool(e->value, &carrier)) {
+			*error = g_strdup_printf("'%s' is not yes or no", e->value);
+			return NULL;
+		}
+		m = g_new0(struct match, 1);
+		m->key = key;
+		m->line = e->line;
+		m->carrier = carrier;
+		return m;
+	}
+
+	patterns = parse_patterns(e->value, error);
+	if (!patterns)
+		return NULL;
+	for (guint i = 0; i < patterns->len; i++) {
+		struct pattern *pat = g_ptr_array_index(patterns, i);
+		size_t min_len = pattern_min_len(pat);
+
+		switch (key) {
+		case KEY_SSID:
+			if (min_len > RV_SSID_MAX_LEN) {
+				*error = g_strdup_printf("'%s' needs %zu bytes, an SSID has at most %d",
+							 pat->text, min_len, RV_SSID_MAX_LEN);
+				return NULL;
+			}
+			break;
+		case KEY_NAME:
+			if (min_len > IFNAME_MAX_LEN || (min_len == 0 && !pattern_has_wildcard(pat))) {
+				*error = g_strdup_printf("'%s' cannot be an interface name (1 to %d bytes)",
+							 pat->text, IFNAME_MAX_LEN);
+				return NULL;
+			}
+			break;
+		case KEY_TYPE:
+			if (min_len == 0 && !pattern_has_wildcard(pat)) {
+				*error = g_strdup("empty type");
+				return NULL;
+			}
+			break;
+		case KEY_BSSID:
+		case KEY_GATEWAY:
+			if (!check_mac_pattern(pat, error))
+				return NULL;
+			break;
+		case KEY_CARRIER:
+		case KEY_COUNT:
+			g_assert_not_reached();
+		}
+	}
+	m = g_new0(struct match, 1);
+	m->key = key;
+	m->line = e->line;
+	m->patterns = g_steal_pointer(&patterns);
+	return m;
+}
+
+/* Tunnel names become interface names and D-Bus path labels (tunnels/NAME.conf). */
+static bool tunnel_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > IFNAME_MAX_LEN || g_str_equal(name, ".") || g_str_equal(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '.' && *c != '-')
+			return false;
+	return true;
+}
+
+static int match_key_from_name(const char *name)
+{
+	for (int k = 0; k < KEY_COUNT; k++)
+		if (g_str_equal(name, match_key_names[k]))
+			return k;
+	return -1;
+}
+
+static bool parse_match_section(struct rv_rule *rule, const struct rv_ini_section *s,
+				GPtrArray *errors)
+{
+	int seen_line[KEY_COUNT] = { 0 };
+	bool ok = true;
+
+	for (guint i = 0; i < s->entries->len; i++) {
+		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
+		int key = match_key_from_name(e->key);
+		g_autofree char *error = NULL;
+		struct match *m;
+
+		if (key < 0) {
+			rv_ini_error(errors, rule->path, e->line,
+				     "unknown key %s= in [Match] (known: Name, Type, SSID, BSSID, Gateway, Carrier)",
+				     e->key);
+			ok = false;
+			continue;
+		}
+		if (seen_line[key]) {
+			rv_ini_error(errors, rule->path, e->line,
+				     "%s= repeated (first at line %d); put all patterns on one line",
+				     e->key, seen_line[key]);
+			ok = false;
+			continue;
+		}
+		seen_line[key] = e->line;
+		m = parse_match((enum match_key)key, e, &error);
+		if (!m) {
+			rv_ini_error(errors, rule->path, e->line, "%s=: %s", e->key, error);
+			ok = false;
+			continue;
+		}
+		g_ptr_array_add(rule->matches, m);
+	}
+	return ok;
+}
+
+static bool parse_action_section(struct rv_rule *rule, const struct rv_ini_section *s,
+				 GHashTable *tunnels, GPtrArray *errors)
+{
+	int action_line = 0;
+	bool ok = true;
+
+	for (guint i = 0; i < s->entries->len; i++) {
+		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
+		enum rv_action action;
+
+		if (g_str_equal(e->key, "Connect"))
+			action = RV_ACTION_CONNECT;
+		else if (g_str_equal(e->key, "Disconnect"))
+			action = RV_ACTION_DISCONNECT;
+		else if (g_str_equal(e->key, "Ignore"))
+			action = RV_ACTION_IGNORE;
+		else {
+			rv_ini_error(errors, rule->path, e->line,
+				     "unknown key %s= in [Action] (known: Connect, Disconnect, Ignore)",
+				     e->key);
+			ok = false;
+			continue;
+		}
+		if (action_line) {
+			rv_ini_error(errors, rule->path, e->line,
+				     "a second action %s= (the first is at line %d); a rule has exactly one",
+				     e->key, action_line);
+			ok = false;
+			continue;
+		}
+		action_line = e->line;
+
+		if (action == RV_ACTION_IGNORE) {
+			bool yes;
+
+			if (!parse_bool(e->value, &yes) || !yes) {
+				rv_ini_error(errors, rule->path, e->line, "Ignore= only takes yes");
+				ok = false;
+			}
+		} else if (action == RV_ACTION_DISCONNECT && g_str_equal(e->value, "all")) {
+			/* always valid */
+		} else if (!tunnel_name_valid(e->value)) {
+			rv_ini_error(errors, rule->path, e->line,
+				     "%s=: '%s' is not a tunnel name (1-15 of A-Z a-z 0-9 _ . -)",
+				     e->key, e->value);
+			ok = false;
+		} else if (g_str_equal(e->value, "all")) {
+			rv_ini_error(errors, rule->path, e->line, "Connect=all is not possible; name one tunnel");
+			ok = false;
+		} else if (tunnels && !g_hash_table_contains(tunnels, e->value)) {
+			rv_ini_error(errors, rule->path, e->line,
+				     "%s=: unknown tunnel '%s' (no tunnels/%s.conf)",
+				     e->key, e->value, e->value);
+			ok = false;
+		}
+		rule->action = action;
+		g_free(rule->tunnel);
+		rule->tunnel = action == RV_ACTION_IGNORE ? NULL : g_strdup(e->value);
+	}
+	if (!action_line) {
+		rv_ini_error(errors, rule->path, s->line,
+			     "[Action] needs one of Connect=TUNNEL, Disconnect=TUNNEL|all, Ignore=yes");
+		ok = false;
+	}
+	return ok;
+}
+
+static char *rule_id_from_path(const char *path)
+{
+	g_autofree char *base = g_path_get_basename(path);
+
+	if (g_str_has_suffix(base, ".rules"))
+		base[strlen(base) - strlen(".rules")] = '\0';
+	return g_steal_pointer(&base);
+}
+
+struct rv_rule *rv_rule_parse(const char *path, const char *text,
+			      GHashTable *tunnels, GPtrArray *errors)
+{
+	g_autoptr(rv_ini) ini = rv_ini_parse(path, text, 0, errors);
+	struct rv_rule *rule;
+	const struct rv_ini_section *match_section = NULL, *action_section = NULL;
+	bool ok = true;
+
+	if (!ini)
+		return NULL;
+
+	rule = g_new0(struct rv_rule, 1);
+	rule->id = rule_id_from_path(path);
+	rule->path = g_strdup(path);
+	rule->matches = g_ptr_array_new_with_free_func(match_free);
+
+	for (guint i = 0; i < ini->sections->len; i++) {
+		const struct rv_ini_section *s = g_ptr_array_index(ini->sections, i);
+		const struct rv_ini_section **slot;
+
+		if (g_str_equal(s->name, "Match"))
+			slot = &match_section;
+		else if (g_str_equal(s->name, "Action"))
+			slot = &action_section;
+		else {
+			rv_ini_error(errors, path, s->line,
+				     "unknown section [%s] (a rule has [Match] and [Action])", s->name);
+			ok = false;
+			continue;
+		}
+		if (*slot) {
+			rv_ini_error(errors, path, s->line, "[%s] repeated (first at line %d)",
+				     s->name, (*slot)->line);
+			ok = false;
+			continue;
+		}
+		*slot = s;
+	}
+
+	if (match_section)
+		ok = parse_match_section(rule, match_section, errors) && ok;
+	if (action_section)
+		ok = parse_action_section(rule, action_section, tunnels, errors) && ok;
+	else {
+		rv_ini_error(errors, path, 1,
+			     "no [Action] section (need Connect=TUNNEL, Disconnect=TUNNEL|all or Ignore=yes)");
+		ok = false;
+	}
+
+	if (!ok) {
+		rv_rule_free(rule);
+		return NULL;
+	}
+	return rule;
+}
+
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct rv_ruleset *rv_ruleset_load_dir(const char *dir, GHashTable *tunnels,
+				       GPtrArray *errors)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(rv_ruleset) set = g_new0(struct rv_ruleset, 1);
+	const char *name;
+	bool ok = true;
+
+	set->rules = g_ptr_array_new_with_free_func((GDestroyNotify)rv_rule_free);
+	if (!d) {
+		/* No rules directory: no automation, which is a valid setup. */
+		if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return g_steal_pointer(&set);
+		rv_ini_error(errors, dir, 0, "%s", error->message);
+		return NULL;
+	}
+	while ((name = g_dir_read_name(d)))
+		if (name[0] != '.' && g_str_has_suffix(name, ".rules"))
+			g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, compare_names);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *path = g_build_filename(dir, g_ptr_array_index(names, i), NULL);
+		g_autofree char *text = NULL;
+		struct rv_rule *rule;
+
+		if (!g_file_get_contents(path, &text, NULL, &error)) {
+			rv_ini_error(errors, path, 0, "%s", error->message);
+			g_clear_error(&error);
+			ok = false;
+			continue;
+		}
+		rule = rv_rule_parse(path, text, tunnels, errors);
+		if (!rule) {
+			ok = false;
+			continue;
+		}
+		g_ptr_array_add(set->rules, rule);
+	}
+	if (!ok)
+		return NULL;
+	return g_steal_pointer(&set);
+}
+
+const char *rv_rule_id(const struct rv_rule *rule)
+{
+	return rule->id;
+}
+
+const char *rv_rule_path(const struct rv_rule *rule)
+{
+	return rule->path;
+}
+
+enum rv_action rv_rule_action(const struct rv_rule *rule)
+{
+	return rule->action;
+}
+
+const char *rv_rule_tunnel(const struct rv_rule *rule)
+{
+	return rule->tunnel;
+}
+
+char *rv_rule_describe_action(const struct rv_rule *rule)
+{
+	switch (rule->action) {
+	case RV_ACTION_CONNECT:
+		return g_strdup_printf("connect %s", rule->tunnel);
+	case RV_ACTION_DISCONNECT:
+		return g_strdup_printf("disconnect %s", rule->tunnel);
+	case RV_ACTION_IGNORE:
+		break;
+	}
+	return g_strdup("ignore");
+}
+
+/* --- matching ------------------------------------------------------------------ */
+
+struct value {
+	const uint8_t *data;
+	size_t len;
+};
+
+static struct value str_value(const char *s)
+{
+	return (struct value){ (const uint8_t *)s, strlen(s) };
+}
+
+/* True when some value matches a positive pattern (or there is none) and no value
+ * matches a negated one; *excluded_by names the negated pattern that hit. */
+static bool patterns_match(const GPtrArray *patterns, const struct value *values,
+			   size_t n_values, const struct pattern **excluded_by)
+{
+	bool have_positive = false, positive_hit = false;
+
+	*excluded_by = NULL;
+	for (guint i = 0; i < patterns->len; i++) {
+		const struct pattern *pat = g_ptr_array_index(patterns, i);
+		bool hit = false;
+
+		for (size_t v = 0; v < n_values && !hit; v++)
+			hit = glob_match(pat->items, values[v].data, values[v].len);
+		if (pat->negated && hit) {
+			*excluded_by = pat;
+			return false;
+		}
+		if (!pat->negated) {
+			have_positive = true;
+			positive_hit = positive_hit || hit;
+		}
+	}
+	return !have_positive || positive_hit;
+}
+
+static char *positive_list(const GPtrArray *patterns)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < patterns->len; i++) {
+		const struct pattern *pat = g_ptr_array_index(patterns, i);
+
+		if (pat->negated)
+			continue;
+		if (out->len)
+			g_string_append_c(out, ' ');
+		g_string_append(out, pat->text);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* Does one key match? On a mismatch *why (if asked for) says why. */
+static bool match_one(const struct match *m, const struct rv_link *link, char **why)
+{
+	struct value values[2];
+	size_t n_values = 0;
+	g_autofree char *shown = NULL;		/* the link's value, escaped, for messages */
+	char mac_text[18];
+	const struct pattern *excluded_by;
+
+	switch (m->key) {
+	case KEY_CARRIER:
+		if (link->carrier == m->carrier)
+			return true;
+		if (why)
+			*why = g_strdup_printf("Carrier %s does not match %s",
+					       link->carrier ? "yes" : "no", m->carrier ? "yes" : "no");
+		return false;
+	case KEY_NAME:
+		if (!link->name)
+			goto unknown;
+		values[n_values++] = str_value(link->name);
+		shown = rv_ssid_escape(values[0].data, values[0].len);
+		break;
+	case KEY_TYPE:
+		if (link->type)
+			values[n_values++] = str_value(link->type);
+		if (link->kind && (!link->type || !g_str_equal(link->kind, link->type)))
+			values[n_values++] = str_value(link->kind);
+		if (n_values == 0)
+			goto unknown;
+		{
+			g_autofree char *a = rv_ssid_escape(values[0].data, values[0].len);
+			g_autofree char *b = n_values > 1 ? rv_ssid_escape(values[1].data, values[1].len) : NULL;
+
+			shown = b ? g_strdup_printf("%s (kind %s)", a, b) : g_steal_pointer(&a);
+		}
+		break;
+	case KEY_SSID: {
+		gsize len;
+		const uint8_t *data;
+
+		if (!link->ssid)
+			goto unknown;
+		data = g_bytes_get_data(link->ssid, &len);
+		values[n_values++] = (struct value){ data ? data : (const uint8_t *)"", len };
+		g_autofree char *escaped = rv_ssid_escape(values[0].data, values[0].len);
+		shown = g_strdup_printf("\"%s\"", escaped);
+		break;
+	}
+	case KEY_BSSID:
+	case KEY_GATEWAY: {
+		const uint8_t *mac = m->key == KEY_BSSID ? link->bssid : link->gateway_mac;
+		bool known = m->key == KEY_BSSID ? link->has_bssid : link->has_gateway_mac;
+		g_autofree char *text = NULL;
+
+		if (!known)
+			goto unknown;
+		text = rv_mac_to_string(mac);
+		g_strlcpy(mac_text, text, sizeof(mac_text));
+		values[n_values++] = str_value(mac_text);
+		shown = g_strdup(mac_text);
+		break;
+	}
+	case KEY_COUNT:
+		g_assert_not_reached();
+	}
+
+	if (patterns_match(m->patterns, values, n_values, &excluded_by))
+		return true;
+	if (why) {
+		if (excluded_by) {
+			*why = g_strdup_printf("%s %s is excluded by !%s", match_key_names[m->key],
+					       shown, excluded_by->text);
+		} else {
+			g_autofree char *wanted = positive_list(m->patterns);
+
+			*why = g_strdup_printf("%s %s does not match %s", match_key_names[m->key],
+					       shown, wanted);
+		}
+	}
+	return false;
+
+unknown:
+	/* Unknown is not "not HomeNet": a rule that names a key never matches a
+	 * link whose value for it is unknown, negated patterns included. */
+	if (why) {
+		static const char *const what[KEY_COUNT] = {
+			[KEY_NAME] = "interface name", [KEY_TYPE] = "type",
+			[KEY_SSID] = "SSID", [KEY_BSSID] = "BSSID",
+			[KEY_GATEWAY] = "gateway MAC",
+		};
+		*why = g_strdup_printf("no %s known", what[m->key]);
+	}
+	return false;
+}
+
+bool rv_rule_matches(const struct rv_rule *rule, const struct rv_link *link, char **why)
+{
+	if (why)
+		*why = NULL;
+	for (guint i = 0; i < rule->matches->len; i++)
+		if (!match_one(g_ptr_array_index(rule->matches, i), link, why))
+			return false;
+	return true;
+}
+
+const struct rv_rule *rv_ruleset_match(const struct rv_ruleset *set,
+				       const struct rv_link *link)
+{
+	for (guint i = 0; i < set->rules->len; i++) {
+		const struct rv_rule *rule = g_ptr_array_index(set->rules, i);
+
+		if (rv_rule_matches(rule, link, NULL))
+			return rule;
+	}
+	return NULL;
+}
+
+static void verdict_free(gpointer p)
+{
+	struct rv_rule_verdict *v = p;
+
+	g_free(v->reason);
+	g_free(v);
+}
+
+GPtrArray *rv_ruleset_explain(const struct rv_ruleset *set, const struct rv_link *link)
+{
+	GPtrArray *verdicts = g_ptr_array_new_with_free_func(verdict_free);
+
+	for (guint i = 0; i < set->rules->len; i++) {
+		struct rv_rule_verdict *v = g_new0(struct rv_rule_verdict, 1);
+
+		v->rule = g_ptr_array_index(set->rules, i);
+		v->matched = rv_rule_matches(v->rule, link, &v->reason);
+		g_ptr_array_add(verdicts, v);
+		if (v->matched)
+			break;
+	}
+	return verdicts;
+}
