@@ -1,0 +1,327 @@
+#!/bin/sh
+# /init of roamvpn's Wi-Fi VM test (PID 1 in the qemu guest). Adapted from the team lab
+# (lab/hwsim/guest-init.sh); owned by the project.
+#
+# mac80211_hwsim radios=4: wlan0..wlan2 are moved to a network namespace "ap" and run
+# hostapd (open HomeNet, open CafeWiFi, WPA2 SecureNet), so the init namespace looks
+# like a laptop: only the station wlan3. wpa_supplicant drives wlan3 through
+#   HomeNet -> CafeWiFi -> HomeNet -> disconnect -> SecureNet with a wrong password.
+# Watched by tests/vm/wifi-events (daemon/wifi.c alone) and, when present, the real
+# roamvpnd with the rule "Type=wlan SSID=!HomeNet -> Connect=cafe" and an exec tunnel.
+# Every wait has a deadline on /proc/uptime. Each check prints one line
+#   @@RVTEST ok NAME   or   @@RVTEST FAIL NAME: why
+# and the host (vm-wifi-test.sh) counts them.
+export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+HOME_SSID=HomeNet
+CAFE_SSID=CafeWiFi
+WPA_SSID=SecureNet
+PSK=correct-horse-battery
+WRONG_PSK=wrong-password-here
+USE_DAEMON=auto		# auto: run roamvpnd when it is in the image
+[ -f /etc/rvtest/test.conf ] && . /etc/rvtest/test.conf
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /run /tmp /var/run
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+echo /sbin/modprobe > /proc/sys/kernel/modprobe   # the kernel autoloads ccm/ctr for WPA2
+echo 4 > /proc/sys/kernel/printk
+
+up() { cut -d' ' -f1 /proc/uptime; }
+mark() { echo "@@RVTEST-MARK $(up) $*"; }
+ok() { echo "@@RVTEST ok $1"; }
+fail() { echo "@@RVTEST FAIL $1: $2"; }
+check() {   # check NAME WHY-IF-NOT COMMAND...
+	name=$1; why=$2; shift 2
+	if "$@" >/dev/null 2>&1; then ok "$name"; return 0; fi
+	fail "$name" "$why"; return 1
+}
+BGPIDS=
+finish() {
+	[ -n "$1" ] && fail "scenario" "$1"
+	sleep 1
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
+	sleep 1
+	for p in $BGPIDS; do kill "$p" 2>/dev/null; done
+	[ -f /run/wpas.pid ] && kill "$(cat /run/wpas.pid)" 2>/dev/null
+	[ -f /run/hostapd.pid ] && kill "$(cat /run/hostapd.pid)" 2>/dev/null
+	sleep 1
+	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/ctl.log \
+		 /tmp/iw-event.log /tmp/ip-monitor.log /tmp/wpas.log /tmp/hostapd.log; do
+		[ -f "$f" ] || continue
+		echo "@@RVTEST-LOG-BEGIN $f"; cat "$f"; echo "@@RVTEST-LOG-END $f"
+	done
+	for f in /tmp/tunnel.env.*; do
+		[ -f "$f" ] || continue
+		echo "@@RVTEST-LOG-BEGIN $f"; grep '^ROAMVPN_' "$f"; echo "@@RVTEST-LOG-END $f"
+	done
+	mark "END"
+	sync
+	poweroff -f
+	sleep 5; echo o > /proc/sysrq-trigger
+}
+# wait_for SECONDS COMMAND...: 0 when COMMAND succeeds before the deadline, else 1.
+# The deadline is on /proc/uptime: under TCG each poll is slow, so counting polls lies.
+wait_for() {
+	t=$1; shift
+	u=$(up); deadline=$(( ${u%.*} + t ))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		u=$(up); [ "${u%.*}" -ge "$deadline" ] && return 1
+		sleep 0.2
+	done
+}
+must() {   # must SECONDS WHAT COMMAND...: the scenario cannot go on without it
+	t=$1; what=$2; shift 2
+	wait_for "$t" "$@" || finish "timeout ${t}s waiting for $what"
+}
+wpas() { wpa_cli -p /run/wpa_supplicant -i wlan3 "$@"; }
+wpas_state() {   # wpas_state STATE [SSID]
+	s=$(wpas status 2>/dev/null)
+	echo "$s" | grep -qx "wpa_state=$1" || return 1
+	[ -z "$2" ] || echo "$s" | grep -qx "ssid=$2"
+}
+ap_enabled() { /usr/sbin/ip netns exec ap hostapd_cli -p /run/hostapd -i "$1" status 2>/dev/null | grep -qx state=ENABLED; }
+# count_lines FILE REGEX: number of matching lines (0 when the file is missing)
+count_lines() { [ -f "$1" ] && grep -cE "$2" "$1" || echo 0; }
+more_lines() { [ "$(count_lines "$1" "$2")" -gt "$3" ]; }
+
+mark "BOOTED kernel $(uname -r)"
+modprobe mac80211_hwsim radios=4 || finish "modprobe mac80211_hwsim"
+must 10 "wlan3" test -e /sys/class/net/wlan3
+/usr/sbin/ip link set lo up
+
+# Access points in their own namespace; the hwsim medium still joins all radios.
+/usr/sbin/ip netns add ap || finish "/usr/sbin/ip netns add ap"
+for i in 0 1 2; do
+	phy=$(cat /sys/class/net/wlan$i/phy80211/name)
+	iw phy "$phy" set netns name ap || finish "moving $phy to netns ap"
+done
+/usr/sbin/ip netns exec ap /usr/sbin/ip link set lo up
+mark "RADIOS station=wlan3 ap-netns=[$(/usr/sbin/ip netns exec ap ls /sys/class/net | tr '\n' ' ')]"
+
+# ---- watchers first, so they see everything ----
+iw event -t > /tmp/iw-event.log 2>&1 &
+BGPIDS="$BGPIDS $!"
+/usr/sbin/ip -timestamp monitor link > /tmp/ip-monitor.log 2>&1 &
+BGPIDS="$BGPIDS $!"
+wifi-events -t 400 -r > /tmp/wifi-events.log 2>&1 &
+BGPIDS="$BGPIDS $!"
+
+DAEMON_PID=
+if [ "$USE_DAEMON" = auto ] && command -v roamvpnd >/dev/null; then USE_DAEMON=yes; fi
+if [ "$USE_DAEMON" = yes ]; then
+	mkdir -p /etc/roamvpn/tunnels /etc/roamvpn/rules /run/roamvpn /run/dbus
+	cat > /etc/roamvpn/tunnels/cafe.conf <<EOC
+[Tunnel]
+Backend=exec
+
+[exec]
+Start=/etc/rvtest/tunnel-record.sh cafe
+EOC
+	cat > /etc/roamvpn/rules/50-untrusted-wifi.rules <<EOC
+[Match]
+Type=wlan
+SSID=!$HOME_SSID
+
+[Action]
+Connect=cafe
+EOC
+	: > /tmp/resolv.conf
+	cat > /etc/rvtest/dbus.conf <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/run/dbus/rvtest-bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOC
+	BUS=unix:path=/run/dbus/rvtest-bus
+	dbus-daemon --config-file=/etc/rvtest/dbus.conf --fork --nopidfile || finish "dbus-daemon"
+	must 10 "private bus socket" test -S /run/dbus/rvtest-bus
+	if roamvpnd --config-dir /etc/roamvpn --check > /tmp/check.log 2>&1; then
+		ok config-valid
+	else
+		fail config-valid "roamvpnd --check: $(head -3 /tmp/check.log | tr '\n' ' ')"
+	fi
+	[ -s /tmp/check.log ] && { echo "@@RVTEST-LOG-BEGIN check"; cat /tmp/check.log; echo "@@RVTEST-LOG-END check"; }
+	roamvpnd --foreground --debug --config-dir /etc/roamvpn --state-dir /run/roamvpn \
+		--resolv-conf /tmp/resolv.conf --bus "$BUS" > /tmp/daemon.log 2>&1 &
+	DAEMON_PID=$!
+	mark "DAEMON_STARTED pid=$DAEMON_PID"
+fi
+ctl() { roamvpnctl --bus "$BUS" "$@"; }
+ctl_snapshot() {   # ctl_snapshot LABEL: what roamvpnctl says, into the log
+	[ "$USE_DAEMON" = yes ] && command -v roamvpnctl >/dev/null || return 0
+	{ echo "== $1 at $(up)"; ctl --json links; ctl --json status; } >> /tmp/ctl.log 2>&1
+}
+must 10 "wifi-events ready" grep -q '^READY nl80211=yes' /tmp/wifi-events.log
+sleep 1
+
+# ---- access points ----
+mkdir -p /etc/rvtest
+cat > /etc/rvtest/ap-home.conf <<EOC
+interface=wlan0
+driver=nl80211
+ctrl_interface=/run/hostapd
+ssid=$HOME_SSID
+hw_mode=g
+channel=1
+EOC
+cat > /etc/rvtest/ap-cafe.conf <<EOC
+interface=wlan1
+driver=nl80211
+ctrl_interface=/run/hostapd
+ssid=$CAFE_SSID
+hw_mode=g
+channel=6
+EOC
+cat > /etc/rvtest/ap-secure.conf <<EOC
+interface=wlan2
+driver=nl80211
+ctrl_interface=/run/hostapd
+ssid=$WPA_SSID
+hw_mode=g
+channel=11
+wpa=2
+wpa_key_mgmt=WPA-PSK
+rsn_pairwise=CCMP
+wpa_passphrase=$PSK
+EOC
+# scan_freq: a full hwsim scan (2.4 + 5 GHz + S1G) costs ~8 s under TCG
+cat > /etc/rvtest/wpa_supplicant.conf <<EOC
+ctrl_interface=/run/wpa_supplicant
+network={
+	ssid="$HOME_SSID"
+	key_mgmt=NONE
+	scan_ssid=1
+	scan_freq=2412
+}
+network={
+	ssid="$CAFE_SSID"
+	key_mgmt=NONE
+	scan_ssid=1
+	scan_freq=2437
+	disabled=1
+}
+network={
+	ssid="$WPA_SSID"
+	key_mgmt=WPA-PSK
+	psk="$WRONG_PSK"
+	scan_ssid=1
+	scan_freq=2462
+	disabled=1
+}
+EOC
+/usr/sbin/ip netns exec ap hostapd -B -P /run/hostapd.pid -t -f /tmp/hostapd.log \
+	/etc/rvtest/ap-home.conf /etc/rvtest/ap-cafe.conf /etc/rvtest/ap-secure.conf || finish "hostapd start"
+must 30 "AP wlan0 enabled" ap_enabled wlan0
+must 30 "AP wlan1 enabled" ap_enabled wlan1
+must 30 "AP wlan2 enabled" ap_enabled wlan2
+mark "APS_UP"
+
+EV=/tmp/wifi-events.log
+DL=/tmp/daemon.log
+TL=/tmp/tunnel.log
+dmn() { [ "$USE_DAEMON" = yes ]; }
+
+# ---- 1. HomeNet: trusted, no tunnel ----
+wpa_supplicant -B -D nl80211 -i wlan3 -c /etc/rvtest/wpa_supplicant.conf \
+	-P /run/wpas.pid -t -f /tmp/wpas.log || finish "wpa_supplicant start"
+must 60 "association to $HOME_SSID" wpas_state COMPLETED "$HOME_SSID"
+mark "JOINED_1 $HOME_SSID"
+check events-home-connect "wifi.c reported no CONNECT with SSID HomeNet" \
+	wait_for 10 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" bssid=02:00:00:00:00:00" $EV
+if dmn; then
+	check daemon-home-ssid "roamvpnd did not log the HomeNet association" \
+		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:00:00, SSID \"$HOME_SSID\"" $DL
+	sleep 3   # longer than a debounce: a wrong tunnel start would show by now
+	check daemon-home-no-tunnel "the tunnel started on the trusted network" \
+		test "$(count_lines $TL '^START')" -eq 0
+	ctl_snapshot home
+fi
+
+# ---- 2. CafeWiFi: untrusted, tunnel starts with the SSID in its environment ----
+wpas select_network 1 > /dev/null
+must 60 "association to $CAFE_SSID" wpas_state COMPLETED "$CAFE_SSID"
+mark "JOINED_2 $CAFE_SSID"
+check events-cafe-connect "wifi.c reported no CONNECT with SSID CafeWiFi" \
+	wait_for 10 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00" $EV
+if dmn; then
+	check daemon-cafe-ssid "roamvpnd did not log the CafeWiFi association" \
+		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:01:00, SSID \"$CAFE_SSID\"" $DL
+	check daemon-cafe-tunnel-start "the exec tunnel did not start within 30 s" \
+		wait_for 30 grep -q '^START 1 ' $TL
+	mark "TUNNEL_STARTED"
+	check daemon-cafe-env-ssid "ROAMVPN_SSID in the tunnel's environment is not CafeWiFi" \
+		grep -qx "ROAMVPN_SSID=$CAFE_SSID" /tmp/tunnel.env.1
+	check daemon-cafe-env-link "ROAMVPN_LINK in the tunnel's environment is not wlan3" \
+		grep -qx "ROAMVPN_LINK=wlan3" /tmp/tunnel.env.1
+	check daemon-cafe-env-bssid "ROAMVPN_BSSID in the tunnel's environment is not the CafeWiFi AP" \
+		grep -qix "ROAMVPN_BSSID=02:00:00:00:01:00" /tmp/tunnel.env.1
+	ctl_snapshot cafe
+fi
+
+# ---- 3. back to HomeNet: tunnel stops ----
+wpas select_network 0 > /dev/null
+must 60 "association to $HOME_SSID again" wpas_state COMPLETED "$HOME_SSID"
+mark "JOINED_3 $HOME_SSID"
+check events-home-again "wifi.c reported no second CONNECT to HomeNet" \
+	wait_for 10 test "$(count_lines $EV "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\"")" -ge 2
+if dmn; then
+	check daemon-home-tunnel-stop "the exec tunnel was not stopped within 30 s" \
+		wait_for 30 grep -q '^STOP 1 ' $TL
+	mark "TUNNEL_STOPPED"
+	ctl_snapshot home-again
+fi
+
+# ---- 4. disconnect ----
+wpas disconnect > /dev/null
+must 20 "disconnect" wpas_state DISCONNECTED
+mark "DISCONNECTED"
+check events-disconnect "wifi.c reported no DISCONNECT" \
+	wait_for 10 grep -q '^SET_WIFI wlan3 connected=0 ssid=<none>' $EV
+if dmn; then
+	check daemon-disconnect "roamvpnd did not log the disconnect" \
+		wait_for 10 grep -q 'wlan3: Wi-Fi disconnected' $DL
+	ctl_snapshot disconnected
+fi
+
+# ---- 5. wrong password on WPA2: CONNECT then DISCONNECT, never joined, no tunnel ----
+starts_before=$(count_lines $TL '^START')
+disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0')
+wpas select_network 2 > /dev/null
+mark "WRONG_PSK_SELECTED $WPA_SSID"
+# The AP gives up the 4-way handshake after its retries (reason 15); then we stop trying.
+check events-wrongpsk-connect "wifi.c reported no CONNECT to SecureNet (the negative test proves nothing)" \
+	wait_for 40 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$WPA_SSID\"" $EV
+check events-wrongpsk-disconnect "wifi.c reported no DISCONNECT after the failed handshake" \
+	wait_for 40 more_lines $EV '^SET_WIFI wlan3 connected=0' "$disc_before"
+mark "WRONG_PSK_REJECTED"
+if dmn; then
+	sleep 3
+	check daemon-wrongpsk-no-tunnel "the tunnel started on a network whose handshake failed" \
+		test "$(count_lines $TL '^START')" -eq "$starts_before"
+	check daemon-wrongpsk-seen "roamvpnd did not see the SecureNet CONNECT" \
+		grep -q "SSID \"$WPA_SSID\"" $DL
+	ctl_snapshot wrong-psk
+fi
+wpas disconnect > /dev/null
+check wrongpsk-never-completed "wpa_supplicant completed the handshake with a wrong password" \
+	sh -c "! grep -q 'CTRL-EVENT-CONNECTED.*\\[id=2 ' /tmp/wpas.log"
+
+if dmn; then
+	check daemon-alive "roamvpnd exited during the scenario" kill -0 "$DAEMON_PID"
+fi
+finish

@@ -1,0 +1,83 @@
+#!/bin/bash
+# roamvpn's Wi-Fi VM test: real association events from mac80211_hwsim in Debian's kernel
+# under qemu (TCG, no KVM needed), watched by daemon/wifi.c (tests/vm/wifi-events) and
+# the real roamvpnd with an exec tunnel. See tests/vm/guest-init.sh for the scenario.
+#
+#   vm-wifi-test.sh -b BUILD_ROOT [-o OUTDIR] [-t TIMEOUT_S]
+#
+# Needs root and: qemu-system-x86 hostapd wpasupplicant iw iproute2 wireless-regdb kmod
+# cpio gzip dbus (see docs/wifi.md); the kernel and busybox-static .debs come from
+# `apt-get download` on the first run and are cached in OUTDIR/cache. Exit 77 (skip)
+# when a requirement is missing, 0 when every check passed, 1 otherwise.
+# Prints one line per check and "vm-wifi: N passed, N failed"; the console with host
+# timestamps is kept in OUTDIR/console.log.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=; OUT=; TMO=300
+while getopts "b:o:t:" o; do
+  case $o in b) BUILD=$OPTARG ;; o) OUT=$OPTARG ;; t) TMO=$OPTARG ;; *) exit 2 ;; esac
+done
+[ -n "$BUILD" ] || { echo "usage: $0 -b BUILD_ROOT [-o OUTDIR] [-t TIMEOUT_S]" >&2; exit 2; }
+OUT=${OUT:-$BUILD/tests/vm/out}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+for p in qemu-system-x86_64 hostapd hostapd_cli wpa_supplicant wpa_cli iw ip depmod modinfo cpio dbus-daemon apt-get dpkg-deb; do
+  command -v "$p" >/dev/null || skip "missing $p (install: qemu-system-x86 hostapd wpasupplicant iw iproute2 kmod cpio dbus)"
+done
+
+T0=${EPOCHREALTIME/./}
+if ! "$HERE/build-initramfs.sh" -o "$OUT" -b "$BUILD" > "$OUT.build.log" 2>&1; then
+  mkdir -p "$OUT"
+  cat "$OUT.build.log"
+  echo "vm-wifi: 0 passed, 1 failed (image build failed)"
+  exit 1
+fi
+T1=${EPOCHREALTIME/./}
+printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$OUT.build.log")"
+
+LOG=$OUT/console.log
+ACCEL=tcg; [ -w /dev/kvm ] && ACCEL=kvm
+# -nic none: hwsim radios are in-kernel, the guest needs no network device. panic=-1 and
+# -no-reboot make a dying init end qemu instead of hanging it; timeout bounds the rest.
+timeout --kill-after=10 "$TMO" qemu-system-x86_64 \
+    -M pc -accel "$ACCEL" -smp 2 -m 768 \
+    -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" \
+    -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
+    -display none -vga none -monitor none -serial stdio -nic none -no-reboot </dev/null 2>&1 |
+while IFS= read -r line; do
+    line=${line%$'\r'}
+    now=${EPOCHREALTIME/./}
+    printf '%9.3f %s\n' "$(( now - T1 ))e-6" "$line"
+done > "$LOG"
+RC=${PIPESTATUS[0]}
+T2=${EPOCHREALTIME/./}
+
+grep -E '@@RVTEST(-MARK)? ' "$LOG" | cut -d' ' -f2- | grep -v '^@@RVTEST ok' || true
+echo "----"
+PASSED=$(grep -c '@@RVTEST ok ' "$LOG")
+FAILED=$(grep -c '@@RVTEST FAIL ' "$LOG")
+if ! grep -q '@@RVTEST-MARK .* END' "$LOG"; then
+  echo "FAIL: the guest did not finish (qemu exit $RC; see $LOG)"
+  FAILED=$((FAILED + 1))
+fi
+if [ "$PASSED" -lt 5 ]; then
+  echo "FAIL: only $PASSED checks ran (see $LOG)"
+  FAILED=$((FAILED + 1))
+fi
+
+# Benchmark: nl80211 CONNECT (roamvpnd's debug line, CLOCK_MONOTONIC) to the tunnel's
+# Start= command running (/proc/uptime in the child), both guest clocks of one boot.
+awk '
+  /@@RVTEST-LOG-BEGIN \/tmp\/daemon.log/ {d=1; next} /@@RVTEST-LOG-END/ {d=0; t=0}
+  /@@RVTEST-LOG-BEGIN \/tmp\/tunnel.log/ {t=1; next}
+  d && /nl80211 CONNECT on wlan3 at monotonic/ {c[++nc]=$NF}
+  t && $2=="START" {s[++ns]=$4}
+  END {
+    if (ns < 1 || nc < 2) exit
+    # the first tunnel start follows the second CONNECT (CafeWiFi)
+    printf "bench: nl80211 CONNECT -> exec tunnel Start= running: %.0f ms (under qemu TCG emulation)\n", (s[1]-c[2])*1000
+  }' "$LOG" | tee "$OUT/bench.txt"
+printf 'vm run: %.1fs (accel=%s), total with image build %.1fs\n' "$(( T2 - T1 ))e-6" "$ACCEL" "$(( T2 - T0 ))e-6"
+echo "vm-wifi: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

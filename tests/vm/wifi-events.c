@@ -1,0 +1,90 @@
+/* wifi-events.c - the nl80211 layer of roamvpnd (daemon/wifi.c) on its own, for the VM test.
+ *
+ * Links the rv-wifi library with a stand-in rv_links_set_wifi() that prints every call
+ * as one line, so the VM test can check what wifi.c reports without the rest of the
+ * daemon. With -r it also prints every nl80211 message wifi.c parses as hex
+ * ("@@NLMSG KIND HEX"): tests/vm/extract-fixtures.sh turns those into the unit test
+ * fixtures under tests/unit/data/.
+ *
+ *   wifi-events [-t SECONDS] [-r]
+ * Exits by itself after SECONDS (default 120); every wait in the VM is bounded.
+ */
+#include "config.h"
+
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "link.h"
+#include "log.h"
+#include "ssid.h"
+#include "wifi.h"
+
+static void print_message(const char *kind, const struct nlmsghdr *hdr)
+{
+	const uint8_t *bytes = (const uint8_t *)hdr;
+	GString *line = g_string_sized_new(hdr->nlmsg_len * 2 + 32);
+
+	g_string_append_printf(line, "@@NLMSG %s ", kind);
+	for (uint32_t i = 0; i < hdr->nlmsg_len; i++)
+		g_string_append_printf(line, "%02x", bytes[i]);
+	printf("%s\n", line->str);
+	fflush(stdout);
+	g_string_free(line, TRUE);
+}
+
+/* The stand-in for links.c: what wifi.c tells the network view. */
+void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
+		       const uint8_t bssid[6])
+{
+	char ifname[IF_NAMESIZE] = "?";
+	g_autofree char *ssid_text = ssid ? rv_ssid_escape(ssid, ssid_len) : NULL;
+	g_autofree char *bssid_text = bssid ? rv_mac_to_string(bssid) : NULL;
+
+	if_indextoname((unsigned int)ifindex, ifname);
+	printf("SET_WIFI %s connected=%d ssid=%s%s%s bssid=%s mono=%.6f\n", ifname, connected,
+	       ssid ? "\"" : "", ssid ? ssid_text : "<none>", ssid ? "\"" : "",
+	       bssid ? bssid_text : "<none>", g_get_monotonic_time() / 1e6);
+	fflush(stdout);
+}
+
+static gboolean quit_loop(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+int main(int argc, char **argv)
+{
+	gint seconds = 120;
+	gboolean record = FALSE;
+	GOptionEntry entries[] = {
+		{ "time", 't', 0, G_OPTION_ARG_INT, &seconds, "exit after SECONDS", "SECONDS" },
+		{ "record", 'r', 0, G_OPTION_ARG_NONE, &record, "print parsed messages as hex", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) context = g_option_context_new("- print nl80211 Wi-Fi facts");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		fprintf(stderr, "wifi-events: %s\n", error->message);
+		return 2;
+	}
+	rv_log_init(TRUE);
+	if (record)
+		rv_wifi_set_tap(print_message);
+	if (rv_wifi_init(&error) < 0) {
+		fprintf(stderr, "wifi-events: %s\n", error->message);
+		return 1;
+	}
+	printf("READY nl80211=%s mono=%.6f\n", rv_wifi_available() ? "yes" : "no",
+	       g_get_monotonic_time() / 1e6);
+	fflush(stdout);
+	g_timeout_add_seconds((guint)MAX(seconds, 1), quit_loop, loop);
+	g_main_loop_run(loop);
+	rv_wifi_exit();
+	printf("EXIT\n");
+	return 0;
+}
