@@ -1,0 +1,155 @@
+# lib.sh - shared helpers for roamvpn's namespace tests (sourced, bash).
+#
+# Every test: runs as root (else prints SKIP and exits 77), makes its own network
+# namespaces with names that start with its prefix, a private dbus-daemon whose
+# config includes the real data/net.roamvpn1.conf policy, a private resolv.conf,
+# bounded waits only, and removes all of it by name on exit.
+
+set -u
+
+RV_SRC=${ROAMVPN_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RV_BUILD=${ROAMVPN_BUILD_ROOT:-$RV_SRC/build}
+ROAMVPND=${ROAMVPND:-$RV_BUILD/daemon/roamvpnd}
+ROAMVPNCTL=${ROAMVPNCTL:-$RV_BUILD/client/roamvpnctl}
+
+RV_PASSED=0
+RV_FAILED=0
+RV_PIDS=()
+RV_NETNS=()
+
+rv_log() { printf '%s %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+
+rv_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root (network namespaces)"
+		exit 77
+	fi
+	for p in ip unshare dbus-daemon jq setpriv; do
+		command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+	done
+	[ -x "$ROAMVPND" ] || { echo "FAIL: $ROAMVPND not built"; exit 1; }
+}
+
+# rv_setup PREFIX: temp dir and cleanup trap.
+rv_setup() {
+	RV_PREFIX=$1
+	RV_TMP=$(mktemp -d "/tmp/$RV_PREFIX.XXXXXX")
+	chmod 755 "$RV_TMP"
+	trap rv_cleanup EXIT
+	trap 'exit 130' INT TERM
+	# The host's resolv.conf must come out of every test as it went in.
+	RV_HOST_RESOLV_SUM=$(sha256sum /etc/resolv.conf 2>/dev/null | cut -d' ' -f1)
+}
+
+rv_cleanup() {
+	local p ns
+	for p in "${RV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${RV_PIDS[@]}"; do
+		for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for ns in "${RV_NETNS[@]}"; do
+		if ip netns list | grep -qw "^$ns"; then
+			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+			ip netns del "$ns" 2>/dev/null
+		fi
+	done
+	if [ -n "${RV_HOST_RESOLV_SUM:-}" ] &&
+	   [ "$(sha256sum /etc/resolv.conf | cut -d' ' -f1)" != "$RV_HOST_RESOLV_SUM" ]; then
+		echo "FAIL: the host's /etc/resolv.conf changed during the test"
+		RV_FAILED=$((RV_FAILED + 1))
+	fi
+	[ -n "${RV_KEEP:-}" ] || rm -rf "$RV_TMP"
+}
+
+rv_netns_add() {
+	ip netns del "$1" 2>/dev/null
+	ip netns add "$1"
+	RV_NETNS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+ok()   { RV_PASSED=$((RV_PASSED + 1)); echo "ok:   $*"; }
+fail() { RV_FAILED=$((RV_FAILED + 1)); echo "FAIL: $*"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+
+# rv_wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds.
+rv_wait_for() {
+	local secs=$1; shift
+	local deadline=$(( $(date +%s%N) + secs * 1000000000 ))
+	while [ "$(date +%s%N)" -lt "$deadline" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+rv_summary() {
+	echo "$RV_PASSED passed, $RV_FAILED failed"
+	[ "$RV_FAILED" = 0 ]
+}
+
+# rv_start_bus: a private bus with the system bus's default policy plus ours.
+rv_start_bus() {
+	local conf=$RV_TMP/bus.conf
+	cat >"$conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>roamvpn-test</type>
+  <listen>unix:path=$RV_TMP/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include>$RV_SRC/data/net.roamvpn1.conf</include>
+</busconfig>
+EOF
+	dbus-daemon --config-file="$conf" --nofork --nopidfile >"$RV_TMP/bus.log" 2>&1 &
+	RV_PIDS+=($!)
+	RV_BUS=unix:path=$RV_TMP/bus
+	rv_wait_for 5 test -S "$RV_TMP/bus" || { echo "FAIL: dbus-daemon did not start"; cat "$RV_TMP/bus.log"; exit 1; }
+	chmod 755 "$RV_TMP"
+}
+
+# rv_start_daemon NETNS [extra roamvpnd args]: roamvpnd inside the namespace and a
+# mount namespace in which /etc/resolv.conf is a private file, so that no bug can
+# reach the host's. The daemon manages $RV_TMP/resolv.conf.
+rv_start_daemon() {
+	local ns=$1; shift
+	: >"$RV_TMP/etc-resolv.conf"
+	ip netns exec "$ns" unshare --mount --propagation private -- sh -c '
+		mount --bind "$1" /etc/resolv.conf || exit 1
+		shift
+		exec "$@"' sh "$RV_TMP/etc-resolv.conf" \
+		"$ROAMVPND" --foreground --debug --bus "$RV_BUS" \
+		--config-dir "$RV_TMP/etc" --state-dir "$RV_TMP/state" \
+		--resolv-conf "$RV_TMP/resolv.conf" "$@" >>"$RV_TMP/daemon.log" 2>&1 &
+	RV_DAEMON_PID=$!
+	RV_PIDS+=($RV_DAEMON_PID)
+	if ! rv_wait_for 10 rv_ctl status; then
+		echo "FAIL: roamvpnd did not come up on the bus"; tail -30 "$RV_TMP/daemon.log"; exit 1
+	fi
+}
+
+rv_ctl() { "$ROAMVPNCTL" --bus "$RV_BUS" "$@"; }
+rv_ctl_json() { "$ROAMVPNCTL" --bus "$RV_BUS" --json "$@"; }
+
+# rv_tunnel_state NAME: the tunnel's State from roamvpnctl --json tunnels.
+rv_tunnel_state() {
+	rv_ctl_json tunnels | jq -r --arg n "$1" '.. | objects | select(.Name? == $n) | .State' | head -1
+}
+rv_tunnel_is() { [ "$(rv_tunnel_state "$1")" = "$2" ]; }

@@ -1,0 +1,301 @@
+/* test-supervisor.c - the supervisor state machine against a scripted backend:
+ * debounce of flaps, exponential backoff, one instance per tunnel, nothing half up. */
+#include "config.h"
+
+#include <string.h>
+
+#include "backend.h"
+#include "error.h"
+#include "supervisor.h"
+
+struct fake {
+	guint starts;
+	guint stops;
+	guint evaluations;
+	guint net_ups;
+	guint net_downs;
+	bool fail_start;		/* start() returns an error */
+	bool die_after_start;		/* report_down(error) right after start */
+	bool report_down_on_stop;	/* stop() reports down at once */
+	bool fail_net_up;
+	bool want;			/* what evaluate() sets */
+	gint64 start_times[16];
+	struct rv_tunnel *tunnel;
+};
+
+static struct fake fake;
+
+static gboolean die_idle(gpointer data)
+{
+	rv_tunnel_report_down(data, "fake backend died");
+	return G_SOURCE_REMOVE;
+}
+
+static int fake_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
+{
+	if (fake.starts < G_N_ELEMENTS(fake.start_times))
+		fake.start_times[fake.starts] = g_get_monotonic_time();
+	fake.starts++;
+	if (fake.fail_start) {
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "no");
+		return -1;
+	}
+	if (fake.die_after_start)
+		g_idle_add(die_idle, t);
+	return 0;
+}
+
+static void fake_stop(struct rv_tunnel *t)
+{
+	fake.stops++;
+	if (fake.report_down_on_stop)
+		rv_tunnel_report_down(t, NULL);
+}
+
+static const struct rv_backend fake_backend = {
+	.name = "fake",
+	.start = fake_start,
+	.stop = fake_stop,
+};
+
+static void evaluate(void *data)
+{
+	fake.evaluations++;
+	rv_supervisor_set_desired(fake.tunnel, fake.want, fake.want ? "eth0" : NULL);
+}
+
+static int net_up(struct rv_tunnel *t, GError **error)
+{
+	fake.net_ups++;
+	if (fake.fail_net_up) {
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "no route");
+		return -1;
+	}
+	t->dns_applied = true;
+	return 0;
+}
+
+static void net_down(struct rv_tunnel *t)
+{
+	fake.net_downs++;
+}
+
+static void setup(guint debounce_ms)
+{
+	struct rv_supervisor_params p = { debounce_ms, 20, 160 };
+	struct rv_supervisor_hooks h = { evaluate, net_up, net_down, NULL };
+	struct rv_tunnel_config *cfg = g_new0(struct rv_tunnel_config, 1);
+	static bool registered;
+
+	if (!registered)
+		rv_backend_register(&fake_backend);
+	registered = true;
+	memset(&fake, 0, sizeof(fake));
+	fake.report_down_on_stop = true;
+	cfg->name = g_strdup("corp");
+	cfg->path = g_strdup("/nonexistent/corp.conf");
+	cfg->backend = g_strdup("fake");
+	rv_supervisor_init(&p, &h);
+	fake.tunnel = rv_supervisor_add(cfg);
+}
+
+static void teardown(void)
+{
+	rv_supervisor_exit();
+}
+
+/* Run the main loop until cond() or the deadline; returns cond(). */
+static bool spin_until(bool (*cond)(void), guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
+
+	while (!cond() && g_get_monotonic_time() < deadline)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	return cond();
+}
+
+static void spin_for(guint ms)
+{
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+
+	while (g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+}
+
+static bool is_up(void) { return fake.tunnel->state == RV_TUNNEL_UP; }
+static bool is_down(void) { return fake.tunnel->state == RV_TUNNEL_DOWN; }
+static bool five_starts(void) { return fake.starts >= 5; }
+
+static void report_up(void)
+{
+	rv_tunnel_report_up(fake.tunnel, rv_tunnel_net_new());
+}
+
+static void test_debounce_flaps(void)
+{
+	setup(100);
+	fake.want = true;
+	/* Ten flaps 20 ms apart: every change restarts the delay. */
+	for (int i = 0; i < 10; i++) {
+		rv_supervisor_network_changed();
+		spin_for(20);
+	}
+	g_assert_cmpuint(fake.evaluations, ==, 0);
+	g_assert_cmpuint(fake.starts, ==, 0);
+	spin_for(250);
+	g_assert_cmpuint(fake.evaluations, ==, 1);
+	g_assert_cmpuint(fake.starts, ==, 1);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STARTING);
+	g_assert_cmpstr(fake.tunnel->triggered_by, ==, "eth0");
+	report_up();
+	g_assert_true(is_up());
+	g_assert_cmpuint(fake.net_ups, ==, 1);
+
+	fake.want = false;
+	rv_supervisor_network_changed();
+	g_assert_true(spin_until(is_down, 1000));
+	g_assert_cmpuint(fake.stops, ==, 1);
+	g_assert_cmpuint(fake.net_downs, ==, 1);
+	teardown();
+}
+
+static void test_backoff(void)
+{
+	setup(0);
+	fake.want = true;
+	fake.die_after_start = true;
+	rv_supervisor_evaluate_now();
+	g_assert_true(spin_until(five_starts, 3000));
+	/* 20, 40, 80, 160 (capped) ms between attempts. */
+	for (int i = 1; i < 5; i++) {
+		gint64 gap_ms = (fake.start_times[i] - fake.start_times[i - 1]) / 1000;
+		gint64 expect = MIN(20 << (i - 1), 160);
+
+		g_test_message("attempt %d after %" G_GINT64_FORMAT " ms (expect %" G_GINT64_FORMAT ")",
+			       i + 1, gap_ms, expect);
+		g_assert_cmpint(gap_ms, >=, expect);
+		g_assert_cmpint(gap_ms, <, expect * 3 + 50);
+	}
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_FAILED);
+	g_assert_cmpstr(fake.tunnel->last_error, ==, "fake backend died");
+
+	/* Not wanted any more: the pending retry is cancelled. */
+	fake.want = false;
+	rv_supervisor_evaluate_now();
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_DOWN);
+	{
+		guint starts = fake.starts;
+
+		spin_for(400);
+		g_assert_cmpuint(fake.starts, ==, starts);
+	}
+	teardown();
+}
+
+static void test_start_error_backs_off(void)
+{
+	setup(0);
+	fake.want = true;
+	fake.fail_start = true;
+	rv_supervisor_evaluate_now();
+	g_assert_cmpuint(fake.starts, ==, 1);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_FAILED);
+	g_assert_cmpstr(fake.tunnel->last_error, ==, "no");
+	fake.fail_start = false;
+	spin_for(60);
+	g_assert_cmpuint(fake.starts, ==, 2);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STARTING);
+	teardown();
+}
+
+static void test_single_instance(void)
+{
+	setup(0);
+	fake.report_down_on_stop = false;	/* a slow backend */
+	fake.want = true;
+	rv_supervisor_evaluate_now();
+	report_up();
+	g_assert_cmpuint(fake.starts, ==, 1);
+
+	fake.want = false;
+	rv_supervisor_evaluate_now();
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STOPPING);
+	/* Wanted again while it is still stopping: no second instance. */
+	fake.want = true;
+	rv_supervisor_evaluate_now();
+	rv_supervisor_evaluate_now();
+	g_assert_cmpuint(fake.starts, ==, 1);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STOPPING);
+	/* Once down it starts again, exactly once. */
+	rv_tunnel_report_down(fake.tunnel, NULL);
+	g_assert_cmpuint(fake.starts, ==, 2);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STARTING);
+	teardown();
+}
+
+static void test_net_up_failure_is_not_half_up(void)
+{
+	setup(0);
+	fake.want = true;
+	fake.fail_net_up = true;
+	rv_supervisor_evaluate_now();
+	report_up();
+	/* The backend was stopped again and the tunnel waits for a retry. */
+	g_assert_cmpuint(fake.stops, ==, 1);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_FAILED);
+	g_assert_nonnull(g_strstr_len(fake.tunnel->last_error, -1, "no route"));
+	g_assert_null(fake.tunnel->net);
+	teardown();
+}
+
+static void test_unexpected_down_while_up(void)
+{
+	setup(0);
+	fake.want = true;
+	rv_supervisor_evaluate_now();
+	report_up();
+	rv_tunnel_report_down(fake.tunnel, "peer went away");
+	g_assert_cmpuint(fake.net_downs, ==, 1);
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_FAILED);
+	spin_for(60);
+	g_assert_cmpuint(fake.starts, ==, 2);
+	teardown();
+}
+
+static bool stopped_all;
+static void stop_all_done(void *data) { stopped_all = true; }
+static bool all_stopped(void) { return stopped_all; }
+
+static void test_stop_all(void)
+{
+	setup(0);
+	fake.want = true;
+	rv_supervisor_evaluate_now();
+	report_up();
+	stopped_all = false;
+	rv_supervisor_stop_all(stop_all_done, NULL);
+	g_assert_true(spin_until(all_stopped, 1000));
+	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_DOWN);
+	g_assert_cmpuint(fake.net_downs, ==, 1);
+	/* No restarts after a stop-all, whatever policy says. */
+	rv_supervisor_network_changed();
+	rv_supervisor_evaluate_now();
+	spin_for(50);
+	g_assert_cmpuint(fake.starts, ==, 1);
+	teardown();
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/supervisor/debounce-flaps", test_debounce_flaps);
+	g_test_add_func("/supervisor/backoff", test_backoff);
+	g_test_add_func("/supervisor/start-error-backs-off", test_start_error_backs_off);
+	g_test_add_func("/supervisor/single-instance", test_single_instance);
+	g_test_add_func("/supervisor/net-up-failure", test_net_up_failure_is_not_half_up);
+	g_test_add_func("/supervisor/unexpected-down", test_unexpected_down_while_up);
+	g_test_add_func("/supervisor/stop-all", test_stop_all);
+	return g_test_run();
+}

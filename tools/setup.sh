@@ -1,0 +1,85 @@
+#!/bin/bash
+# setup.sh - the two entry points of the README, for a fresh Debian 12 machine (root).
+#
+#   bash tools/setup.sh demo    install dependencies, build, run the namespace demo
+#   bash tools/setup.sh test    install dependencies, build, run every test suite
+#
+# Options via environment: BUILD_DIR (build), SUITES ("unit netns vm"),
+# SANITIZE=1 (AddressSanitizer + UBSan build), SKIP_INSTALL=1.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE"
+BUILD_DIR=${BUILD_DIR:-build}
+MODE=${1:-}
+
+PACKAGES=(
+	# build
+	meson ninja-build pkg-config gcc libc6-dev gettext
+	libglib2.0-dev libdbus-1-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
+	libsodium-dev libssl-dev libseccomp-dev
+	# run and test: namespaces, a private bus, JSON checks
+	dbus iproute2 util-linux procps kmod jq python3
+	# engine interoperability and benchmarks
+	wireguard-go wireguard-tools iperf3 iputils-ping
+	# the VM lab (qemu + mac80211_hwsim + hostapd + wpa_supplicant)
+	qemu-system-x86 hostapd wpasupplicant iw wireless-regdb cpio gzip xz-utils zstd
+)
+
+install_deps() {
+	[ -n "${SKIP_INSTALL:-}" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup.sh: run as root (it installs packages and makes network namespaces)" >&2
+		exit 1
+	fi
+	local missing=()
+	for p in "${PACKAGES[@]}"; do
+		case $p in \#*) continue ;; esac
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "== installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		timeout 900 apt-get update -q
+		timeout 1800 apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
+}
+
+build() {
+	local opts=()
+	[ -n "${SANITIZE:-}" ] && opts+=(-Db_sanitize=address,undefined -Db_lundef=false)
+	if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+		meson setup "$BUILD_DIR" "${opts[@]}"
+	fi
+	ninja -C "$BUILD_DIR"
+}
+
+run_tests() {
+	local suites=${SUITES:-unit netns vm}
+	local args=() rc=0
+	for s in $suites; do args+=(--suite "$s"); done
+	meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 "${args[@]}" || rc=$?
+	# One closing line any CI can read, from meson's own record of the run.
+	local log=$BUILD_DIR/meson-logs/testlog.json
+	if [ -f "$log" ]; then
+		jq -rs '[.[] | .result] |
+			"tests: \(map(select(. == "OK" or . == "EXPECTEDFAIL")) | length) passed, \(map(select(. == "FAIL" or . == "TIMEOUT" or . == "ERROR" or . == "UNEXPECTEDPASS")) | length) failed, \(map(select(. == "SKIP")) | length) skipped"' "$log"
+	fi
+	return $rc
+}
+
+case $MODE in
+demo)
+	install_deps
+	build
+	exec bash tools/demo.sh "$BUILD_DIR"
+	;;
+test)
+	install_deps
+	build
+	run_tests
+	;;
+*)
+	echo "usage: $0 demo|test" >&2
+	exit 2
+	;;
+esac
