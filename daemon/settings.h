@@ -22,6 +22,7 @@ struct rv_settings {
 };
 
 void rv_settings_defaults(struct rv_settings *s);
-/* Returns 0, or -EINVAL with "FILE:LINE: msg" errors (s keeps defaults then). */
+/* s must be zeroed or hold settings (they are cleared first). A missing file is all
+ * defaults. Returns 0, or -EINVAL with "FILE:LINE: msg" errors (s keeps defaults then). */
 int rv_settings_load(struct rv_settings *s, const char *path, GPtrArray *errors);
 void rv_settings_clear(struct rv_settings *s);
