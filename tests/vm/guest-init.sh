@@ -108,7 +108,7 @@ iw event -t > /tmp/iw-event.log 2>&1 &
 BGPIDS="$BGPIDS $!"
 /usr/sbin/ip -timestamp monitor link > /tmp/ip-monitor.log 2>&1 &
 BGPIDS="$BGPIDS $!"
-wifi-events -t 400 -r > /tmp/wifi-events.log 2>&1 &
+wifi-events -t 400 -r -s > /tmp/wifi-events.log 2>&1 &
 BGPIDS="$BGPIDS $!"
 
 DAEMON_PID=
@@ -242,7 +242,9 @@ wpa_supplicant -B -D nl80211 -i wlan3 -c /etc/rvtest/wpa_supplicant.conf \
 must 60 "association to $HOME_SSID" wpas_state COMPLETED "$HOME_SSID"
 mark "JOINED_1 $HOME_SSID"
 check events-home-connect "wifi.c reported no CONNECT with SSID HomeNet" \
-	wait_for 10 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" bssid=02:00:00:00:00:00" $EV
+	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" bssid=02:00:00:00:00:00 .* via=event" $EV
+check events-home-refresh "rv_wifi_refresh (GET_SCAN) did not find HomeNet" \
+	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" bssid=02:00:00:00:00:00 .* via=refresh" $EV
 if dmn; then
 	check daemon-home-ssid "roamvpnd did not log the HomeNet association" \
 		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:00:00, SSID \"$HOME_SSID\"" $DL
@@ -257,7 +259,9 @@ wpas select_network 1 > /dev/null
 must 60 "association to $CAFE_SSID" wpas_state COMPLETED "$CAFE_SSID"
 mark "JOINED_2 $CAFE_SSID"
 check events-cafe-connect "wifi.c reported no CONNECT with SSID CafeWiFi" \
-	wait_for 10 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00" $EV
+	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00 .* via=event" $EV
+check events-cafe-refresh "rv_wifi_refresh (GET_SCAN) did not find CafeWiFi" \
+	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00 .* via=refresh" $EV
 if dmn; then
 	check daemon-cafe-ssid "roamvpnd did not log the CafeWiFi association" \
 		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:01:00, SSID \"$CAFE_SSID\"" $DL
@@ -278,7 +282,7 @@ wpas select_network 0 > /dev/null
 must 60 "association to $HOME_SSID again" wpas_state COMPLETED "$HOME_SSID"
 mark "JOINED_3 $HOME_SSID"
 check events-home-again "wifi.c reported no second CONNECT to HomeNet" \
-	wait_for 10 test "$(count_lines $EV "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\"")" -ge 2
+	wait_for 10 test "$(count_lines $EV "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" .* via=event")" -ge 2
 if dmn; then
 	check daemon-home-tunnel-stop "the exec tunnel was not stopped within 30 s" \
 		wait_for 30 grep -q '^STOP 1 ' $TL
@@ -287,11 +291,12 @@ if dmn; then
 fi
 
 # ---- 4. disconnect ----
+disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event')
 wpas disconnect > /dev/null
 must 20 "disconnect" wpas_state DISCONNECTED
 mark "DISCONNECTED"
 check events-disconnect "wifi.c reported no DISCONNECT" \
-	wait_for 10 grep -q '^SET_WIFI wlan3 connected=0 ssid=<none>' $EV
+	wait_for 10 more_lines $EV '^SET_WIFI wlan3 connected=0 ssid=<none> .* via=event' "$disc_before"
 if dmn; then
 	check daemon-disconnect "roamvpnd did not log the disconnect" \
 		wait_for 10 grep -q 'wlan3: Wi-Fi disconnected' $DL
@@ -300,14 +305,14 @@ fi
 
 # ---- 5. wrong password on WPA2: CONNECT then DISCONNECT, never joined, no tunnel ----
 starts_before=$(count_lines $TL '^START')
-disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0')
+disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event')
 wpas select_network 2 > /dev/null
 mark "WRONG_PSK_SELECTED $WPA_SSID"
 # The AP gives up the 4-way handshake after its retries (reason 15); then we stop trying.
 check events-wrongpsk-connect "wifi.c reported no CONNECT to SecureNet (the negative test proves nothing)" \
-	wait_for 40 grep -q "^SET_WIFI wlan3 connected=1 ssid=\"$WPA_SSID\"" $EV
+	wait_for 40 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$WPA_SSID\" .* via=event" $EV
 check events-wrongpsk-disconnect "wifi.c reported no DISCONNECT after the failed handshake" \
-	wait_for 40 more_lines $EV '^SET_WIFI wlan3 connected=0' "$disc_before"
+	wait_for 40 more_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event' "$disc_before"
 mark "WRONG_PSK_REJECTED"
 if dmn; then
 	sleep 3

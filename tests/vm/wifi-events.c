@@ -6,7 +6,10 @@
  * ("@@NLMSG KIND HEX"): tests/vm/extract-fixtures.sh turns those into the unit test
  * fixtures under tests/unit/data/.
  *
- *   wifi-events [-t SECONDS] [-r]
+ * With -s, every CONNECT is followed by rv_wifi_refresh() for that link, which must find
+ * the same SSID through the GET_SCAN dump (lines end in "via=refresh").
+ *
+ *   wifi-events [-t SECONDS] [-r] [-s]
  * Exits by itself after SECONDS (default 120); every wait in the VM is bounded.
  */
 #include "config.h"
@@ -33,6 +36,22 @@ static void print_message(const char *kind, const struct nlmsghdr *hdr)
 	g_string_free(line, TRUE);
 }
 
+static gboolean refresh_after_connect;
+static const char *current_context = "event";
+static GHashTable *pending_refresh;	/* ifindex set */
+
+static gboolean run_pending_refresh(gpointer unused)
+{
+	g_autoptr(GList) ifindexes = g_hash_table_get_keys(pending_refresh);
+
+	g_hash_table_steal_all(pending_refresh);
+	current_context = "refresh";
+	for (GList *l = ifindexes; l; l = l->next)
+		rv_wifi_refresh(GPOINTER_TO_INT(l->data));
+	current_context = "event";
+	return G_SOURCE_REMOVE;
+}
+
 /* The stand-in for links.c: what wifi.c tells the network view. */
 void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
 		       const uint8_t bssid[6])
@@ -42,10 +61,16 @@ void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t 
 	g_autofree char *bssid_text = bssid ? rv_mac_to_string(bssid) : NULL;
 
 	if_indextoname((unsigned int)ifindex, ifname);
-	printf("SET_WIFI %s connected=%d ssid=%s%s%s bssid=%s mono=%.6f\n", ifname, connected,
-	       ssid ? "\"" : "", ssid ? ssid_text : "<none>", ssid ? "\"" : "",
-	       bssid ? bssid_text : "<none>", g_get_monotonic_time() / 1e6);
+	printf("SET_WIFI %s connected=%d ssid=%s%s%s bssid=%s mono=%.6f via=%s\n", ifname,
+	       connected, ssid ? "\"" : "", ssid ? ssid_text : "<none>", ssid ? "\"" : "",
+	       bssid ? bssid_text : "<none>", g_get_monotonic_time() / 1e6, current_context);
 	fflush(stdout);
+	/* Not from inside wifi.c's own call: queue it for the main loop. */
+	if (refresh_after_connect && connected && g_str_equal(current_context, "event")) {
+		if (g_hash_table_size(pending_refresh) == 0)
+			g_idle_add(run_pending_refresh, NULL);
+		g_hash_table_add(pending_refresh, GINT_TO_POINTER(ifindex));
+	}
 }
 
 static gboolean quit_loop(gpointer loop)
@@ -61,6 +86,8 @@ int main(int argc, char **argv)
 	GOptionEntry entries[] = {
 		{ "time", 't', 0, G_OPTION_ARG_INT, &seconds, "exit after SECONDS", "SECONDS" },
 		{ "record", 'r', 0, G_OPTION_ARG_NONE, &record, "print parsed messages as hex", NULL },
+		{ "refresh", 's', 0, G_OPTION_ARG_NONE, &refresh_after_connect,
+		  "re-read the state after every CONNECT", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- print nl80211 Wi-Fi facts");
@@ -73,6 +100,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rv_log_init(TRUE);
+	pending_refresh = g_hash_table_new(NULL, NULL);
 	if (record)
 		rv_wifi_set_tap(print_message);
 	if (rv_wifi_init(&error) < 0) {
@@ -85,6 +113,7 @@ int main(int argc, char **argv)
 	g_timeout_add_seconds((guint)MAX(seconds, 1), quit_loop, loop);
 	g_main_loop_run(loop);
 	rv_wifi_exit();
+	g_hash_table_unref(pending_refresh);
 	printf("EXIT\n");
 	return 0;
 }
