@@ -533,6 +533,7 @@ static void test_examples_parse(void)
 	g_autofree char *dir = NULL;
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(rv_ruleset) set = NULL;
+	g_autoptr(GHashTable) tunnels = NULL;
 
 	if (!src) {
 		g_test_skip("ROAMVPN_SOURCE_ROOT not set");
@@ -543,7 +544,19 @@ static void test_examples_parse(void)
 		g_test_skip("no data/examples/rules");
 		return;
 	}
-	set = rv_ruleset_load_dir(dir, NULL, errors);
+	/* Every tunnel the example rules name has an example file. */
+	{
+		g_autofree char *tdir = g_build_filename(src, "data", "examples", "tunnels", NULL);
+		g_autoptr(GDir) d = g_dir_open(tdir, 0, NULL);
+		const char *name;
+
+		g_assert_nonnull(d);
+		tunnels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		while ((name = g_dir_read_name(d)))
+			if (g_str_has_suffix(name, ".conf"))
+				g_hash_table_add(tunnels, g_strndup(name, strlen(name) - strlen(".conf")));
+	}
+	set = rv_ruleset_load_dir(dir, tunnels, errors);
 	for (guint i = 0; i < errors->len; i++)
 		g_test_message("%s", (char *)g_ptr_array_index(errors, i));
 	g_assert_cmpuint(errors->len, ==, 0);
