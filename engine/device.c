@@ -861,7 +861,7 @@ static void *rx_thread(void *arg)
 	if (!batch || rv_udp_batch_init(batch) < 0)
 		abort();
 	while (!atomic_load(&dev->stopping)) {
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		int k;
 
 		pthread_rwlock_rdlock(&dev->lock);
@@ -871,10 +871,16 @@ static void *rx_thread(void *arg)
 		pfd[0].events = pfd[1].events = POLLIN;
 		pfd[2].fd = dev->stop_fd;
 		pfd[2].events = POLLIN;
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		pfd[3].fd = dev->rx_wake_fd;
+		pfd[3].events = POLLIN;
+		if (poll(pfd, 4, 1000) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
+		if (pfd[3].revents) {
+			drain(dev->rx_wake_fd);
+			continue;
+		}
 		for (k = 0; k < 2; k++) {
 			int rounds = 4;	/* then let the other family have a turn */
 
@@ -1003,7 +1009,8 @@ static int rebind(struct rv_device *dev, uint16_t port)
 		dev->udp.fd6 = nu.fd6;
 	}
 	dev->udp.port = nu.port;
-	/* the RX thread re-reads the fds at least once a second */
+	/* the RX thread polls the old files until it re-reads the fds */
+	wake(dev->rx_wake_fd);
 	return 0;
 }
 
@@ -1324,7 +1331,8 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd,
 	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dev->epoll_fd < 0 || dev->wake_fd < 0 || dev->stop_fd < 0)
+	dev->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->epoll_fd < 0 || dev->wake_fd < 0 || dev->stop_fd < 0 || dev->rx_wake_fd < 0)
 		return -errno;
 	return epoll_add(dev, dev->wake_fd, EPOLLIN, &dev->wake_fd);
 }
@@ -1484,6 +1492,7 @@ void rv_device_destroy(struct rv_device *dev)
 	close(dev->epoll_fd);
 	close(dev->wake_fd);
 	close(dev->stop_fd);
+	close(dev->rx_wake_fd);
 	free(dev->uapi_path);
 	pthread_rwlock_destroy(&dev->lock);
 	pthread_mutex_destroy(&dev->hsq_lock);

@@ -86,6 +86,7 @@ struct rv_device {
 	int epoll_fd;
 	int wake_fd;		/* eventfd: data threads -> control */
 	int stop_fd;		/* eventfd: control -> data threads */
+	int rx_wake_fd;		/* eventfd: control -> RX thread (sockets replaced) */
 	int signal_fd;
 	int uapi_listen_fd;	/* -1 in daemon mode */
 	char *uapi_path;	/* unlinked at exit */

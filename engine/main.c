@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -250,6 +251,14 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* localtime_r() in the log lines reads /etc/localtime once: before seccomp */
+	tzset();
+	{
+		time_t t = time(NULL);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+	}
 	if (uapi_fd >= 0 || user) {
 		ret = rv_sandbox_enter(RV_SANDBOX_USER, user, seccomp);
 	} else if (geteuid() == 0) {

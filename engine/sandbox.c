@@ -54,7 +54,7 @@ int rv_sandbox_install_seccomp(void)
 		SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
 		SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 		SCMP_SYS(poll), SCMP_SYS(ppoll),
-		SCMP_SYS(close), SCMP_SYS(accept4), SCMP_SYS(shutdown),
+		SCMP_SYS(close), SCMP_SYS(accept4), SCMP_SYS(shutdown), SCMP_SYS(dup3),
 		/* rebinding for `set listen_port`, SO_MARK for fwmark */
 		SCMP_SYS(socket), SCMP_SYS(bind), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 		SCMP_SYS(getsockname),
@@ -63,7 +63,7 @@ int rv_sandbox_install_seccomp(void)
 		SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 		SCMP_SYS(gettimeofday), SCMP_SYS(getrandom),
 		SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
-		SCMP_SYS(eventfd2),
+		SCMP_SYS(eventfd2), SCMP_SYS(signalfd4),
 		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
 		SCMP_SYS(madvise), SCMP_SYS(mprotect),
 		SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
@@ -86,6 +86,14 @@ int rv_sandbox_install_seccomp(void)
 		if (ret < 0 && ret != -EDOM)	/* syscall absent on this arch */
 			goto out;
 	}
+	/* glibc's malloc peeks at /proc/sys/vm/overcommit_memory when a thread
+	 * arena shrinks: refuse opening files instead of killing for it */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (ret < 0)
+		goto out;
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	if (ret < 0 && ret != -EDOM)
+		goto out;
 	/* ioctl only for reading the MTU (SIOCGIFMTU), never TUNSETIFF & co. */
 	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 			       SCMP_A1(SCMP_CMP_EQ, 0x8921 /* SIOCGIFMTU */));
