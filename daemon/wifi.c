@@ -520,10 +520,12 @@ void rv_wifi_refresh(int ifindex)
 	char ifname[IF_NAMESIZE];
 
 	if (!event_sock) {
-		/* cfg80211 may have been loaded since we started: try again, quietly. */
+		/* Before rv_wifi_init (links come first at start), or cfg80211 was loaded
+		 * after we said it was missing: try again, quietly. */
 		if (open_sockets(NULL) < 0)
 			return;
-		g_message("nl80211 available now: watching Wi-Fi associations");
+		if (absence_logged)
+			g_message("nl80211 available now: watching Wi-Fi associations");
 	}
 	if (get_interface(ifindex, &iface) < 0 || !is_station(&iface))
 		return;
