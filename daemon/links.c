@@ -256,7 +256,9 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	}
 	if (!l->type)
 		l->type = link_type(nl, name);
-	if (g_strcmp0(l->kind, kind) != 0) {
+	/* Some RTM_NEWLINK messages (carrier changes) come without IFLA_LINKINFO:
+	 * a missing kind is "unchanged", not "none". */
+	if (kind && g_strcmp0(l->kind, kind) != 0) {
 		g_free(l->kind);
 		l->kind = g_strdup(kind);
 		changed = true;

@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 	rv_dbus_service_exit();
 	rv_manager_exit();
 	rv_dbus_detach(conn);
+	dbus_connection_close(conn);	/* a private connection: ours to close */
 	dbus_connection_unref(conn);
 	g_main_loop_unref(loop);
 	close(lock_fd);
