@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -564,6 +565,73 @@ static void test_examples_parse(void)
 	g_assert_cmpuint(set->rules->len, >, 0);
 }
 
+/* The byte-wise glob agrees with fnmatch(3) wherever fnmatch is right (no NUL). */
+static void test_glob_model(void)
+{
+	static const char *const atoms[] = { "a", "b", "*", "?", "[ab]", "[!a]", "[a-b]", "[]a]", "]" };
+	g_autoptr(rv_test_link) link = link_new("x", "", NULL);
+	guint checked = 0, matched = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		g_autoptr(GString) pat = g_string_new(NULL);
+		g_autoptr(GString) str = g_string_new(NULL);
+		int n_atoms = g_test_rand_int_range(1, 6), n_chars = g_test_rand_int_range(0, 9);
+		g_autofree char *text = NULL;
+		g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(rv_rule) rule = NULL;
+		bool expect;
+
+		for (int i = 0; i < n_atoms; i++)
+			g_string_append(pat, atoms[g_test_rand_int_range(0, G_N_ELEMENTS(atoms))]);
+		for (int i = 0; i < n_chars; i++)
+			g_string_append_c(str, "ab]"[g_test_rand_int_range(0, 3)]);
+		text = g_strdup_printf("[Match]\nType=%s\n[Action]\nIgnore=yes\n", pat->str);
+		rule = rv_rule_parse("m.rules", text, NULL, errors);
+		g_assert_nonnull(rule);
+		g_free(link->type);
+		link->type = g_strdup(str->str);
+		expect = fnmatch(pat->str, str->str, 0) == 0;
+		if (rv_rule_matches(rule, link, NULL) != expect)
+			g_error("pattern '%s' on '%s': fnmatch says %d", pat->str, str->str, expect);
+		checked++;
+		matched += expect;
+	}
+	g_test_message("%u cases, %u matches", checked, matched);
+	g_assert_cmpuint(matched, >, 1000);
+}
+
+/* Hostile input never crashes the parser, and a refusal always says why. */
+static void test_random_input(void)
+{
+	static const char *const pieces[] = {
+		"[Match]\n", "[Action]\n", "SSID=", "Name=", "Type=", "Gateway=", "Carrier=", "Connect=corp\n",
+		"Ignore=yes\n", "\"", "\\", "\\x", "\\x4", "\\x41", "!", "*", "?", "[", "]", "-", " ", "\n",
+		"=", "#", "a", "00:11:22:33:44:55", "\xc3\xa9", "[!", "[]",
+	};
+
+	for (int iter = 0; iter < 5000; iter++) {
+		g_autoptr(GString) text = g_string_new(NULL);
+		g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+		struct rv_rule *rule;
+		int n = g_test_rand_int_range(0, 30);
+
+		for (int i = 0; i < n; i++)
+			g_string_append(text, pieces[g_test_rand_int_range(0, G_N_ELEMENTS(pieces))]);
+		rule = rv_rule_parse("r.rules", text->str, NULL, errors);
+		g_assert_true((rule == NULL) == (errors->len > 0));
+		if (rule) {
+			g_autoptr(rv_test_link) link = link_new("wlan0", "wlan", NULL);
+			char *why = NULL;
+
+			link_set_ssid(link, "a\0b", 3);
+			if (!rv_rule_matches(rule, link, &why))
+				g_assert_nonnull(why);
+			g_free(why);
+		}
+		rv_rule_free(rule);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -579,5 +647,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rules/first-match-across-files", test_first_match_across_files);
 	g_test_add_func("/rules/dir-errors", test_dir_errors);
 	g_test_add_func("/rules/examples-parse", test_examples_parse);
+	g_test_add_func("/rules/glob-model", test_glob_model);
+	g_test_add_func("/rules/random-input", test_random_input);
 	return g_test_run();
 }
