@@ -660,27 +660,51 @@ static int compare_names(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* *.conf names in dir, sorted; NULL (with error) if dir cannot be read. */
+static GPtrArray *conf_files(const char *dir, GError **error)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, error);
+	GPtrArray *names;
+	const char *name;
+
+	if (!d)
+		return NULL;
+	names = g_ptr_array_new_with_free_func(g_free);
+	while ((name = g_dir_read_name(d)))
+		if (name[0] != '.' && g_str_has_suffix(name, ".conf"))
+			g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, compare_names);
+	return names;
+}
+
+GHashTable *rv_tunnel_config_names(const char *dir)
+{
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GPtrArray) names = conf_files(dir, NULL);
+
+	for (guint i = 0; names && i < names->len; i++) {
+		const char *file = g_ptr_array_index(names, i);
+
+		g_hash_table_add(set, g_strndup(file, strlen(file) - strlen(".conf")));
+	}
+	return set;
+}
+
 GHashTable *rv_tunnel_configs_load_dir(const char *dir, GPtrArray *errors)
 {
 	g_autoptr(GHashTable) configs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 							      (GDestroyNotify)rv_tunnel_config_free);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const char *name;
+	g_autoptr(GPtrArray) names = conf_files(dir, &error);
 	bool ok = true;
 
-	if (!d) {
+	if (!names) {
 		/* No tunnels directory: nothing to run, which is valid. */
 		if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			return g_steal_pointer(&configs);
 		rv_ini_error(errors, dir, 0, "%s", error->message);
 		return NULL;
 	}
-	while ((name = g_dir_read_name(d)))
-		if (name[0] != '.' && g_str_has_suffix(name, ".conf"))
-			g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, compare_names);
 
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *path = g_build_filename(dir, g_ptr_array_index(names, i), NULL);

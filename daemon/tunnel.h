@@ -32,6 +32,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(rv_tunnel_config, rv_tunnel_config_free)
 /* All DIR/NAME.conf files in lexical order: name -> struct rv_tunnel_config *. Returns NULL
  * if any file had an error (all errors are collected). */
 GHashTable *rv_tunnel_configs_load_dir(const char *dir, GPtrArray *errors);
+/* Names of all DIR/NAME.conf files, valid or not (a set: name -> name), so that rules
+ * can still be checked for unknown tunnels when a tunnel file has errors. */
+GHashTable *rv_tunnel_config_names(const char *dir);
 
 enum rv_tunnel_state {
 	RV_TUNNEL_DOWN,		/* not running, not wanted or paused */

@@ -411,6 +411,16 @@ static void test_load_dir(void)
 				       "bad.conf:2: Backend=: unknown backend 'nope' (builtin, exec, vpnc or pptp)"));
 	g_assert_true(g_str_has_suffix(g_ptr_array_index(errors, 1), "wg0.conf: holds secrets but is "
 				       "accessible by group or others (mode 0644); chmod 600 it"));
+	/* The names are still known, for checking rules against them. */
+	table = rv_tunnel_config_names(tmpdir);
+	g_assert_cmpuint(g_hash_table_size(table), ==, 3);
+	g_assert_true(g_hash_table_contains(table, "wg0"));
+	g_assert_true(g_hash_table_contains(table, "corp"));
+	g_assert_true(g_hash_table_contains(table, "bad"));
+	g_hash_table_unref(table);
+	table = rv_tunnel_config_names(missing);
+	g_assert_cmpuint(g_hash_table_size(table), ==, 0);
+	g_hash_table_unref(table);
 
 	/* No directory: no tunnels. */
 	g_ptr_array_set_size(errors, 0);
