@@ -95,8 +95,13 @@ int rv_sandbox_install_seccomp(void)
 	if (ret < 0 && ret != -EDOM)
 		goto out;
 	/* ioctl only for reading the MTU (SIOCGIFMTU), never TUNSETIFF & co. */
-	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-			       SCMP_A1(SCMP_CMP_EQ, 0x8921 /* SIOCGIFMTU */));
+	{
+		const struct scmp_arg_cmp only_mtu = {
+			.arg = 1, .op = SCMP_CMP_EQ, .datum_a = 0x8921 /* SIOCGIFMTU */, .datum_b = 0,
+		};
+
+		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &only_mtu);
+	}
 	if (ret < 0)
 		goto out;
 	ret = seccomp_load(ctx);
