@@ -123,6 +123,9 @@ int rv_sandbox_enter(enum rv_sandbox_mode mode, const char *user, bool seccomp)
 			return -ESRCH;
 		}
 		if (geteuid() == 0) {
+			ret = drop_bounding_set(0);
+			if (ret < 0)
+				return ret;
 			if (setgroups(0, NULL) < 0)
 				return -errno;
 			if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
