@@ -290,6 +290,23 @@ if dmn; then
 	ctl_snapshot home-again
 fi
 
+# ---- 3b. benchmark cycles (BENCH_CYCLES=N in the test configuration) ----
+if dmn && [ "${BENCH_CYCLES:-0}" -gt 0 ]; then
+	i=0
+	while [ "$i" -lt "$BENCH_CYCLES" ]; do
+		i=$((i + 1))
+		n=$(count_lines $TL '^START')
+		wpas select_network 1 > /dev/null
+		must 60 "bench cycle $i: $CAFE_SSID" wpas_state COMPLETED "$CAFE_SSID"
+		must 30 "bench cycle $i: tunnel start" more_lines $TL '^START' "$n"
+		n=$(count_lines $TL '^STOP')
+		wpas select_network 0 > /dev/null
+		must 60 "bench cycle $i: $HOME_SSID" wpas_state COMPLETED "$HOME_SSID"
+		must 30 "bench cycle $i: tunnel stop" more_lines $TL '^STOP' "$n"
+	done
+	mark "BENCH_CYCLES_DONE $i"
+fi
+
 # ---- 4. disconnect ----
 disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event')
 wpas disconnect > /dev/null
