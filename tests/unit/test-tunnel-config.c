@@ -241,6 +241,8 @@ static void test_endpoints_valid(void)
 		g_autofree char *text = g_strdup_printf(WG_IFACE "[Peer]\nPublicKey = " PUB2 "\nEndpoint = %s\n",
 							good[i]);
 		g_autoptr(rv_tunnel_config) cfg = load_ok("wg0.conf", text, 0600);
+
+		g_assert_true(cfg->wg_quick);
 	}
 }
 
