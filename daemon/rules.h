@@ -4,6 +4,8 @@
  * Every match key is a space-separated list of patterns (globs, "quoted strings",
  * \xNN escapes, leading ! negates); a key matches when the link's value matches any
  * positive pattern (if there is one) and no negated pattern. All keys must match.
+ * A link whose value for a key is unknown (no SSID, no gateway MAC yet) never matches
+ * a rule naming that key, negated patterns included. See docs/rules.md.
  */
 #pragma once
 
@@ -29,7 +31,7 @@ struct rv_ruleset {
  * any file has an error; every error is appended to errors as "FILE:LINE: msg". */
 struct rv_ruleset *rv_ruleset_load_dir(const char *dir, GHashTable *tunnels,
 				       GPtrArray *errors);
-/* One rule from text, for tests: id is the rule id (file name without .rules). */
+/* One rule from text (for tests and reload); its id is path's file name without .rules. */
 struct rv_rule *rv_rule_parse(const char *path, const char *text,
 			      GHashTable *tunnels, GPtrArray *errors);
 void rv_rule_free(struct rv_rule *rule);
