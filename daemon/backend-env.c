@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "backend.h"
+#include "hook-server.h"
 #include "spawn.h"
 #include "ssid.h"
 
@@ -10,6 +11,14 @@ char **rv_backend_child_env(const struct rv_tunnel *tunnel, const struct rv_link
 	g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
 
 	g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_TUNNEL=%s", tunnel->name));
+	if (rv_hook_server_path()) {
+		/* For vpnc's Script= and other reporters: where roamvpn-hook is and
+		 * where it reports to. The report is tied to this child by its pid. */
+		const char *hook = g_getenv("ROAMVPN_HOOK_PATH");
+
+		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_HOOK=%s", hook ? hook : HOOK_PATH));
+		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_HOOK_SOCKET=%s", rv_hook_server_path()));
+	}
 	if (tunnel->config && tunnel->config->interface)
 		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_INTERFACE=%s",
 						       tunnel->config->interface));

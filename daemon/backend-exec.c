@@ -4,12 +4,19 @@
  *   Start=/usr/sbin/vpnc --no-detach /etc/vpnc/corp.conf
  *   Stop=/usr/local/bin/corp-down        (optional)
  *   Type=simple|oneshot                  (simple)
+ *   Report=hook                          (optional, see below)
  *
  * simple: the tunnel is up while Start's process runs; stopping runs Stop= (if
  * any), then ends Start's process group. oneshot: up once Start exits 0; stopping
  * runs Stop= and the tunnel is down when Stop exits. Command lines are split like a
  * shell would (g_shell_parse_argv) and executed directly, never through a shell.
- * DNS comes only from [Tunnel] DNS=/Domains=.
+ * DNS comes from [Tunnel] DNS=/Domains=.
+ *
+ * Report=hook: the tunnel is up when the program reports it through roamvpn-hook
+ * (vpnc's Script=, pppd's ip-up-script), and the report's device, address,
+ * routes and DNS are applied; [Tunnel] DNS=/Domains=/Routes= still win. The
+ * child finds the hook in $ROAMVPN_HOOK and the socket in $ROAMVPN_HOOK_SOCKET:
+ *   Start=/usr/sbin/vpnc --no-detach --non-inter --script /usr/libexec/roamvpn/roamvpn-hook corp.conf
  */
 #include "config.h"
 
@@ -17,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "backend.h"
+#include "hook-report.h"
 #include "error.h"
 #include "spawn.h"
 
@@ -27,6 +35,7 @@ enum exec_type { EXEC_SIMPLE, EXEC_ONESHOT };
 struct exec_run {
 	struct rv_tunnel *tunnel;
 	enum exec_type type;
+	bool report_hook;		/* Report=hook: up when the hook says so */
 	struct rv_child *start;		/* Start= while it runs */
 	struct rv_child *stop;		/* Stop= while it runs */
 	bool stopping;
@@ -64,6 +73,12 @@ static int exec_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
 			if (parse_command(cfg, e, &argv, errors) < 0)
 				ret = -EINVAL;
 			have_start |= g_str_equal(e->key, "Start");
+		} else if (g_str_equal(e->key, "Report")) {
+			if (!g_str_equal(e->value, "hook")) {
+				rv_ini_error(errors, cfg->path, e->line,
+					     "Report= must be hook, not '%s'", e->value);
+				ret = -EINVAL;
+			}
 		} else if (g_str_equal(e->key, "Type")) {
 			if (!g_str_equal(e->value, "simple") && !g_str_equal(e->value, "oneshot")) {
 				rv_ini_error(errors, cfg->path, e->line,
@@ -112,6 +127,48 @@ static struct rv_tunnel_net *exec_net(const struct rv_tunnel *t)
 	net->dns = g_strdupv(cfg->dns);
 	net->domains = g_strdupv(cfg->domains);
 	return net;
+}
+
+/* A report from the program (via roamvpn-hook): the configuration's own DNS,
+ * domains and routes take precedence over what the server pushed. */
+static int on_report(struct rv_child *child, char **argv, GHashTable *env, void *data,
+		     GError **error)
+{
+	struct exec_run *run = data;
+	struct rv_tunnel *t = run->tunnel;
+	const struct rv_tunnel_config *cfg = t->config;
+	struct rv_tunnel_net *net = NULL;
+	int event = rv_hook_report_parse(argv, env, &net, error);
+
+	if (event < 0)
+		return event;
+	if (event == RV_HOOK_DOWN) {
+		g_info("tunnel %s: the program reports disconnect", t->name);
+		return 0;
+	}
+	if (event != RV_HOOK_UP)
+		return 0;
+	if (run->stopping || t->state != RV_TUNNEL_STARTING) {
+		g_info("tunnel %s: report while %s; ignored", t->name, rv_tunnel_state_name(t->state));
+		rv_tunnel_net_free(net);
+		return 0;
+	}
+	if (cfg->dns) {
+		g_strfreev(net->dns);
+		net->dns = g_strdupv(cfg->dns);
+	}
+	if (cfg->domains) {
+		g_strfreev(net->domains);
+		net->domains = g_strdupv(cfg->domains);
+	}
+	if (cfg->routes) {
+		g_ptr_array_set_size(net->routes, 0);
+		for (char **r = cfg->routes; *r; r++)
+			g_ptr_array_add(net->routes, g_strdup(*r));
+	}
+	g_info("tunnel %s: the program reports %s up", t->name, net->ifname);
+	rv_tunnel_report_up(t, net);
+	return 0;
 }
 
 static void run_free(struct exec_run *run)
@@ -195,7 +252,7 @@ static void start_exited(struct rv_child *child, int status, void *data)
 		finish(run, NULL);
 		return;
 	}
-	if (run->type == EXEC_ONESHOT && ok) {
+	if (run->type == EXEC_ONESHOT && ok && !run->report_hook) {
 		g_info("tunnel %s: Start= finished", t->name);
 		run->up_idle = g_idle_add(report_up_idle, run);
 		return;
@@ -212,6 +269,7 @@ static int exec_start(struct rv_tunnel *t, const struct rv_link *trigger, GError
 {
 	const char *start = exec_value(t->config, "Start");
 	const char *type = exec_value(t->config, "Type");
+	const char *report = exec_value(t->config, "Report");
 	g_auto(GStrv) argv = NULL;
 	g_auto(GStrv) env = NULL;
 	struct exec_run *run;
@@ -227,14 +285,17 @@ static int exec_start(struct rv_tunnel *t, const struct rv_link *trigger, GError
 	run = g_new0(struct exec_run, 1);
 	run->tunnel = t;
 	run->type = type && g_str_equal(type, "oneshot") ? EXEC_ONESHOT : EXEC_SIMPLE;
+	run->report_hook = report && g_str_equal(report, "hook");
 	run->start = rv_child_spawn(t->name, argv, env, start_exited, run, error);
 	if (!run->start) {
 		run_free(run);
 		return -ENOEXEC;
 	}
 	t->backend_data = run;
+	if (run->report_hook)
+		rv_child_set_report_handler(run->start, on_report, run);
 	/* simple: running is up. Reported from idle so that start() returns first. */
-	if (run->type == EXEC_SIMPLE)
+	else if (run->type == EXEC_SIMPLE)
 		run->up_idle = g_idle_add(report_up_idle, run);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "dns.h"
 #include "error.h"
+#include "hook-server.h"
 #include "events.h"
 #include "manager.h"
 #include "policy.h"
@@ -73,10 +74,15 @@ static int load_configuration(const char *dir, struct configuration *out, GPtrAr
 		ret = -EINVAL;
 	out->tunnels = rv_tunnel_configs_load_dir(tunnels_dir, errors);
 	if (!out->tunnels) {
+		/* Still check the rules, against the tunnel names that exist, so one
+		 * run reports every error. */
+		g_autoptr(GHashTable) names = rv_tunnel_config_names(tunnels_dir);
+
 		ret = -EINVAL;
-		/* Still check the rules, against no tunnels, to report their errors too. */
+		out->rules = rv_ruleset_load_dir(rules_dir, names, errors);
+	} else {
+		out->rules = rv_ruleset_load_dir(rules_dir, out->tunnels, errors);
 	}
-	out->rules = rv_ruleset_load_dir(rules_dir, out->tunnels, errors);
 	if (!out->rules)
 		ret = -EINVAL;
 	if (ret < 0) {
@@ -325,6 +331,8 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 	g_info("DNS method: %s", rv_dns_method(dns));
 	if (rv_routes_init(error) < 0)
 		return -EIO;
+	if (rv_hook_server_init(opts->state_dir, error) < 0)
+		return -EIO;
 
 	rv_supervisor_init(&p, &hooks);
 	apply_configuration(&c);
@@ -384,6 +392,7 @@ void rv_manager_exit(void)
 	rv_links_exit();
 	rv_supervisor_exit();
 	rv_routes_exit();
+	rv_hook_server_exit();
 	g_clear_pointer(&dns, rv_dns_free);
 	g_clear_pointer(&rules, rv_ruleset_free);
 	rv_settings_clear(&settings);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -22,7 +23,11 @@ struct rv_child {
 	guint err_watch;
 	rv_child_exit_fn on_exit;
 	void *user_data;
+	rv_child_report_fn on_report;
+	void *report_data;
 };
+
+static GHashTable *children;	/* GINT_TO_POINTER(pid) -> struct rv_child * */
 
 char *rv_wait_status_describe(int status)
 {
@@ -95,6 +100,7 @@ static void drain(GIOChannel *channel, struct rv_child *child)
 
 static void child_free(struct rv_child *child)
 {
+	g_hash_table_remove(children, GINT_TO_POINTER(child->pid));
 	g_clear_handle_id(&child->kill_timer, g_source_remove);
 	g_clear_handle_id(&child->out_watch, g_source_remove);
 	g_clear_handle_id(&child->err_watch, g_source_remove);
@@ -151,6 +157,9 @@ struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
 	child->out = watch_fd(out_fd, child, &child->out_watch);
 	child->err = watch_fd(err_fd, child, &child->err_watch);
 	child->watch = g_child_watch_add(child->pid, child_exited, child);
+	if (!children)
+		children = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_hash_table_insert(children, GINT_TO_POINTER(child->pid), child);
 	g_debug("%s: started pid %d", name, (int)child->pid);
 	return child;
 }
@@ -177,4 +186,49 @@ void rv_child_terminate(struct rv_child *child, guint grace_ms)
 pid_t rv_child_pid(const struct rv_child *child)
 {
 	return child->pid;
+}
+
+void rv_child_set_report_handler(struct rv_child *child, rv_child_report_fn fn, void *user_data)
+{
+	child->on_report = fn;
+	child->report_data = user_data;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+	g_autofree char *text = NULL;
+	const char *close_paren;
+	int ppid;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	close_paren = strrchr(text, ')');
+	if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+struct rv_child *rv_child_find_ancestor(pid_t pid)
+{
+	/* Bounded: process trees of vpnc/pppd scripts are a few levels deep. */
+	for (int depth = 0; pid > 1 && depth < 16; depth++) {
+		struct rv_child *c = children ? g_hash_table_lookup(children, GINT_TO_POINTER(pid)) : NULL;
+
+		if (c)
+			return c;
+		pid = parent_of(pid);
+	}
+	return NULL;
+}
+
+int rv_child_report(struct rv_child *child, char **argv, GHashTable *env, GError **error)
+{
+	if (!child->on_report) {
+		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+			    "%s does not take reports", child->name);
+		return -ENOTSUP;
+	}
+	return child->on_report(child, argv, env, child->report_data, error);
 }

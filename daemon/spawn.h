@@ -20,6 +20,20 @@ struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
 /* SIGTERM to the child's process group, SIGKILL after grace_ms. on_exit still runs. */
 void rv_child_terminate(struct rv_child *child, guint grace_ms);
 pid_t rv_child_pid(const struct rv_child *child);
+/* Reports from a child's helper (roamvpn-hook, run by vpnc or pppd as their
+ * script) reach the child's owner through this handler. argv is the hook's
+ * argv, env its environment (name -> value). Return 0 to accept, or a negative
+ * errno with error set. */
+typedef int (*rv_child_report_fn)(struct rv_child *child, char **argv, GHashTable *env,
+				  void *user_data, GError **error);
+void rv_child_set_report_handler(struct rv_child *child, rv_child_report_fn fn,
+				 void *user_data);
+/* The child that pid is (or descends from), or NULL: how a report is tied to the
+ * child we started, from the kernel's word on who connected (SO_PEERCRED). */
+struct rv_child *rv_child_find_ancestor(pid_t pid);
+/* Deliver a report to the child's handler (-ENOTSUP when it has none). */
+int rv_child_report(struct rv_child *child, char **argv, GHashTable *env, GError **error);
+
 /* "exited with status 3", "killed by signal 9 (Killed)". */
 char *rv_wait_status_describe(int wait_status);
 /* A minimal environment: PATH and LANG=C.UTF-8 plus extra (NULL-terminated

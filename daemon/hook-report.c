@@ -1,0 +1,205 @@
+/* hook-report.c - turn vpnc/pppd script reports into tunnel facts (hook-report.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "hook-report.h"
+
+static bool valid_ifname(const char *name)
+{
+	if (!name || !*name || strlen(name) >= IFNAMSIZ)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p <= ' ' || *p == ':' || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool valid_ipv4(const char *text)
+{
+	struct in_addr a;
+
+	return text && inet_pton(AF_INET, text, &a) == 1;
+}
+
+static bool valid_ip(const char *text)
+{
+	struct in6_addr a;
+
+	return valid_ipv4(text) || (text && inet_pton(AF_INET6, text, &a) == 1);
+}
+
+static bool parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!text || !g_ascii_isdigit(text[0]))
+		return false;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	return errno == 0 && *end == '\0' && *out <= max;
+}
+
+static int bad(GError **error, const char *what, const char *value)
+{
+	g_autofree char *shown = g_strescape(value ? value : "(missing)", NULL);
+
+	g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "bad %s '%s'", what, shown);
+	return -EINVAL;
+}
+
+/* Space-separated list of addresses; every one must be valid. */
+static int ip_list(const char *text, char ***out, GError **error)
+{
+	g_auto(GStrv) words = g_strsplit_set(text ? text : "", " \t", -1);
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+
+	for (char **w = words; *w; w++) {
+		if (!**w)
+			continue;
+		if (!valid_ip(*w))
+			return bad(error, "DNS server", *w);
+		g_ptr_array_add(list, g_strdup(*w));
+	}
+	g_ptr_array_add(list, NULL);
+	*out = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+	return 0;
+}
+
+static bool valid_domain(const char *d)
+{
+	if (!*d || strlen(d) > 253)
+		return false;
+	for (const char *p = d; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
+			return false;
+	return true;
+}
+
+static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net **out,
+		      GError **error)
+{
+	g_autoptr(rv_tunnel_net) net = NULL;
+	const char *tundev = g_hash_table_lookup(env, "TUNDEV");
+	const char *addr = g_hash_table_lookup(env, "INTERNAL_IP4_ADDRESS");
+	const char *masklen = g_hash_table_lookup(env, "INTERNAL_IP4_NETMASKLEN");
+	const char *mtu = g_hash_table_lookup(env, "INTERNAL_IP4_MTU");
+	const char *gateway = g_hash_table_lookup(env, "VPNGATEWAY");
+	const char *domain = g_hash_table_lookup(env, "CISCO_DEF_DOMAIN");
+	const char *split = g_hash_table_lookup(env, "CISCO_SPLIT_INC");
+	unsigned long n, count = 0;
+
+	if (g_str_equal(reason, "disconnect"))
+		return RV_HOOK_DOWN;
+	if (!g_str_equal(reason, "connect"))
+		return RV_HOOK_IGNORE;
+
+	net = rv_tunnel_net_new();
+	if (!valid_ifname(tundev))
+		return bad(error, "TUNDEV", tundev);
+	net->ifname = g_strdup(tundev);
+	if (!valid_ipv4(addr))
+		return bad(error, "INTERNAL_IP4_ADDRESS", addr);
+	if (masklen && !parse_uint(masklen, 32, &n))
+		return bad(error, "INTERNAL_IP4_NETMASKLEN", masklen);
+	/* vpnc-script puts the address on the device as a /32 peer-less address,
+	 * routes do the rest; so do we. */
+	g_ptr_array_add(net->addresses, g_strdup_printf("%s/32", addr));
+	net->addresses_assigned = false;
+	if (mtu) {
+		if (!parse_uint(mtu, 65535, &n) || n < 576)
+			return bad(error, "INTERNAL_IP4_MTU", mtu);
+		net->mtu = (int)n;
+	}
+	if (gateway) {
+		if (!valid_ip(gateway))
+			return bad(error, "VPNGATEWAY", gateway);
+		net->endpoint = g_strdup(gateway);
+	}
+	if (ip_list(g_hash_table_lookup(env, "INTERNAL_IP4_DNS"), &net->dns, error) < 0)
+		return -EINVAL;
+	if (domain) {
+		g_auto(GStrv) words = g_strsplit_set(domain, " \t,", -1);
+		g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+
+		for (char **w = words; *w; w++) {
+			if (!**w)
+				continue;
+			if (!valid_domain(*w))
+				return bad(error, "CISCO_DEF_DOMAIN", *w);
+			g_ptr_array_add(list, g_strdup(*w));
+		}
+		g_ptr_array_add(list, NULL);
+		net->domains = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+	}
+	if (split && !parse_uint(split, 1024, &count))
+		return bad(error, "CISCO_SPLIT_INC", split);
+	for (unsigned long i = 0; i < count; i++) {
+		g_autofree char *ka = g_strdup_printf("CISCO_SPLIT_INC_%lu_ADDR", i);
+		g_autofree char *km = g_strdup_printf("CISCO_SPLIT_INC_%lu_MASKLEN", i);
+		const char *a = g_hash_table_lookup(env, ka);
+		const char *m = g_hash_table_lookup(env, km);
+
+		if (!valid_ipv4(a))
+			return bad(error, ka, a);
+		if (!parse_uint(m, 32, &n))
+			return bad(error, km, m);
+		g_ptr_array_add(net->routes, g_strdup_printf("%s/%lu", a, n));
+	}
+	if (count == 0)
+		g_ptr_array_add(net->routes, g_strdup("0.0.0.0/0"));
+	*out = g_steal_pointer(&net);
+	return RV_HOOK_UP;
+}
+
+static int parse_pppd(GHashTable *env, struct rv_tunnel_net **out, GError **error)
+{
+	g_autoptr(rv_tunnel_net) net = rv_tunnel_net_new();
+	const char *ifname = g_hash_table_lookup(env, "IFNAME");
+	const char *local = g_hash_table_lookup(env, "IPLOCAL");
+	g_autoptr(GPtrArray) dns = g_ptr_array_new();
+
+	if (g_hash_table_contains(env, "CONNECT_TIME"))
+		return RV_HOOK_DOWN;	/* only ip-down sets it */
+	if (!valid_ifname(ifname))
+		return bad(error, "IFNAME", ifname);
+	if (!valid_ipv4(local))
+		return bad(error, "IPLOCAL", local);
+	net->ifname = g_strdup(ifname);
+	/* pppd configured the point-to-point address itself. */
+	g_ptr_array_add(net->addresses, g_strdup_printf("%s/32", local));
+	net->addresses_assigned = true;
+	for (const char *const *k = (const char *const[]){ "DNS1", "DNS2", NULL }; *k; k++) {
+		const char *v = g_hash_table_lookup(env, *k);
+
+		if (!v)
+			continue;
+		if (!valid_ip(v))
+			return bad(error, *k, v);
+		g_ptr_array_add(dns, g_strdup(v));
+	}
+	g_ptr_array_add(dns, NULL);
+	net->dns = (char **)g_ptr_array_free(g_steal_pointer(&dns), FALSE);
+	*out = g_steal_pointer(&net);
+	return RV_HOOK_UP;
+}
+
+int rv_hook_report_parse(char **argv, GHashTable *env, struct rv_tunnel_net **net,
+			 GError **error)
+{
+	const char *reason = g_hash_table_lookup(env, "reason");
+
+	*net = NULL;
+	if (reason)
+		return parse_vpnc(reason, env, net, error);
+	if (g_hash_table_contains(env, "IFNAME") && g_hash_table_contains(env, "IPLOCAL"))
+		return parse_pppd(env, net, error);
+	g_set_error(error, RV_ERROR, RV_ERROR_INVALID,
+		    "neither a vpnc (reason=) nor a pppd (IFNAME, IPLOCAL) report");
+	return -EINVAL;
+}

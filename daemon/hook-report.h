@@ -1,0 +1,24 @@
+/* hook-report.h - what a vpnc or pppd report (via roamvpn-hook) means.
+ *
+ * vpnc runs its script with reason=pre-init|connect|disconnect|reconnect and the
+ * vpnc-script variables (TUNDEV, INTERNAL_IP4_ADDRESS, INTERNAL_IP4_NETMASKLEN,
+ * INTERNAL_IP4_DNS, CISCO_DEF_DOMAIN, CISCO_SPLIT_INC_n_ADDR/_MASKLEN,
+ * VPNGATEWAY, INTERNAL_IP4_MTU). pppd runs ip-up/ip-down with argv
+ * "ifname tty speed local remote [ipparam]" and IFNAME, IPLOCAL, IPREMOTE, DNS1,
+ * DNS2; ip-down adds CONNECT_TIME. Every value is untrusted and validated.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "tunnel.h"
+
+enum rv_hook_event {
+	RV_HOOK_IGNORE,		/* pre-init, reconnect, ...: nothing to do */
+	RV_HOOK_UP,		/* *net filled */
+	RV_HOOK_DOWN,
+};
+
+/* Returns the event, or -EINVAL with error set for a report that makes no sense. */
+int rv_hook_report_parse(char **argv, GHashTable *env, struct rv_tunnel_net **net,
+			 GError **error);

@@ -1,0 +1,217 @@
+/* hook-server.c - the socket roamvpn-hook reports to (see hook-server.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "error.h"
+#include "hook-server.h"
+#include "spawn.h"
+
+#define REPORT_TIMEOUT_MS 5000
+
+struct connection {
+	int fd;
+	pid_t peer;
+	pid_t child_pid;	/* the child it descends from, 0: none */
+	GByteArray *data;
+	guint watch;
+	guint timeout;
+};
+
+static int listen_fd = -1;
+static guint listen_watch;
+static char *socket_path;
+
+static void connection_free(struct connection *c)
+{
+	g_clear_handle_id(&c->watch, g_source_remove);
+	g_clear_handle_id(&c->timeout, g_source_remove);
+	g_byte_array_unref(c->data);
+	close(c->fd);
+	g_free(c);
+}
+
+static void reply(struct connection *c, const char *text)
+{
+	size_t len = strlen(text);
+
+	/* Best effort: the reporter may already be gone. */
+	if (send(c->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		g_debug("hook: reply to pid %d lost", (int)c->peer);
+}
+
+/* Split the report into argv and env; false if it is not one. */
+static bool parse_report(GByteArray *data, GPtrArray *argv, GHashTable *env)
+{
+	const char *p = (const char *)data->data;
+	const char *end = p + data->len;
+
+	if (data->len == 0 || data->data[data->len - 1] != '\0' ||
+	    strcmp(p, RV_HOOK_MAGIC) != 0)
+		return false;
+	p += strlen(p) + 1;
+	while (p < end) {
+		size_t len = strlen(p);
+
+		if (p[0] == 'A') {
+			g_ptr_array_add(argv, g_strdup(p + 1));
+		} else if (p[0] == 'E' && strchr(p, '=')) {
+			const char *eq = strchr(p, '=');
+
+			g_hash_table_replace(env, g_strndup(p + 1, eq - p - 1), g_strdup(eq + 1));
+		} else {
+			return false;
+		}
+		p += len + 1;
+	}
+	return true;
+}
+
+static void handle_report(struct connection *c)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GError) error = NULL;
+	struct rv_child *child = c->child_pid ? rv_child_find_ancestor(c->child_pid) : NULL;
+
+	if (!child) {
+		g_warning("hook: report from pid %d refused: not started by roamvpnd", (int)c->peer);
+		reply(c, "ERROR not a process started by roamvpnd\n");
+		return;
+	}
+	if (!parse_report(c->data, argv, env)) {
+		g_warning("hook: malformed report from pid %d", (int)c->peer);
+		reply(c, "ERROR malformed report\n");
+		return;
+	}
+	g_ptr_array_add(argv, NULL);
+	if (rv_child_report(child, (char **)argv->pdata, env, &error) < 0) {
+		g_autofree char *msg = g_strdup_printf("ERROR %s\n", error->message);
+
+		g_warning("hook: report from pid %d: %s", (int)c->peer, error->message);
+		reply(c, msg);
+		return;
+	}
+	reply(c, "OK\n");
+}
+
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct connection *c = data;
+	guint8 buf[4096];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n > 0) {
+		if (c->data->len + n > RV_HOOK_MAX_REPORT) {
+			g_warning("hook: report from pid %d too large", (int)c->peer);
+			reply(c, "ERROR report too large\n");
+			c->watch = 0;
+			connection_free(c);
+			return G_SOURCE_REMOVE;
+		}
+		g_byte_array_append(c->data, buf, n);
+		return G_SOURCE_CONTINUE;
+	}
+	/* EOF (or an error): the whole report is here. */
+	c->watch = 0;
+	if (n == 0)
+		handle_report(c);
+	connection_free(c);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+	struct connection *c = data;
+
+	c->timeout = 0;
+	g_warning("hook: report from pid %d not finished in time", (int)c->peer);
+	connection_free(c);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct connection *c;
+	struct rv_child *child;
+	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (cfd < 0)
+		return G_SOURCE_CONTINUE;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(cfd);
+		return G_SOURCE_CONTINUE;
+	}
+	c = g_new0(struct connection, 1);
+	c->fd = cfd;
+	c->peer = cred.pid;
+	/* Decide who it is now, while the reporter is certainly alive (it is
+	 * connected), not after it may have exited and its pid been reused. */
+	child = rv_child_find_ancestor(cred.pid);
+	c->child_pid = child ? rv_child_pid(child) : 0;
+	c->data = g_byte_array_new();
+	c->watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, c);
+	c->timeout = g_timeout_add(REPORT_TIMEOUT_MS, on_timeout, c);
+	return G_SOURCE_CONTINUE;
+}
+
+int rv_hook_server_init(const char *state_dir, GError **error)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	g_autofree char *path = g_build_filename(state_dir, "hook.sock", NULL);
+	mode_t old_umask;
+	int err;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0)
+		goto fail;
+	unlink(path);	/* a stale socket of a crashed predecessor; we hold the lock */
+	old_umask = umask(0077);
+	err = bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_umask);
+	if (err < 0 || listen(listen_fd, 16) < 0)
+		goto fail;
+	socket_path = g_steal_pointer(&path);
+	listen_watch = g_unix_fd_add(listen_fd, G_IO_IN, on_accept, NULL);
+	return 0;
+fail:
+	err = errno;
+	g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "hook socket %s: %s", path, g_strerror(err));
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
+	return -err;
+}
+
+void rv_hook_server_exit(void)
+{
+	g_clear_handle_id(&listen_watch, g_source_remove);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
+	if (socket_path)
+		unlink(socket_path);
+	g_clear_pointer(&socket_path, g_free);
+}
+
+const char *rv_hook_server_path(void)
+{
+	return socket_path;
+}
