@@ -406,6 +406,12 @@ ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint6
 	counter = le64toh(counter_le);
 	if (counter >= WG_REJECT_AFTER_MESSAGES)
 		return -EKEYEXPIRED;
+	/* A replayed packet (or a flood of copies) costs a lookup, not a decryption. */
+	pthread_spin_lock(&kp->replay_lock);
+	fresh = wg_replay_would_accept(&kp->replay, counter, WG_REJECT_AFTER_MESSAGES);
+	pthread_spin_unlock(&kp->replay_lock);
+	if (!fresh)
+		return -EALREADY;
 	if (wg_aead_open(payload, payload, len - WG_MSG_TRANSPORT_HEADER_LEN, NULL, 0,
 	                 counter, kp->receive_key) != 0)
 		return -EBADMSG;

@@ -14,6 +14,21 @@ void wg_replay_init(struct wg_replay_window *w)
 	memset(w, 0, sizeof(*w));
 }
 
+bool wg_replay_would_accept(const struct wg_replay_window *w, uint64_t counter, uint64_t limit)
+{
+	uint64_t shifted;
+
+	if (counter >= limit || counter == UINT64_MAX)
+		return false;
+	shifted = counter + 1;
+	if (shifted > w->greatest)
+		return true;
+	if (w->greatest - shifted > WG_REPLAY_WINDOW_SIZE)
+		return false;
+	return !(w->blocks[(shifted / WG_REPLAY_BLOCK_BITS) % WG_REPLAY_BLOCKS] &
+	         (UINT64_C(1) << (shifted % WG_REPLAY_BLOCK_BITS)));
+}
+
 bool wg_replay_check_and_update(struct wg_replay_window *w, uint64_t counter, uint64_t limit)
 {
 	uint64_t shifted, block, current_block, skipped, bit;

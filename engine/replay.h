@@ -27,3 +27,7 @@ void wg_replay_init(struct wg_replay_window *w);
  * below `limit`, normally WG_REJECT_AFTER_MESSAGES); false for duplicates,
  * counters too far behind, or >= limit. */
 bool wg_replay_check_and_update(struct wg_replay_window *w, uint64_t counter, uint64_t limit);
+/* The same verdict without recording: lets a receiver drop an obvious replay
+ * before paying for decryption. Only check_and_update() after authentication
+ * may change the window. */
+bool wg_replay_would_accept(const struct wg_replay_window *w, uint64_t counter, uint64_t limit);
