@@ -14,10 +14,11 @@ static bool valid_ifname(const char *name)
 {
 	if (!name || !*name || strlen(name) >= IFNAMSIZ)
 		return false;
+	/* Narrower than the kernel allows, on purpose: vpnc and pppd make tunN/pppN. */
 	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p <= ' ' || *p == ':' || (unsigned char)*p >= 0x7f)
+		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
 			return false;
-	return true;
+	return !g_str_equal(name, ".") && !g_str_equal(name, "..");
 }
 
 static bool valid_ipv4(const char *text)

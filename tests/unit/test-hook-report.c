@@ -1,0 +1,121 @@
+/* test-hook-report.c - vpnc and pppd script reports, including hostile values. */
+#include "config.h"
+
+#include "hook-report.h"
+
+static GHashTable *env_of(const char *const *kv)
+{
+	GHashTable *env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+	for (; *kv; kv += 2)
+		g_hash_table_insert(env, g_strdup(kv[0]), g_strdup(kv[1]));
+	return env;
+}
+
+static char *no_argv[] = { "roamvpn-hook", NULL };
+
+static void test_vpnc_connect_split(void)
+{
+	/* The variables vpnc 0.5.3 passed against strongSwan in the lab. */
+	static const char *const kv[] = {
+		"reason", "connect", "TUNDEV", "tun0", "VPNGATEWAY", "10.77.0.2",
+		"INTERNAL_IP4_ADDRESS", "10.77.100.10", "INTERNAL_IP4_NETMASK", "255.255.255.255",
+		"INTERNAL_IP4_NETMASKLEN", "32", "INTERNAL_IP4_DNS", "10.77.2.53 10.77.2.54",
+		"CISCO_DEF_DOMAIN", "corp.example", "CISCO_SPLIT_INC", "2",
+		"CISCO_SPLIT_INC_0_ADDR", "10.77.2.0", "CISCO_SPLIT_INC_0_MASKLEN", "24",
+		"CISCO_SPLIT_INC_1_ADDR", "10.88.0.0", "CISCO_SPLIT_INC_1_MASKLEN", "16",
+		"INTERNAL_IP4_MTU", "1412", NULL };
+	g_autoptr(GHashTable) env = env_of(kv);
+	g_autoptr(rv_tunnel_net) net = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, env, &net, &error), ==, RV_HOOK_UP);
+	g_assert_no_error(error);
+	g_assert_cmpstr(net->ifname, ==, "tun0");
+	g_assert_cmpstr(g_ptr_array_index(net->addresses, 0), ==, "10.77.100.10/32");
+	g_assert_false(net->addresses_assigned);
+	g_assert_cmpuint(net->routes->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(net->routes, 1), ==, "10.88.0.0/16");
+	g_assert_cmpstr(net->dns[1], ==, "10.77.2.54");
+	g_assert_cmpstr(net->domains[0], ==, "corp.example");
+	g_assert_cmpstr(net->endpoint, ==, "10.77.0.2");
+	g_assert_cmpint(net->mtu, ==, 1412);
+}
+
+static void test_vpnc_full_and_other_reasons(void)
+{
+	static const char *const full[] = { "reason", "connect", "TUNDEV", "tun1",
+		"INTERNAL_IP4_ADDRESS", "192.0.2.5", NULL };
+	static const char *const pre[] = { "reason", "pre-init", NULL };
+	static const char *const dis[] = { "reason", "disconnect", "TUNDEV", "tun1", NULL };
+	g_autoptr(GHashTable) e1 = env_of(full), e2 = env_of(pre), e3 = env_of(dis);
+	g_autoptr(rv_tunnel_net) net = NULL;
+	struct rv_tunnel_net *none = NULL;
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e1, &net, NULL), ==, RV_HOOK_UP);
+	g_assert_cmpstr(g_ptr_array_index(net->routes, 0), ==, "0.0.0.0/0");
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e2, &none, NULL), ==, RV_HOOK_IGNORE);
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e3, &none, NULL), ==, RV_HOOK_DOWN);
+	g_assert_null(none);
+}
+
+static void test_pppd(void)
+{
+	static const char *const up[] = { "IFNAME", "ppp0", "IPLOCAL", "10.66.0.2",
+		"IPREMOTE", "10.66.0.1", "DNS1", "10.66.0.53", "USEPEERDNS", "1", NULL };
+	static const char *const down[] = { "IFNAME", "ppp0", "IPLOCAL", "10.66.0.2",
+		"CONNECT_TIME", "12", NULL };
+	char *argv[] = { "/usr/libexec/roamvpn/roamvpn-hook", "ppp0", "", "0", "10.66.0.2",
+			 "10.66.0.1", NULL };
+	g_autoptr(GHashTable) e1 = env_of(up), e2 = env_of(down);
+	g_autoptr(rv_tunnel_net) net = NULL;
+	struct rv_tunnel_net *none = NULL;
+
+	g_assert_cmpint(rv_hook_report_parse(argv, e1, &net, NULL), ==, RV_HOOK_UP);
+	g_assert_cmpstr(net->ifname, ==, "ppp0");
+	g_assert_true(net->addresses_assigned);
+	g_assert_cmpstr(net->dns[0], ==, "10.66.0.53");
+	g_assert_null(net->dns[1]);
+	g_assert_cmpint(rv_hook_report_parse(argv, e2, &none, NULL), ==, RV_HOOK_DOWN);
+}
+
+static void test_hostile(void)
+{
+	static const char *const cases[][10] = {
+		{ "reason", "connect", "TUNDEV", "../../etc", "INTERNAL_IP4_ADDRESS", "10.0.0.1", NULL },
+		{ "reason", "connect", "TUNDEV", "tun0;reboot", "INTERNAL_IP4_ADDRESS", "10.0.0.1", NULL },
+		{ "reason", "connect", "TUNDEV", "averyveryverylongname", "INTERNAL_IP4_ADDRESS", "10.0.0.1", NULL },
+		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1; rm -rf /", NULL },
+		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1",
+		  "INTERNAL_IP4_DNS", "$(reboot)", NULL },
+		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1",
+		  "CISCO_SPLIT_INC", "99999999999", NULL },
+		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1",
+		  "CISCO_SPLIT_INC", "1", NULL },	/* entry missing */
+		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1",
+		  "CISCO_DEF_DOMAIN", "corp.example\nnameserver 6.6.6.6", NULL },
+		{ "IFNAME", "ppp0", "IPLOCAL", "not-an-ip", NULL },
+		{ "HOME", "/root", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GHashTable) env = env_of(cases[i]);
+		g_autoptr(GError) error = NULL;
+		struct rv_tunnel_net *net = NULL;
+
+		g_assert_cmpint(rv_hook_report_parse(no_argv, env, &net, &error), <, 0);
+		g_assert_nonnull(error);
+		g_assert_null(net);
+		g_test_message("case %zu: %s", i, error->message);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/hook-report/vpnc-connect-split", test_vpnc_connect_split);
+	g_test_add_func("/hook-report/vpnc-full-and-reasons", test_vpnc_full_and_other_reasons);
+	g_test_add_func("/hook-report/pppd", test_pppd);
+	g_test_add_func("/hook-report/hostile", test_hostile);
+	return g_test_run();
+}
