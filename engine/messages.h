@@ -29,7 +29,7 @@ enum wg_message_type {
 
 struct wg_msg_header {
 	uint8_t type;
-	uint8_t reserved[3];          /* zero on send, ignored on receive */
+	uint8_t reserved[3];          /* zero; wireguard-go and Linux read type as a LE32 */
 } __attribute__((packed));
 
 /* Fields covered by mac1 end at mac1; mac2 covers everything before mac2. */
@@ -110,11 +110,12 @@ static inline uint64_t wg_le64(uint64_t v) { return le64toh(v); }
 /*
  * Classify a received UDP payload by type and exact length, before any crypto.
  * Returns the message type, or 0 if the bytes cannot be a WireGuard message
- * (unknown type, nonzero reserved bytes are tolerated, wrong length).
+ * (unknown type, nonzero reserved bytes, wrong length). Like wireguard-go and
+ * the Linux module, the type is the whole first little-endian 32-bit word.
  */
 static inline enum wg_message_type wg_msg_classify(const uint8_t *buf, size_t len)
 {
-	if (len < sizeof(struct wg_msg_header))
+	if (len < sizeof(struct wg_msg_header) || buf[1] || buf[2] || buf[3])
 		return 0;
 	switch (buf[0]) {
 	case WG_MSG_INITIATION:

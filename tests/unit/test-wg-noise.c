@@ -334,6 +334,41 @@ static void test_counter_exhaustion(void)
 	g_assert_cmpuint(atomic_load(&a.kp.send_counter), ==, WG_REJECT_AFTER_MESSAGES);
 }
 
+static void test_classify(void)
+{
+	uint8_t buf[200] = { 0 };
+
+	buf[0] = 1;
+	g_assert_cmpint(wg_msg_classify(buf, 148), ==, WG_MSG_INITIATION);
+	g_assert_cmpint(wg_msg_classify(buf, 147), ==, 0);
+	g_assert_cmpint(wg_msg_classify(buf, 149), ==, 0);
+	buf[2] = 1;   /* reserved must be zero: type is a LE32 word on the wire */
+	g_assert_cmpint(wg_msg_classify(buf, 148), ==, 0);
+	buf[2] = 0;
+	buf[0] = 2;
+	g_assert_cmpint(wg_msg_classify(buf, 92), ==, WG_MSG_RESPONSE);
+	g_assert_cmpint(wg_msg_classify(buf, 148), ==, 0);
+	buf[0] = 3;
+	g_assert_cmpint(wg_msg_classify(buf, 64), ==, WG_MSG_COOKIE_REPLY);
+	g_assert_cmpint(wg_msg_classify(buf, 65), ==, 0);
+	buf[0] = 4;
+	g_assert_cmpint(wg_msg_classify(buf, 31), ==, 0);
+	g_assert_cmpint(wg_msg_classify(buf, 32), ==, WG_MSG_TRANSPORT);
+	g_assert_cmpint(wg_msg_classify(buf, 200), ==, WG_MSG_TRANSPORT);
+	buf[0] = 5;
+	g_assert_cmpint(wg_msg_classify(buf, 148), ==, 0);
+	g_assert_cmpint(wg_msg_classify(buf, 0), ==, 0);
+	buf[0] = 2;
+	buf[8] = 0x78;
+	buf[9] = 0x56;
+	buf[10] = 0x34;
+	buf[11] = 0x12;
+	g_assert_cmpuint(wg_msg_receiver_index(buf), ==, 0x12345678);
+	buf[0] = 4;
+	buf[4] = 0x01;
+	g_assert_cmpuint(wg_msg_receiver_index(buf), ==, 0x00000001);
+}
+
 static void test_padding(void)
 {
 	g_assert_cmpuint(wg_transport_padded_len(0, 1420), ==, 0);
@@ -364,6 +399,8 @@ static void test_garbage(void)
 		for (size_t i = 0; i < sizeof(buf); i++)
 			buf[i] = (uint8_t)g_rand_int(rand);
 		buf[0] = (uint8_t)g_rand_int_range(rand, 0, 6);
+		if (g_rand_int_range(rand, 0, 8))
+			buf[1] = buf[2] = buf[3] = 0;
 		switch (wg_msg_classify(buf, len)) {
 		case WG_MSG_INITIATION:
 			g_assert_cmpint(wg_noise_consume_initiation_begin(&b.id, (void *)buf, &parsed), !=, 0);
@@ -378,7 +415,7 @@ static void test_garbage(void)
 			g_assert_cmpuint(len, ==, 64);
 			break;
 		default:
-			g_assert_true(len < 4 || buf[0] == 0 || buf[0] > 4 ||
+			g_assert_true(len < 4 || buf[0] == 0 || buf[0] > 4 || buf[1] || buf[2] || buf[3] ||
 			              (buf[0] == 1 && len != 148) || (buf[0] == 2 && len != 92) ||
 			              (buf[0] == 3 && len != 64) || (buf[0] == 4 && len < 32));
 		}
@@ -401,6 +438,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/wg/noise/tampering", test_tampering);
 	g_test_add_func("/wg/noise/transport-replay-tamper", test_transport_replay_and_tamper);
 	g_test_add_func("/wg/noise/counter-exhaustion", test_counter_exhaustion);
+	g_test_add_func("/wg/noise/classify", test_classify);
 	g_test_add_func("/wg/noise/padding", test_padding);
 	g_test_add_func("/wg/noise/garbage", test_garbage);
 	return g_test_run();
