@@ -105,6 +105,7 @@ install_bin wpa_cli usr/sbin
 install_bin iw usr/sbin
 install_bin /bin/ip usr/sbin            # iproute2: busybox ip has no netns/monitor
 install_bin dbus-daemon usr/bin         # private bus for roamvpnd (--bus unix:...)
+install_bin dbus-send usr/bin           # the daemon's D-Bus state, for the checks
 command -v jq >/dev/null && install_bin jq usr/bin
 
 # The project's own programs, from the build directory.

@@ -49,7 +49,7 @@ finish() {
 	[ -f /run/wpas.pid ] && kill "$(cat /run/wpas.pid)" 2>/dev/null
 	[ -f /run/hostapd.pid ] && kill "$(cat /run/hostapd.pid)" 2>/dev/null
 	sleep 1
-	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/ctl.log \
+	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/bus.log /tmp/ctl.log \
 		 /tmp/iw-event.log /tmp/ip-monitor.log /tmp/wpas.log /tmp/hostapd.log; do
 		[ -f "$f" ] || continue
 		echo "@@RVTEST-LOG-BEGIN $f"; cat "$f"; echo "@@RVTEST-LOG-END $f"
@@ -162,6 +162,23 @@ EOC
 	mark "DAEMON_STARTED pid=$DAEMON_PID"
 fi
 ctl() { roamvpnctl --bus "$BUS" "$@"; }
+# D-Bus state of the daemon (net.roamvpn1): prop PATH INTERFACE NAME prints the reply.
+prop() {
+	dbus-send --bus="$BUS" --print-reply --reply-timeout=2000 --dest=net.roamvpn1 "$1" \
+		org.freedesktop.DBus.Properties.Get string:"$2" string:"$3" 2>&1
+}
+LINK=/net/roamvpn1/link/wlan3
+TUNNEL=/net/roamvpn1/tunnel/cafe
+link_is() { prop $LINK net.roamvpn1.Link "$1" | grep -q "$2"; }       # link_is PROP REGEX
+tunnel_is() { prop $TUNNEL net.roamvpn1.Tunnel "$1" | grep -q "$2"; } # tunnel_is PROP REGEX
+bus_snapshot() {   # into the log, for failure analysis
+	{ echo "== $1 at $(up)"
+	  for p in WifiState SSID BSSID Active OperState Carrier MatchedRule Decision; do
+		printf '%s: ' "$p"; prop $LINK net.roamvpn1.Link $p | tail -n +2 | tr -s ' \n' ' '; echo
+	  done
+	  printf 'tunnel State: '; prop $TUNNEL net.roamvpn1.Tunnel State | tail -n +2 | tr -s ' \n' ' '; echo
+	} >> /tmp/bus.log 2>&1
+}
 ctl_snapshot() {   # ctl_snapshot LABEL: what roamvpnctl says, into the log
 	[ "$USE_DAEMON" = yes ] && command -v roamvpnctl >/dev/null || return 0
 	{ echo "== $1 at $(up)"; ctl --json links; ctl --json status; } >> /tmp/ctl.log 2>&1
@@ -251,6 +268,13 @@ if dmn; then
 	sleep 3   # longer than a debounce: a wrong tunnel start would show by now
 	check daemon-home-no-tunnel "the tunnel started on the trusted network" \
 		test "$(count_lines $TL '^START')" -eq 0
+	check bus-home-associated "D-Bus Link wlan3 WifiState is not associated" \
+		wait_for 10 link_is WifiState 'string "associated"'
+	check bus-home-ssid "D-Bus Link wlan3 SSID is not HomeNet" link_is SSID "\"$HOME_SSID\""
+	check bus-home-bssid "D-Bus Link wlan3 BSSID is not the HomeNet AP" \
+		link_is BSSID 'string "02:00:00:00:00:00"'
+	check bus-home-tunnel-down "D-Bus Tunnel cafe is not down" tunnel_is State 'string "down"'
+	bus_snapshot home
 	ctl_snapshot home
 fi
 
@@ -274,6 +298,12 @@ if dmn; then
 		grep -qx "ROAMVPN_LINK=wlan3" /tmp/tunnel.env.1
 	check daemon-cafe-env-bssid "ROAMVPN_BSSID in the tunnel's environment is not the CafeWiFi AP" \
 		grep -qix "ROAMVPN_BSSID=02:00:00:00:01:00" /tmp/tunnel.env.1
+	check bus-cafe-tunnel-up "D-Bus Tunnel cafe did not become up" \
+		wait_for 10 tunnel_is State 'string "up"'
+	check bus-cafe-ssid "D-Bus Link wlan3 SSID is not CafeWiFi" link_is SSID "\"$CAFE_SSID\""
+	check bus-cafe-rule "D-Bus Link wlan3 MatchedRule is not 50-untrusted-wifi" \
+		link_is MatchedRule 'string "50-untrusted-wifi"'
+	bus_snapshot cafe
 	ctl_snapshot cafe
 fi
 
@@ -287,6 +317,9 @@ if dmn; then
 	check daemon-home-tunnel-stop "the exec tunnel was not stopped within 30 s" \
 		wait_for 30 grep -q '^STOP 1 ' $TL
 	mark "TUNNEL_STOPPED"
+	check bus-home-again-tunnel-down "D-Bus Tunnel cafe is not down again" \
+		wait_for 10 tunnel_is State 'string "down"'
+	bus_snapshot home-again
 	ctl_snapshot home-again
 fi
 
@@ -317,6 +350,9 @@ check events-disconnect "wifi.c reported no DISCONNECT" \
 if dmn; then
 	check daemon-disconnect "roamvpnd did not log the disconnect" \
 		wait_for 10 grep -q 'wlan3: Wi-Fi disconnected' $DL
+	check bus-disconnected "D-Bus Link wlan3 WifiState is not disconnected" \
+		wait_for 10 link_is WifiState 'string "disconnected"'
+	bus_snapshot disconnected
 	ctl_snapshot disconnected
 fi
 
@@ -328,6 +364,15 @@ mark "WRONG_PSK_SELECTED $WPA_SSID"
 # The AP gives up the 4-way handshake after its retries (reason 15); then we stop trying.
 check events-wrongpsk-connect "wifi.c reported no CONNECT to SecureNet (the negative test proves nothing)" \
 	wait_for 40 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$WPA_SSID\" .* via=event" $EV
+if dmn; then
+	# Between CONNECT and the AP giving up (~4 s under TCG) the link is associated but
+	# DORMANT: the daemon must show it as connecting and not active.
+	check bus-wrongpsk-connecting "D-Bus Link wlan3 WifiState never showed connecting for SecureNet" \
+		wait_for 10 link_is WifiState 'string "connecting"'
+	check bus-wrongpsk-not-active "D-Bus Link wlan3 was Active during the failing handshake" \
+		link_is Active 'boolean false'
+	bus_snapshot wrong-psk-pending
+fi
 check events-wrongpsk-disconnect "wifi.c reported no DISCONNECT after the failed handshake" \
 	wait_for 40 more_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event' "$disc_before"
 mark "WRONG_PSK_REJECTED"
