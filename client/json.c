@@ -16,7 +16,8 @@ void rv_json_append_string(GString *out, const char *s, gssize len)
 	end = s + len;
 	g_string_append_c(out, '"');
 	while (p < end) {
-		gunichar c = g_utf8_get_char_validated(p, end - p);
+		/* GLib treats NUL as invalid; in a length-delimited string it is just U+0000. */
+		gunichar c = *p ? g_utf8_get_char_validated(p, end - p) : 0;
 
 		if (c == (gunichar)-1 || c == (gunichar)-2) {
 			/* Not UTF-8: JSON text must be, so say so visibly. */
