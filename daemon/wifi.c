@@ -270,6 +270,30 @@ static const char *find_ssid(int ifindex, const uint8_t *bssid, uint8_t ssid[RV_
 	return NULL;
 }
 
+int rv_wifi_read_ssid(int ifindex, const char *source, uint8_t ssid[32], size_t *ssid_len)
+{
+	struct rv_wifi_bss bss;
+	struct rv_wifi_iface iface;
+
+	if (g_str_equal(source, "scan")) {
+		if (!scan_associated(ifindex, NULL, &bss) || !bss.has_ssid)
+			return -ENOENT;
+		memcpy(ssid, bss.ssid, bss.ssid_len);
+		*ssid_len = bss.ssid_len;
+		return 0;
+	}
+	if (g_str_equal(source, "interface")) {
+		if (get_interface(ifindex, &iface) < 0 || !iface.has_ssid)
+			return -ENOENT;
+		memcpy(ssid, iface.ssid, iface.ssid_len);
+		*ssid_len = iface.ssid_len;
+		return 0;
+	}
+	if (g_str_equal(source, "wext"))
+		return wext_ssid(ifindex, ssid, ssid_len) ? 0 : -ENOENT;
+	return -EINVAL;
+}
+
 /* ---- events ---------------------------------------------------------------- */
 
 static void report_connected(int ifindex, const char *what, const uint8_t *event_ssid,

@@ -13,6 +13,8 @@
 
 #include <glib.h>
 #include <linux/netlink.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Opens the nl80211 event socket and hooks it into the default GLib main context,
  * then reads the current association of every station interface.
@@ -30,6 +32,12 @@ gboolean rv_wifi_available(void);
  * not nl80211 stations, or when nl80211 is absent. Synchronous (bounded by a 1 s
  * socket timeout): the kernel answers from memory. */
 void rv_wifi_refresh(int ifindex);
+
+/* One SSID source on its own, for the VM test: "scan" (GET_SCAN, associated BSS),
+ * "interface" (GET_INTERFACE NL80211_ATTR_SSID) or "wext" (SIOCGIWESSID). Returns 0 and
+ * fills ssid[0..*ssid_len), -ENOENT when that source has no SSID, -EINVAL for an unknown
+ * source name. The daemon itself uses them in that order (see docs/wifi.md). */
+int rv_wifi_read_ssid(int ifindex, const char *source, uint8_t ssid[32], size_t *ssid_len);
 
 /* For the recorder in tests/vm: called with every nl80211 message wifi.c parses
  * ("event", "scan", "interface"), before parsing. NULL turns it off. */

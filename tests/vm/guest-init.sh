@@ -286,6 +286,15 @@ check events-cafe-connect "wifi.c reported no CONNECT with SSID CafeWiFi" \
 	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00 .* via=event" $EV
 check events-cafe-refresh "rv_wifi_refresh (GET_SCAN) did not find CafeWiFi" \
 	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$CAFE_SSID\" bssid=02:00:00:00:01:00 .* via=refresh" $EV
+# Each SSID source alone, while on CafeWiFi (8 bytes): GET_SCAN and wext must give it
+# exactly (wext with no trailing NUL: length = IW_ESSID_MAX_SIZE), GET_INTERFACE has none
+# for a station on Debian 12's kernel (if a newer kernel adds it, it must be right).
+check events-source-scan "GET_SCAN did not give CafeWiFi" \
+	wait_for 10 grep -q "^SOURCE wlan3 scan ssid=\"$CAFE_SSID\" len=8" $EV
+check events-source-wext "SIOCGIWESSID did not give exactly CafeWiFi" \
+	grep -q "^SOURCE wlan3 wext ssid=\"$CAFE_SSID\" len=8" $EV
+check events-source-interface "GET_INTERFACE gave a wrong SSID" \
+	grep -qE "^SOURCE wlan3 interface (<none>|ssid=\"$CAFE_SSID\" len=8)" $EV
 if dmn; then
 	check daemon-cafe-ssid "roamvpnd did not log the CafeWiFi association" \
 		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:01:00, SSID \"$CAFE_SSID\"" $DL

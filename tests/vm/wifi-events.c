@@ -7,7 +7,8 @@
  * fixtures under tests/unit/data/.
  *
  * With -s, every CONNECT is followed by rv_wifi_refresh() for that link, which must find
- * the same SSID through the GET_SCAN dump (lines end in "via=refresh").
+ * the same SSID through the GET_SCAN dump (lines end in "via=refresh"), and then each
+ * SSID source is asked on its own ("SOURCE wlan3 wext ssid=... len=N").
  *
  *   wifi-events [-t SECONDS] [-r] [-s]
  * Exits by itself after SECONDS (default 120); every wait in the VM is bounded.
@@ -46,8 +47,27 @@ static gboolean run_pending_refresh(gpointer unused)
 
 	g_hash_table_steal_all(pending_refresh);
 	current_context = "refresh";
-	for (GList *l = ifindexes; l; l = l->next)
-		rv_wifi_refresh(GPOINTER_TO_INT(l->data));
+	for (GList *l = ifindexes; l; l = l->next) {
+		int ifindex = GPOINTER_TO_INT(l->data);
+		static const char *const sources[] = { "scan", "interface", "wext" };
+		char ifname[IF_NAMESIZE] = "?";
+
+		rv_wifi_refresh(ifindex);
+		/* Each fallback source on its own, so the VM test sees what each one
+		 * gives on this kernel (the daemon stops at the first that answers). */
+		if_indextoname((unsigned int)ifindex, ifname);
+		for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+			uint8_t ssid[32];
+			size_t len = 0;
+			int r = rv_wifi_read_ssid(ifindex, sources[i], ssid, &len);
+			g_autofree char *text = r == 0 ? rv_ssid_escape(ssid, len) : NULL;
+
+			printf("SOURCE %s %s %s%s%s len=%zu\n", ifname, sources[i],
+			       r == 0 ? "ssid=\"" : "<none>", r == 0 ? text : "",
+			       r == 0 ? "\"" : "", len);
+		}
+		fflush(stdout);
+	}
 	current_context = "event";
 	return G_SOURCE_REMOVE;
 }
