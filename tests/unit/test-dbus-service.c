@@ -11,11 +11,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <grp.h>
 #include <linux/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -177,6 +179,18 @@ const char *rv_manager_dns_method(void)
 	return "file";
 }
 
+static gboolean fake_tunnel_comes_up(gpointer data)
+{
+	g_autofree char *name = data;
+	struct rv_tunnel *t = rv_manager_lookup_tunnel(name);
+
+	if (t && t->state == RV_TUNNEL_STARTING) {
+		t->state = RV_TUNNEL_UP;
+		rv_events_emit(RV_EVENT_TUNNEL_CHANGED, t);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 int rv_manager_connect(const char *tunnel, GError **error)
 {
 	struct rv_tunnel *t = rv_manager_lookup_tunnel(tunnel);
@@ -189,6 +203,8 @@ int rv_manager_connect(const char *tunnel, GError **error)
 	g_free(t->triggered_by);
 	t->triggered_by = g_strdup("manual");
 	rv_events_emit(RV_EVENT_TUNNEL_CHANGED, t);
+	/* "The backend reports up" a little later, as a real one would. */
+	g_timeout_add(100, fake_tunnel_comes_up, g_strdup(tunnel));
 	return 0;
 }
 
@@ -904,6 +920,209 @@ static void test_introspection_matches_data(void)
 	}
 }
 
+/* --- roamvpnctl against the service ---------------------------------------------------- */
+
+struct ctl_run {
+	gint status;
+	bool exited;
+};
+
+static void ctl_exited(GPid pid, gint status, gpointer user_data)
+{
+	struct ctl_run *run = user_data;
+
+	run->status = status;
+	run->exited = true;
+	g_spawn_close_pid(pid);
+}
+
+static char *slurp_fd(int fd)
+{
+	GString *out = g_string_new(NULL);
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(out, buf, n);
+	close(fd);
+	return g_string_free(out, FALSE);
+}
+
+/* Run roamvpnctl --bus OUR_BUS args... while our main loop serves it; returns the
+ * exit code, *out gets stdout. Output is small, so the pipe cannot fill up. */
+static int run_ctl(char **out, const char *bus, ...)
+{
+	g_autofree char *ctl = g_build_filename(g_getenv("ROAMVPN_BUILD_ROOT"), "client",
+						"roamvpnctl", NULL);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	struct ctl_run run = { -1, false };
+	bool timed_out = false;
+	guint timer;
+	GPid pid;
+	int out_fd;
+	va_list ap;
+	const char *arg;
+
+	g_ptr_array_add(argv, ctl);
+	g_ptr_array_add(argv, "--bus");
+	g_ptr_array_add(argv, (char *)(bus ? bus : bus_address));
+	va_start(ap, bus);
+	while ((arg = va_arg(ap, const char *)))
+		g_ptr_array_add(argv, (char *)arg);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+					       &out_fd, NULL, &error));
+	g_assert_no_error(error);
+	g_child_watch_add(pid, ctl_exited, &run);
+	timer = g_timeout_add(15000, flag_timeout, &timed_out);
+	while (!run.exited && !timed_out)
+		g_main_context_iteration(NULL, TRUE);
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		g_assert_not_reached();
+	}
+	g_source_remove(timer);
+	*out = slurp_fd(out_fd);
+	g_assert_true(WIFEXITED(run.status));
+	return WEXITSTATUS(run.status);
+}
+
+static void assert_valid_json(const char *text)
+{
+	g_autofree char *python = g_find_program_in_path("python3");
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	gint status = -1;
+	int fd;
+
+	if (!python)
+		return;
+	fd = g_file_open_tmp("roamvpn-json-XXXXXX", &path, &error);
+	g_assert_no_error(error);
+	g_assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ python, "-c",
+		"import json,sys\nfor line in open(sys.argv[1], encoding='utf-8'):\n json.loads(line)",
+		path, NULL }, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error));
+	g_unlink(path);
+	g_assert_no_error(error);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+static void test_ctl_status_json(void)
+{
+	g_autofree char *out = NULL;
+
+	fake_reset();
+	g_assert_cmpint(run_ctl(&out, NULL, "--json", "status", NULL), ==, 0);
+	assert_valid_json(out);
+	g_assert_nonnull(strstr(out, "\"state\":\"running\""));
+	g_assert_nonnull(strstr(out, "\"name\":\"corp\""));
+	g_assert_nonnull(strstr(out, "\"path\":\"/net/roamvpn1/link/eth_2d0_2e1\""));
+	/* The hostile SSID, escaped, inside a JSON string. */
+	g_assert_nonnull(strstr(out, "\"ssid\":\"\\\\x22; $(\\\\x00\\\\xff\\\\x5cx\\\\x0a\""));
+	g_clear_pointer(&out, g_free);
+
+	/* Human output prints the escaped SSID, never the raw bytes. */
+	g_assert_cmpint(run_ctl(&out, NULL, "links", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "SSID \"\\x22; $(\\x00\\xff\\x5cx\\x0a\""));
+	g_assert_null(strchr(out, '\xff'));
+}
+
+static void test_ctl_commands(void)
+{
+	g_autofree char *out = NULL;
+	g_autofree char *nobus = g_strdup_printf("unix:path=%s/no-such-bus", tmpdir);
+	struct rv_tunnel *corp;
+
+	fake_reset();
+	g_assert_cmpint(run_ctl(&out, NULL, "up", "corp", "--wait", "--timeout", "5", NULL), ==, 0);
+	corp = rv_manager_lookup_tunnel("corp");
+	g_assert_nonnull(corp);
+	g_assert_cmpint(corp ? (int)corp->state : -1, ==, RV_TUNNEL_UP);
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "up", "nope", NULL), ==, 1);
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "hook", "predown", "wlan0", NULL), ==, 0);
+	g_assert_cmpstr(last_call, ==, "hook predown wlan0");
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "explain", "wlan0", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "50-untrusted-wifi"));
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "--json", "explain", "wlan0", NULL), ==, 0);
+	assert_valid_json(out);
+	g_assert_nonnull(strstr(out, "{\"rule\":\"10-home\",\"matched\":false,"));
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "reload", NULL), ==, 1);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_ctl(&out, NULL, "pause", "now", NULL), ==, 2);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_ctl(&out, NULL, "hook", "sideways", "wlan0", NULL), ==, 2);
+	g_clear_pointer(&out, g_free);
+	g_assert_cmpint(run_ctl(&out, nobus, "status", NULL), ==, 3);
+}
+
+static void test_ctl_monitor(void)
+{
+	g_autofree char *ctl = g_build_filename(g_getenv("ROAMVPN_BUILD_ROOT"), "client",
+						"roamvpnctl", NULL);
+	g_autoptr(GError) error = NULL;
+	struct ctl_run run = { -1, false };
+	GString *seen = g_string_new(NULL);
+	struct rv_tunnel *corp;
+	GPid pid;
+	int out_fd;
+	gint64 deadline;
+
+	fake_reset();
+	corp = rv_manager_lookup_tunnel("corp");
+	g_assert_true(g_spawn_async_with_pipes(NULL,
+		(char *[]){ ctl, "--bus", bus_address, "--json", "monitor", NULL }, NULL,
+		G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+	g_assert_no_error(error);
+	g_child_watch_add(pid, ctl_exited, &run);
+	g_unix_set_fd_nonblocking(out_fd, TRUE, NULL);
+
+	/* The monitor subscribes asynchronously to us: keep changing until it reports. */
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (!strstr(seen->str, "\n") && g_get_monotonic_time() < deadline && !run.exited) {
+		char buf[4096];
+		ssize_t n;
+		bool pause = false;
+
+		corp->rx_bytes++;
+		rv_events_emit(RV_EVENT_TUNNEL_CHANGED, corp);
+		g_timeout_add(100, flag_timeout, &pause);
+		while (!pause)
+			g_main_context_iteration(NULL, TRUE);
+		while ((n = read(out_fd, buf, sizeof(buf))) > 0)
+			g_string_append_len(seen, buf, n);
+	}
+	kill(pid, SIGTERM);
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (!run.exited && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	close(out_fd);
+	g_assert_true(run.exited);
+	g_assert_true(WIFEXITED(run.status));
+	g_assert_cmpint(WEXITSTATUS(run.status), ==, 0);
+	g_assert_nonnull(strstr(seen->str, "\"kind\":\"tunnel-changed\""));
+	g_assert_nonnull(strstr(seen->str, "\"object\":\"/net/roamvpn1/tunnel/corp\""));
+	g_assert_nonnull(strstr(seen->str, "RxBytes="));
+	assert_valid_json(seen->str);
+	g_string_free(seen, TRUE);
+}
+
 /* In a child as uid 65534: reading is allowed, mutating is refused by the bus policy. */
 static int unprivileged_child(void)
 {
@@ -1010,6 +1229,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/explain", test_explain);
 	g_test_add_func("/dbus/introspection-matches-data", test_introspection_matches_data);
 	g_test_add_func("/dbus/policy-unprivileged", test_policy_unprivileged);
+	g_test_add_func("/dbus/roamvpnctl/status-json", test_ctl_status_json);
+	g_test_add_func("/dbus/roamvpnctl/commands", test_ctl_commands);
+	g_test_add_func("/dbus/roamvpnctl/monitor", test_ctl_monitor);
 	r = g_test_run();
 
 	rv_dbus_service_exit();
