@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -229,6 +230,9 @@ int rv_dns_apply(struct rv_dns *dns, const struct rv_dns_request *req, GError **
 	clean = *req;
 	clean.servers = servers;
 	clean.domains = domains;
+	/* The network view may not have seen a brand-new device yet. */
+	if (clean.ifindex <= 0 && clean.ifname)
+		clean.ifindex = (int)if_nametoindex(clean.ifname);
 	r = dns->ops->apply(dns->priv, &clean, error);
 	if (r < 0)
 		return r;
