@@ -171,6 +171,14 @@ LINK=/net/roamvpn1/link/wlan3
 TUNNEL=/net/roamvpn1/tunnel/cafe
 link_is() { prop $LINK net.roamvpn1.Link "$1" | grep -q "$2"; }       # link_is PROP REGEX
 tunnel_is() { prop $TUNNEL net.roamvpn1.Tunnel "$1" | grep -q "$2"; } # tunnel_is PROP REGEX
+# The daemon's link view must settle on what the kernel says. cfg80211's wext events are
+# RTM_NEWLINK messages without IFLA_OPERSTATE/IFLA_CARRIER; a view that takes them as
+# "operstate unknown, no carrier" goes stale (docs/wifi.md, findings).
+link_matches_kernel() {
+	[ "$(cat /sys/class/net/wlan3/operstate)" = up ] && [ "$(cat /sys/class/net/wlan3/carrier)" = 1 ] &&
+		link_is OperState 'string "up"' && link_is Carrier 'boolean true'
+}
+STALE_WHY="roamvpnd's link view of wlan3 is not the kernel's (operstate up, carrier 1): stale after a wext RTM_NEWLINK without IFLA_OPERSTATE/IFLA_CARRIER? (links.c)"
 bus_snapshot() {   # into the log, for failure analysis
 	{ echo "== $1 at $(up)"
 	  for p in WifiState SSID BSSID Active OperState Carrier MatchedRule Decision; do
@@ -274,6 +282,7 @@ if dmn; then
 	check bus-home-bssid "D-Bus Link wlan3 BSSID is not the HomeNet AP" \
 		link_is BSSID 'string "02:00:00:00:00:00"'
 	check bus-home-tunnel-down "D-Bus Tunnel cafe is not down" tunnel_is State 'string "down"'
+	check bus-home-matches-kernel "$STALE_WHY" wait_for 10 link_matches_kernel
 	bus_snapshot home
 	ctl_snapshot home
 fi
@@ -298,6 +307,7 @@ check events-source-interface "GET_INTERFACE gave a wrong SSID" \
 if dmn; then
 	check daemon-cafe-ssid "roamvpnd did not log the CafeWiFi association" \
 		wait_for 10 grep -q "wlan3: Wi-Fi connected to 02:00:00:00:01:00, SSID \"$CAFE_SSID\"" $DL
+	check bus-cafe-matches-kernel "$STALE_WHY" wait_for 10 link_matches_kernel
 	check daemon-cafe-tunnel-start "the exec tunnel did not start within 30 s" \
 		wait_for 30 grep -q '^START 1 ' $TL
 	mark "TUNNEL_STARTED"
