@@ -301,9 +301,10 @@ static void test_auto_without_resolved(struct fixture *f, gconstpointer data)
 
 int main(int argc, char **argv)
 {
+	g_autofree char *bus_daemon = g_find_program_in_path("dbus-daemon");
+
 	g_test_init(&argc, &argv, NULL);
-	if (!g_file_test(FAKE_RESOLVE1, G_FILE_TEST_IS_EXECUTABLE) ||
-	    !g_find_program_in_path("dbus-daemon")) {
+	if (!g_file_test(FAKE_RESOLVE1, G_FILE_TEST_IS_EXECUTABLE) || !bus_daemon) {
 		g_test_skip("needs dbus-daemon and " FAKE_RESOLVE1);
 		return g_test_run();
 	}
