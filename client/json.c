@@ -45,25 +45,6 @@ void rv_json_append_string(GString *out, const char *s, gssize len)
 	g_string_append_c(out, '"');
 }
 
-char *rv_json_snake_case(const char *name)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = name; *p; p++) {
-		bool upper = g_ascii_isupper(*p);
-
-		if (upper && p > name) {
-			bool prev_lower = g_ascii_islower(p[-1]) || g_ascii_isdigit(p[-1]);
-			bool acronym_end = g_ascii_isupper(p[-1]) && g_ascii_islower(p[1]);
-
-			if (prev_lower || acronym_end)
-				g_string_append_c(out, '_');
-		}
-		g_string_append_c(out, g_ascii_tolower(*p));
-	}
-	return g_string_free(out, FALSE);
-}
-
 static void append_double(GString *out, double d)
 {
 	char buf[G_ASCII_DTOSTR_BUF_SIZE];
@@ -199,12 +180,10 @@ void rv_json_append_properties(GString *out, GVariant *props, const char *extra)
 	g_string_append_c(out, '{');
 	g_variant_iter_init(&iter, props);
 	while (g_variant_iter_next(&iter, "{&sv}", &name, &value)) {
-		g_autofree char *key = rv_json_snake_case(name);
-
 		if (!first)
 			g_string_append_c(out, ',');
 		first = false;
-		rv_json_append_string(out, key, -1);
+		rv_json_append_string(out, name, -1);
 		g_string_append_c(out, ':');
 		if (g_str_equal(name, "SSID") && g_variant_is_of_type(value, G_VARIANT_TYPE_BYTESTRING)) {
 			gsize n = 0;
@@ -212,7 +191,7 @@ void rv_json_append_properties(GString *out, GVariant *props, const char *extra)
 			g_autofree char *text = rv_ssid_escape(bytes, n);
 
 			rv_json_append_string(out, text, -1);
-			g_string_append(out, ",\"ssid_bytes\":");
+			g_string_append(out, ",\"SSIDBytes\":");
 		}
 		rv_json_append_value(out, value);
 		g_variant_unref(value);

@@ -2,9 +2,10 @@
  *
  * Only writing, and only what roamvpnctl needs: strings escaped per RFC 8259
  * (invalid UTF-8 becomes U+FFFD, never raw bytes), GVariants from the bus as
- * JSON values, and property dicts with snake_case keys. SSIDs (byte arrays named
- * "SSID") become "ssid" (escaped text, as rv_ssid_escape shows it) plus
- * "ssid_bytes" (the raw bytes as numbers).
+ * JSON values, and property dicts keyed by the D-Bus property names (the
+ * vocabulary of the docs/ API files, so scripts learn only one). SSIDs (byte
+ * arrays named "SSID") become "SSID" (escaped text, as rv_ssid_escape shows it)
+ * plus "SSIDBytes" (the raw bytes as numbers).
  */
 #pragma once
 
@@ -16,9 +17,6 @@ void rv_json_append_string(GString *out, const char *s, gssize len);
  * of numbers), dicts with string keys as objects, tuples as arrays, variants
  * unwrapped, maybe as null. */
 void rv_json_append_value(GString *out, GVariant *value);
-/* "DNSMethod" -> "dns_method", "GatewayMAC" -> "gateway_mac", "SSID" -> "ssid". */
-char *rv_json_snake_case(const char *name);
-/* Append an a{sv} property dict as an object with snake_case keys; extra is
- * appended inside the object before the closing brace (NULL: nothing), e.g.
- * "\"path\":\"/x\"". */
+/* Append an a{sv} property dict as an object; extra is appended inside the
+ * object before the closing brace (NULL: nothing), e.g. "\"Path\":\"/x\"". */
 void rv_json_append_properties(GString *out, GVariant *props, const char *extra);

@@ -226,7 +226,7 @@ static char *prop_ssid(GVariant *props)
 	return n ? rv_ssid_escape(bytes, n) : NULL;
 }
 
-/* JSON for a list of objects; "_path" becomes "path". */
+/* JSON for a list of objects; "_path" becomes "Path". */
 static void json_objects(GString *out, GPtrArray *objects)
 {
 	g_string_append_c(out, '[');
@@ -237,14 +237,14 @@ static void json_objects(GString *out, GPtrArray *objects)
 		const char *name;
 		GVariant *value;
 		g_autoptr(GVariant) props = NULL;
-		GString *extra = g_string_new("\"path\":");
+		GString *extra = g_string_new("\"Path\":");
 
 		rv_json_append_string(extra, prop_str(obj, "_path"), -1);
 		/* prop_str reads "s"; _path is "o": fetch it explicitly. */
 		{
 			const char *path = NULL;
 
-			g_string_truncate(extra, strlen("\"path\":"));
+			g_string_truncate(extra, strlen("\"Path\":"));
 			g_variant_lookup(obj, "_path", "&o", &path);
 			rv_json_append_string(extra, path ? path : "", -1);
 		}
@@ -350,15 +350,15 @@ static int cmd_status(void)
 		return r;
 
 	if (ctl.json) {
-		GString *out = g_string_new("{\"state\":");
+		GString *out = g_string_new("{\"State\":");
 
 		rv_json_append_string(out, prop_str(mgr, "State"), -1);
-		g_string_append_printf(out, ",\"paused\":%s,\"dns_method\":",
+		g_string_append_printf(out, ",\"Paused\":%s,\"DNSMethod\":",
 				       prop_bool(mgr, "Paused") ? "true" : "false");
 		rv_json_append_string(out, prop_str(mgr, "DNSMethod"), -1);
-		g_string_append(out, ",\"tunnels\":");
+		g_string_append(out, ",\"Tunnels\":");
 		json_objects(out, tunnels);
-		g_string_append(out, ",\"links\":");
+		g_string_append(out, ",\"Links\":");
 		json_objects(out, links);
 		g_string_append_c(out, '}');
 		print_json(out);
@@ -416,22 +416,22 @@ static int cmd_explain(const char *ifname)
 		return r;
 	g_variant_get(reply, "(&s@a(sbs))", &text, &verdicts);
 	if (ctl.json) {
-		GString *out = g_string_new("{\"interface\":");
+		GString *out = g_string_new("{\"Interface\":");
 		GVariantIter iter;
 		const char *rule, *reason;
 		gboolean matched;
 		bool first = true;
 
 		rv_json_append_string(out, ifname ? ifname : "", -1);
-		g_string_append(out, ",\"text\":");
+		g_string_append(out, ",\"Text\":");
 		rv_json_append_string(out, text, -1);
-		g_string_append(out, ",\"verdicts\":[");
+		g_string_append(out, ",\"Verdicts\":[");
 		g_variant_iter_init(&iter, verdicts);
 		while (g_variant_iter_next(&iter, "(&sb&s)", &rule, &matched, &reason)) {
-			g_string_append(out, first ? "{\"rule\":" : ",{\"rule\":");
+			g_string_append(out, first ? "{\"Rule\":" : ",{\"Rule\":");
 			first = false;
 			rv_json_append_string(out, rule, -1);
-			g_string_append_printf(out, ",\"matched\":%s,\"reason\":",
+			g_string_append_printf(out, ",\"Matched\":%s,\"Reason\":",
 					       matched ? "true" : "false");
 			rv_json_append_string(out, reason, -1);
 			g_string_append_c(out, '}');
@@ -571,10 +571,10 @@ static int cmd_updown(const char *name, bool up, bool wait, double timeout_s)
 		g_source_remove(timer);
 out:
 	if (ctl.json && r == EXIT_OK) {
-		GString *out = g_string_new("{\"tunnel\":");
+		GString *out = g_string_new("{\"Tunnel\":");
 
 		rv_json_append_string(out, name, -1);
-		g_string_append(out, ",\"state\":");
+		g_string_append(out, ",\"State\":");
 		if (w.state)
 			rv_json_append_string(out, w.state, -1);
 		else
@@ -602,15 +602,15 @@ static void monitor_print(const char *kind, const char *object, const char *mess
 	g_autoptr(GDateTime) now = g_date_time_new_now_local();
 
 	if (ctl.json) {
-		GString *out = g_string_new("{\"time\":");
+		GString *out = g_string_new("{\"Time\":");
 		g_autofree char *iso = g_date_time_format_iso8601(now);
 
 		rv_json_append_string(out, iso, -1);
-		g_string_append(out, ",\"kind\":");
+		g_string_append(out, ",\"Kind\":");
 		rv_json_append_string(out, kind, -1);
-		g_string_append(out, ",\"object\":");
+		g_string_append(out, ",\"Object\":");
 		rv_json_append_string(out, object, -1);
-		g_string_append(out, ",\"message\":");
+		g_string_append(out, ",\"Message\":");
 		rv_json_append_string(out, message, -1);
 		g_string_append_c(out, '}');
 		print_json(out);

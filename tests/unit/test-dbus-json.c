@@ -37,22 +37,6 @@ static void test_string_escaping(void)
 	}
 }
 
-static void test_snake_case(void)
-{
-	static const char *const pairs[][2] = {
-		{ "DNSMethod", "dns_method" }, { "GatewayMAC", "gateway_mac" },
-		{ "SSID", "ssid" }, { "BSSID", "bssid" }, { "RxBytes", "rx_bytes" },
-		{ "LastHandshake", "last_handshake" }, { "Name", "name" },
-		{ "OperState", "oper_state" }, { "WifiState", "wifi_state" },
-	};
-
-	for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++) {
-		g_autofree char *got = rv_json_snake_case(pairs[i][0]);
-
-		g_assert_cmpstr(got, ==, pairs[i][1]);
-	}
-}
-
 static void test_hostile_ssid_properties(void)
 {
 	static const guint8 ssid[] = { '"', ';', ' ', '$', '(', 0x00, 0xff, '\\', 'x', '\n' };
@@ -71,16 +55,16 @@ static void test_hostile_ssid_properties(void)
 	g_variant_builder_add(&b, "{sv}", "Addresses", g_variant_new_strv(NULL, 0));
 	props = g_variant_ref_sink(g_variant_builder_end(&b));
 
-	rv_json_append_properties(out, props, "\"path\":\"/x\"");
+	rv_json_append_properties(out, props, "\"Path\":\"/x\"");
 	json = g_string_free(out, FALSE);
 	/* The SSID as rv_ssid_escape shows it (\x22 for the quote, \x00, \xff, \x5c for
 	 * the backslash, \x0a), then JSON-escaped; plus the raw bytes. */
 	g_assert_cmpstr(json, ==,
-		"{\"name\":\"wl\\\"an0\","
-		"\"ssid\":\"\\\\x22; $(\\\\x00\\\\xff\\\\x5cx\\\\x0a\","
-		"\"ssid_bytes\":[34,59,32,36,40,0,255,92,120,10],"
-		"\"active\":true,\"since\":18446744073709551615,\"index\":-1,"
-		"\"addresses\":[],\"path\":\"/x\"}");
+		"{\"Name\":\"wl\\\"an0\","
+		"\"SSID\":\"\\\\x22; $(\\\\x00\\\\xff\\\\x5cx\\\\x0a\","
+		"\"SSIDBytes\":[34,59,32,36,40,0,255,92,120,10],"
+		"\"Active\":true,\"Since\":18446744073709551615,\"Index\":-1,"
+		"\"Addresses\":[],\"Path\":\"/x\"}");
 }
 
 static void test_values(void)
@@ -100,7 +84,6 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/json/string-escaping", test_string_escaping);
-	g_test_add_func("/json/snake-case", test_snake_case);
 	g_test_add_func("/json/hostile-ssid-properties", test_hostile_ssid_properties);
 	g_test_add_func("/json/values", test_values);
 	return g_test_run();

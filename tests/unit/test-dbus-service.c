@@ -1021,11 +1021,11 @@ static void test_ctl_status_json(void)
 	fake_reset();
 	g_assert_cmpint(run_ctl(&out, NULL, "--json", "status", NULL), ==, 0);
 	assert_valid_json(out);
-	g_assert_nonnull(strstr(out, "\"state\":\"running\""));
-	g_assert_nonnull(strstr(out, "\"name\":\"corp\""));
-	g_assert_nonnull(strstr(out, "\"path\":\"/net/roamvpn1/link/eth_2d0_2e1\""));
+	g_assert_nonnull(strstr(out, "\"State\":\"running\""));
+	g_assert_nonnull(strstr(out, "\"Name\":\"corp\""));
+	g_assert_nonnull(strstr(out, "\"Path\":\"/net/roamvpn1/link/eth_2d0_2e1\""));
 	/* The hostile SSID, escaped, inside a JSON string. */
-	g_assert_nonnull(strstr(out, "\"ssid\":\"\\\\x22; $(\\\\x00\\\\xff\\\\x5cx\\\\x0a\""));
+	g_assert_nonnull(strstr(out, "\"SSID\":\"\\\\x22; $(\\\\x00\\\\xff\\\\x5cx\\\\x0a\""));
 	g_clear_pointer(&out, g_free);
 
 	/* Human output prints the escaped SSID, never the raw bytes. */
@@ -1060,7 +1060,7 @@ static void test_ctl_commands(void)
 
 	g_assert_cmpint(run_ctl(&out, NULL, "--json", "explain", "wlan0", NULL), ==, 0);
 	assert_valid_json(out);
-	g_assert_nonnull(strstr(out, "{\"rule\":\"10-home\",\"matched\":false,"));
+	g_assert_nonnull(strstr(out, "{\"Rule\":\"10-home\",\"Matched\":false,"));
 	g_clear_pointer(&out, g_free);
 
 	g_assert_cmpint(run_ctl(&out, NULL, "reload", NULL), ==, 1);
@@ -1116,8 +1116,8 @@ static void test_ctl_monitor(void)
 	g_assert_true(run.exited);
 	g_assert_true(WIFEXITED(run.status));
 	g_assert_cmpint(WEXITSTATUS(run.status), ==, 0);
-	g_assert_nonnull(strstr(seen->str, "\"kind\":\"tunnel-changed\""));
-	g_assert_nonnull(strstr(seen->str, "\"object\":\"/net/roamvpn1/tunnel/corp\""));
+	g_assert_nonnull(strstr(seen->str, "\"Kind\":\"tunnel-changed\""));
+	g_assert_nonnull(strstr(seen->str, "\"Object\":\"/net/roamvpn1/tunnel/corp\""));
 	g_assert_nonnull(strstr(seen->str, "RxBytes="));
 	assert_valid_json(seen->str);
 	g_string_free(seen, TRUE);
