@@ -576,7 +576,9 @@ static int file_apply(void *priv, const struct rv_dns_request *req, GError **err
 	struct file_key *k = g_new0(struct file_key, 1);
 	int r;
 
-	if (!self->swapped) {
+	/* Not swapped yet, or someone else's file is in place (we gave up a
+	 * fight, or a rewrite is still being debounced): that is the original. */
+	if (!self->swapped || !current_is_ours(self, self->ours_hash, NULL)) {
 		r = capture_original(self, error);
 		if (r < 0) {
 			file_key_free(k);
@@ -613,8 +615,14 @@ static int file_revert(void *priv, const char *key, GError **error)
 
 	if (!g_hash_table_remove(self->keys, key))
 		return 0;
-	if (g_hash_table_size(self->keys) > 0)
+	if (g_hash_table_size(self->keys) > 0) {
+		if (!current_is_ours(self, self->ours_hash, NULL)) {
+			r = capture_original(self, error);
+			if (r < 0)
+				return r;
+		}
 		return write_ours(self, error);
+	}
 	stop_watch(self);
 	if (current_is_ours(self, self->ours_hash, self->prev_hash)) {
 		r = restore_original(self, self->kind, self->original, self->link_target,
