@@ -350,11 +350,19 @@ if dmn && [ "${BENCH_CYCLES:-0}" -gt 0 ]; then
 		n=$(count_lines $TL '^START')
 		wpas select_network 1 > /dev/null
 		must 60 "bench cycle $i: $CAFE_SSID" wpas_state COMPLETED "$CAFE_SSID"
-		must 30 "bench cycle $i: tunnel start" more_lines $TL '^START' "$n"
+		if check bench-cycle-$i-start "bench cycle $i: no tunnel start within 30 s" \
+			wait_for 30 more_lines $TL '^START' "$n"; then
+			started=1
+		else
+			started=0
+			bus_snapshot "bench cycle $i"
+			echo "@@RVTEST-LOG-BEGIN kernel-wlan3"; /usr/sbin/ip -d link show wlan3; echo "@@RVTEST-LOG-END kernel-wlan3"
+		fi
 		n=$(count_lines $TL '^STOP')
 		wpas select_network 0 > /dev/null
 		must 60 "bench cycle $i: $HOME_SSID" wpas_state COMPLETED "$HOME_SSID"
-		must 30 "bench cycle $i: tunnel stop" more_lines $TL '^STOP' "$n"
+		[ "$started" = 1 ] && check bench-cycle-$i-stop "bench cycle $i: no tunnel stop within 30 s" \
+			wait_for 30 more_lines $TL '^STOP' "$n"
 	done
 	mark "BENCH_CYCLES_DONE $i"
 fi
