@@ -232,6 +232,8 @@ static bool strv_equal(GPtrArray *a, GPtrArray *b)
 	return true;
 }
 
+static bool routes_stale;
+
 /* Refresh l from the caches; true if anything changed. */
 static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 {
@@ -263,6 +265,10 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		l->kind = g_strdup(kind);
 		changed = true;
 	}
+	/* The kernel flushes IPv4 routes of a link that goes down without sending
+	 * RTM_DELROUTE for them: the route cache must be re-read. */
+	if (!is_new && (l->flags & IFF_UP) && !(flags & IFF_UP))
+		routes_stale = true;
 	if (l->flags != flags || l->operstate != operstate || l->carrier != carrier) {
 		l->flags = flags;
 		l->operstate = operstate;
@@ -281,7 +287,8 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		changed = true;
 	}
 
-	nl_cache_foreach(route_cache, consider_route, &gs);
+	if (flags & IFF_UP)
+		nl_cache_foreach(route_cache, consider_route, &gs);
 	if (gs.best.ip)
 		has_gw_mac = neighbour_mac(l->ifindex, gs.best.addr, gw_mac);
 	if (g_strcmp0(l->gateway, gs.best.ip) != 0) {
@@ -306,6 +313,8 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	l->tunnel_device = tunnel_devices && g_hash_table_contains(tunnel_devices, l->name);
 	return changed;
 }
+
+static void refill_all(void);
 
 static void sync_links(void)
 {
@@ -349,6 +358,10 @@ static gboolean sync_idle_cb(gpointer data)
 {
 	sync_idle = 0;
 	sync_links();
+	if (routes_stale) {
+		routes_stale = false;
+		refill_all();	/* schedules another sync with the fresh routes */
+	}
 	return G_SOURCE_REMOVE;
 }
 
