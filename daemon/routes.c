@@ -33,6 +33,10 @@
  * wg-quick's rules; suppress must come first. */
 #define PRIO_SUPPRESS 32764
 #define PRIO_FWMARK 32765
+/* Routes and rules carry this protocol number (unassigned in iproute2's
+ * rt_protos), so the next start can find what a crashed run left behind. */
+#define RTPROT_ROAMVPN 94
+#define FLUSH_MAX 256
 
 enum undo_kind { UNDO_ROUTE, UNDO_ADDR, UNDO_RULE };
 
@@ -69,6 +73,8 @@ static int nl_fail(GError **error, int nlerr, const char *what)
 	return -EIO;
 }
 
+static void flush_stale(void);
+
 int rv_routes_init(GError **error)
 {
 	int err;
@@ -88,6 +94,7 @@ int rv_routes_init(GError **error)
 	}
 	applied = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					(GDestroyNotify)g_ptr_array_unref);
+	flush_stale();
 	return 0;
 }
 
@@ -125,6 +132,7 @@ static int rule_send(const struct rule_spec *spec, bool add)
 	if (nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_u32(msg, FRA_TABLE, spec->table) < 0 ||
 	    nla_put_u32(msg, FRA_PRIORITY, spec->priority) < 0 ||
+	    nla_put_u8(msg, FRA_PROTOCOL, RTPROT_ROAMVPN) < 0 ||
 	    (spec->fwmark && nla_put_u32(msg, FRA_FWMARK, spec->fwmark) < 0) ||
 	    (spec->suppress_prefixlen >= 0 &&
 	     nla_put_u32(msg, FRA_SUPPRESS_PREFIXLEN, (guint32)spec->suppress_prefixlen) < 0)) {
@@ -136,6 +144,54 @@ static int rule_send(const struct rule_spec *spec, bool add)
 	if (err < 0)
 		return err;
 	return nl_wait_for_ack(rtnl);
+}
+
+/* Delete the first rule of ours in a family; the kernel matches only what the
+ * request names (here the protocol). */
+static int rule_delete_any(int family)
+{
+	struct fib_rule_hdr hdr = { .family = (guint8)family };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_DELRULE, 0);
+	int err;
+
+	if (!msg)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u8(msg, FRA_PROTOCOL, RTPROT_ROAMVPN) < 0) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
+	}
+	err = nl_send_auto(rtnl, msg);
+	nlmsg_free(msg);
+	return err < 0 ? err : nl_wait_for_ack(rtnl);
+}
+
+/* What a previous run that died left: our rules (pointing at a table that
+ * emptied with its device) and routes outside the device (the endpoint's). */
+static void flush_stale(void)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct nl_cache *cache = NULL;
+	guint rules = 0, routes = 0;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+		for (int n = 0; n < FLUSH_MAX && rule_delete_any(families[i]) == 0; n++)
+			rules++;
+	}
+	if (rtnl_route_alloc_cache(rtnl, AF_UNSPEC, 0, &cache) == 0) {
+		for (struct nl_object *obj = nl_cache_get_first(cache); obj;
+		     obj = nl_cache_get_next(obj)) {
+			struct rtnl_route *route = (struct rtnl_route *)obj;
+
+			if (rtnl_route_get_protocol(route) == RTPROT_ROAMVPN &&
+			    rtnl_route_delete(rtnl, route, 0) == 0)
+				routes++;
+		}
+		nl_cache_free(cache);
+	}
+	if (rules || routes)
+		g_message("routes: removed %u rules and %u routes left by a previous run", rules,
+			  routes);
 }
 
 static void undo_one(struct undo *u, int *first_err, GError **error)
@@ -235,7 +291,7 @@ static int route_add(GPtrArray *undos, int family, struct nl_addr *dst, guint32 
 	rtnl_route_set_family(route, (guint8)family);
 	rtnl_route_set_dst(route, dst);
 	rtnl_route_set_table(route, table);
-	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	rtnl_route_set_protocol(route, RTPROT_ROAMVPN);
 	rtnl_route_set_scope(route, gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	rtnl_route_nh_set_ifindex(nh, ifindex);
 	if (gateway)

@@ -247,6 +247,47 @@ static void test_ipv6_endpoint(void)
 	net_clear(&net);
 }
 
+/* The daemon dies with a full tunnel up; the next start removes the rules
+ * and the endpoint route it left, and nothing that is not ours. */
+static void test_crash_recovery(void)
+{
+	static const char *const addresses[] = { "10.9.0.2/32", NULL };
+	static const char *const routes[] = { "0.0.0.0/0", "::/0", "10.40.0.0/16", NULL };
+	struct rv_tunnel_net net;
+	GError *error = NULL;
+
+	if (skip_unless_netns())
+		return;
+	g_free(run("ip rule add fwmark 0x99 lookup 99 priority 1000"));
+	net_init(&net, addresses, routes);
+	net.endpoint = g_strdup("192.0.2.50");
+	apply_ok("marked", &net, 0xca6c);
+	apply_ok("plain", &net, 0);
+	g_assert_true(output_has("ip -4 rule show", "fwmark 0xca6c"));
+	g_assert_true(output_has(ROUTES4, "192.0.2.50 via 192.0.2.1"));
+
+	rv_routes_exit();	/* forgets everything, removes nothing */
+	g_assert_true(output_has("ip -4 rule show", "fwmark 0xca6c"));
+	g_assert_cmpint(rv_routes_init(&error), ==, 0);
+	g_assert_no_error(error);
+
+	g_assert_false(output_has("ip -4 rule show", "0xca6c"));
+	g_assert_false(output_has("ip -4 rule show", "suppress_prefixlength"));
+	g_assert_false(output_has("ip -6 rule show", "0xca6c"));
+	g_assert_false(output_has(ROUTES4, "192.0.2.50"));
+	g_assert_false(output_has(ROUTES4, "table 51820"));
+	g_assert_false(output_has(ROUTES4, "10.40.0.0/16"));
+	g_assert_false(output_has(ROUTES4, "0.0.0.0/1"));
+	/* Not ours: kept. */
+	g_assert_true(output_has("ip -4 rule show", "1000:\tfrom all fwmark 0x99 lookup 99"));
+	g_assert_true(output_has(ROUTES4, "default via 192.0.2.1 dev rvup0"));
+	g_assert_true(output_has(ROUTES4, "192.0.2.0/24 dev rvup0"));
+	g_free(run("ip rule del priority 1000"));
+	/* The address is the device's business; take it off for the next test. */
+	g_free(run("ip addr flush dev rvtun0"));
+	net_clear(&net);
+}
+
 static void test_errors(void)
 {
 	static const char *const addresses[] = { "10.9.0.2/32", NULL };
@@ -289,6 +330,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/routes/full-fwmark", test_full_fwmark);
 	g_test_add_func("/routes/full-endpoint", test_full_endpoint);
 	g_test_add_func("/routes/ipv6-endpoint", test_ipv6_endpoint);
+	g_test_add_func("/routes/crash-recovery", test_crash_recovery);
 	g_test_add_func("/routes/errors", test_errors);
 	r = g_test_run();
 	/* The namespace and its devices vanish with this process. */
