@@ -901,9 +901,13 @@ static char *announce_changes(const char *path, const char *iface, GVariant *pro
 			continue;
 		}
 		g_variant_builder_add(&changed, "{sv}", name, value);
-		if (n++)
-			g_string_append(text, ", ");
-		describe_value(text, name, value);
+		n++;
+		/* Since moves with every State change: for people the state says it all. */
+		if (!g_str_equal(name, "Since")) {
+			if (text->len)
+				g_string_append(text, ", ");
+			describe_value(text, name, value);
+		}
 		g_hash_table_insert(old, g_strdup(name), value);
 	}
 	if (!n) {
@@ -913,6 +917,10 @@ static char *announce_changes(const char *path, const char *iface, GVariant *pro
 	}
 	emit_signal(path, PROPERTIES_IFACE, "PropertiesChanged",
 		    g_variant_new("(sa{sv}@as)", iface, &changed, g_variant_new_strv(NULL, 0)));
+	if (!text->len) {
+		g_string_free(text, TRUE);
+		return NULL;
+	}
 	return g_string_free(text, FALSE);
 }
 

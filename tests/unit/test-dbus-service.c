@@ -366,6 +366,10 @@ static void start_bus(void)
 		"  </policy>\n"
 		"%s"
 		"  <include>%s</include>\n"
+		/* A policy mistake for one user, so the daemon's own check shows. */
+		"  <policy user=\"daemon\">\n"
+		"    <allow send_destination=\"net.roamvpn1\"/>\n"
+		"  </policy>\n"
 		"</busconfig>\n", tmpdir, own_user ? own_user : "", policy);
 	conf_path = g_build_filename(tmpdir, "bus.conf", NULL);
 	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
@@ -1165,27 +1169,53 @@ static int unprivileged_child(void)
 	return result;
 }
 
+/* In a child as uid 1 ("daemon"), which the test bus wrongly lets call everything:
+ * roamvpnd itself must refuse. */
+static int misconfigured_child(void)
+{
+	DBusConnection *conn;
+	DBusError err;
+	DBusMessage *msg, *reply;
+	int result = 0;
+
+	if (setgroups(0, NULL) < 0 || setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0)
+		return 10;
+	dbus_error_init(&err);
+	conn = dbus_connection_open_private(bus_address, &err);
+	if (!conn || !dbus_bus_register(conn, &err))
+		return 11;
+	msg = dbus_message_new_method_call(RV_DBUS_NAME, RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Pause");
+	reply = dbus_connection_send_with_reply_and_block(conn, msg, 5000, &err);
+	dbus_message_unref(msg);
+	if (reply) {
+		result |= 2;
+		dbus_message_unref(reply);
+	} else if (!dbus_error_has_name(&err, "net.roamvpn1.Error.PermissionDenied")) {
+		result |= 4;
+	}
+	dbus_error_free(&err);
+	dbus_connection_close(conn);
+	dbus_connection_unref(conn);
+	return result;
+}
+
 static void child_exited(GPid pid, gint status, gpointer user_data)
 {
 	*(gint *)user_data = status;
 }
 
-static void test_policy_unprivileged(void)
+static void run_child_as(int (*child)(void))
 {
 	gint status = -1;
 	bool timed_out = false;
 	guint timer;
 	pid_t pid;
 
-	if (geteuid() != 0) {
-		g_test_skip("needs root to run a client as uid 65534");
-		return;
-	}
 	fake_reset();
 	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0)
-		_exit(unprivileged_child());
+		_exit(child());
 	g_child_watch_add(pid, child_exited, &status);
 	timer = g_timeout_add(15000, flag_timeout, &timed_out);
 	while (status == -1 && !timed_out)
@@ -1198,6 +1228,24 @@ static void test_policy_unprivileged(void)
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 	g_assert_false(fake_paused);
+}
+
+static void test_policy_unprivileged(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("needs root to run a client as uid 65534");
+		return;
+	}
+	run_child_as(unprivileged_child);
+}
+
+static void test_daemon_refuses_unprivileged(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("needs root to run a client as uid 1");
+		return;
+	}
+	run_child_as(misconfigured_child);
 }
 
 int main(int argc, char **argv)
@@ -1229,6 +1277,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/explain", test_explain);
 	g_test_add_func("/dbus/introspection-matches-data", test_introspection_matches_data);
 	g_test_add_func("/dbus/policy-unprivileged", test_policy_unprivileged);
+	g_test_add_func("/dbus/daemon-refuses-unprivileged", test_daemon_refuses_unprivileged);
 	g_test_add_func("/dbus/roamvpnctl/status-json", test_ctl_status_json);
 	g_test_add_func("/dbus/roamvpnctl/commands", test_ctl_commands);
 	g_test_add_func("/dbus/roamvpnctl/monitor", test_ctl_monitor);
