@@ -223,6 +223,14 @@ static void test_auto(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(rv_dns_method(dns), ==, "file");
 	rv_dns_free(dns);
 
+	/* Debian's way: a symlink into resolvconf's run directory. */
+	g_unlink(f->resolv_conf);
+	g_assert_cmpint(symlink("run/resolvconf/resolv.conf", f->resolv_conf), ==, 0);
+	dns = new_dns(f, "auto");
+	g_assert_cmpstr(rv_dns_method(dns), ==, "resolvconf");
+	rv_dns_free(dns);
+	g_unlink(f->resolv_conf);
+
 	/* resolvconf's product, but no program: file. */
 	rv_test_write_file(f->resolv_conf, theirs, sizeof(theirs) - 1, 0644);
 	g_unlink(f->program);
