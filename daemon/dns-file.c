@@ -521,6 +521,25 @@ static void recover(struct dns_file *self)
 	remove_state(self);
 }
 
+/* Temp files of ours that a crash left next to resolv.conf. */
+static void remove_stray_temp_files(struct dns_file *self)
+{
+	g_autofree char *dirname = g_path_get_dirname(self->resolv_conf);
+	g_autofree char *prefix = g_strdup_printf(".%s.roamvpn-", self->resolv_base);
+	g_autoptr(GDir) dir = g_dir_open(dirname, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *path = NULL;
+
+		if (!g_str_has_prefix(name, prefix))
+			continue;
+		path = g_build_filename(dirname, name, NULL);
+		if (unlink(path) == 0)
+			g_debug("dns: removed stray %s", path);
+	}
+}
+
 static void *file_create(const struct rv_dns_paths *paths, DBusConnection *bus,
 			 GError **error)
 {
@@ -547,6 +566,7 @@ static void *file_create(const struct rv_dns_paths *paths, DBusConnection *bus,
 		return NULL;
 	}
 	recover(self);
+	remove_stray_temp_files(self);
 	return self;
 }
 

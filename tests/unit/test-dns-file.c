@@ -192,6 +192,7 @@ static void test_absent(struct fixture *f, gconstpointer data)
 
 static void test_crash_recovery(struct fixture *f, gconstpointer data)
 {
+	g_autofree char *stray = NULL;
 	g_autofree char *back = NULL;
 	struct rv_dns *dns;
 	gsize len = 0;
@@ -205,10 +206,14 @@ static void test_crash_recovery(struct fixture *f, gconstpointer data)
 	g_assert_false(rv_test_file_equals(f->resolv_conf, odd_original,
 					   sizeof(odd_original) - 1));
 
+	/* A crash in the middle of a write also leaves a temp file. */
+	stray = g_build_filename(f->tmp, ".resolv.conf.roamvpn-Ab12Cd", NULL);
+	rv_test_write_file(stray, "half", 4, 0600);
 	dns = new_file_dns(f);
 	g_assert_true(g_file_get_contents(f->resolv_conf, &back, &len, NULL));
 	g_assert_cmpmem(back, len, odd_original, sizeof(odd_original) - 1);
 	assert_state_gone(f);
+	assert_no_temp_files(f);
 	/* Nothing is active any more: a revert is harmless. */
 	revert(dns, "corp");
 	g_assert_true(rv_test_file_equals(f->resolv_conf, odd_original,
