@@ -182,6 +182,24 @@ static void test_failure(struct fixture *f, gconstpointer data)
 	rv_dns_free(dns);
 }
 
+static void test_hang(struct fixture *f, gconstpointer data)
+{
+	struct rv_dns_request req = { .key = "corp", .ifname = "tun0", .servers = servers };
+	gint64 start;
+	GError *error = NULL;
+	struct rv_dns *dns = new_dns(f, "resolvconf");
+
+	flag(f, "hang");
+	start = g_get_monotonic_time();
+	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, -ETIMEDOUT);
+	g_assert_error(error, RV_ERROR, RV_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "did not finish"));
+	g_clear_error(&error);
+	/* Bounded: killed after the 5 s limit, not after the fake's 60 s. */
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+	rv_dns_free(dns);
+}
+
 static void test_crash_recovery(struct fixture *f, gconstpointer data)
 {
 	struct rv_dns_request req = { .key = "corp", .ifname = "tun0", .servers = servers };
@@ -257,6 +275,7 @@ int main(int argc, char **argv)
 	ADD("/dns/resolvconf/openresolv-split", test_openresolv_split);
 	ADD("/dns/resolvconf/debian", test_debian);
 	ADD("/dns/resolvconf/failure", test_failure);
+	ADD("/dns/resolvconf/hang", test_hang);
 	ADD("/dns/resolvconf/crash-recovery", test_crash_recovery);
 	ADD("/dns/resolvconf/auto", test_auto);
 	ADD("/dns/resolvconf/missing-program", test_missing_program);
