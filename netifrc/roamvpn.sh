@@ -11,7 +11,7 @@
 #
 # Per interface (in /etc/conf.d/net):  roamvpn_wlan0="no"   skips wlan0.
 # roamvpnd also watches netlink and nl80211 itself; this hook is only an early
-# trigger and a boot-order integration point (see docs/netifrc.txt).
+# trigger and a boot-order integration point (see docs/netifrc.md).
 
 roamvpn_depend()
 {
