@@ -314,6 +314,49 @@ static void run_model(int family, unsigned bits)
 static void test_model_v4(void) { run_model(AF_INET, 32); }
 static void test_model_v6(void) { run_model(AF_INET6, 128); }
 
+/* Lookups racing with changes see either the old or the new owner, never garbage. */
+struct race {
+	struct wg_allowedips *t;
+	gint stop;
+	gint bad;
+};
+
+static gpointer race_reader(gpointer data)
+{
+	struct race *r = data;
+	uint8_t addr[4] = { 10, 1, 2, 3 };
+
+	while (!g_atomic_int_get(&r->stop)) {
+		void *p = wg_allowedips_lookup(r->t, AF_INET, addr);
+		if (p != A && p != B)
+			g_atomic_int_inc(&r->bad);
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	struct wg_allowedips t;
+	struct race r = { &t, 0, 0 };
+	GThread *readers[2];
+
+	wg_allowedips_init(&t, NULL);
+	insert(&t, "10.0.0.0/8", A);
+	for (int i = 0; i < 2; i++)
+		readers[i] = g_thread_new("lookup", race_reader, &r);
+	for (int i = 0; i < 20000; i++) {
+		insert(&t, "10.1.0.0/16", B);
+		insert(&t, "10.1.2.0/24", B);
+		g_assert_cmpint(remove_prefix(&t, "10.1.0.0/16", B), ==, 0);
+		wg_allowedips_remove_peer(&t, B);
+	}
+	g_atomic_int_set(&r.stop, 1);
+	for (int i = 0; i < 2; i++)
+		g_thread_join(readers[i]);
+	g_assert_cmpint(r.bad, ==, 0);
+	wg_allowedips_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -326,5 +369,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/wg/allowedips/ref-hook", test_ref_hook);
 	g_test_add_func("/wg/allowedips/model-v4", test_model_v4);
 	g_test_add_func("/wg/allowedips/model-v6", test_model_v6);
+	g_test_add_func("/wg/allowedips/concurrent", test_concurrent);
 	return g_test_run();
 }

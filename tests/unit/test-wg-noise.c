@@ -425,6 +425,55 @@ static void test_garbage(void)
 	g_rand_free(rand);
 }
 
+/* Several threads open copies of the same messages on one keypair: the
+ * replay window must let each counter through exactly once. */
+#define RACE_MESSAGES 3000
+#define RACE_THREADS 4
+struct race {
+	struct wg_keypair *kp;
+	uint8_t (*msgs)[64];
+	size_t len;
+	gint accepted;
+};
+
+static gpointer race_thread(gpointer data)
+{
+	struct race *r = data;
+	uint8_t buf[64];
+
+	for (int i = 0; i < RACE_MESSAGES; i++) {
+		memcpy(buf, r->msgs[i], r->len);
+		if (wg_transport_open(r->kp, buf, r->len, NULL) >= 0)
+			g_atomic_int_inc(&r->accepted);
+	}
+	return NULL;
+}
+
+static void test_concurrent_open(void)
+{
+	struct side a, b;
+	struct race r;
+	GThread *threads[RACE_THREADS];
+	uint64_t counter;
+
+	make_pair(&a, &b, false);
+	handshake(&a, &b, SEC);
+	r.kp = &b.kp;
+	r.msgs = g_malloc(sizeof(*r.msgs) * RACE_MESSAGES);
+	r.accepted = 0;
+	for (int i = 0; i < RACE_MESSAGES; i++) {
+		memcpy(r.msgs[i] + 16, "0123456789abcdef", 16);
+		g_assert_cmpint(wg_keypair_take_counter(&a.kp, &counter), ==, 0);
+		r.len = (size_t)wg_transport_seal(&a.kp, counter, r.msgs[i], 16, 16, sizeof(r.msgs[i]));
+	}
+	for (int t = 0; t < RACE_THREADS; t++)
+		threads[t] = g_thread_new("open", race_thread, &r);
+	for (int t = 0; t < RACE_THREADS; t++)
+		g_thread_join(threads[t]);
+	g_assert_cmpint(r.accepted, ==, RACE_MESSAGES);
+	g_free(r.msgs);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -441,5 +490,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/wg/noise/classify", test_classify);
 	g_test_add_func("/wg/noise/padding", test_padding);
 	g_test_add_func("/wg/noise/garbage", test_garbage);
+	g_test_add_func("/wg/noise/concurrent-open", test_concurrent_open);
 	return g_test_run();
 }
