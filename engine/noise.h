@@ -164,7 +164,8 @@ ssize_t wg_transport_seal(const struct wg_keypair *kp, uint64_t counter, uint8_t
  * matched to kp). On success the (still padded) plaintext is at
  * buf + WG_MSG_TRANSPORT_HEADER_LEN, its length is returned, *counter_out holds
  * the counter, and the replay window has been updated. Returns -EBADMSG
- * (authentication), -EALREADY (replayed or too old counter), -EKEYEXPIRED
+ * (authentication), -EALREADY (replayed or too old counter: checked before
+ * decrypting too, so replays cost no cipher work), -EKEYEXPIRED
  * (counter >= WG_REJECT_AFTER_MESSAGES), -EINVAL (too short). A zero-length
  * result is a keepalive. */
 ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out);
