@@ -6,7 +6,8 @@
  * encrypted packets (marked by the engine) and the endpoint keep the old default
  * route; for backends that cannot mark packets, a host route to the endpoint via
  * the current gateway instead. Everything added is remembered per tunnel and
- * removed exactly on rv_routes_remove().
+ * removed exactly on rv_routes_remove(). Routes and rules carry routing protocol
+ * 94, so rv_routes_init() can remove what a crashed run left behind.
  */
 #pragma once
 
