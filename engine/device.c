@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -578,15 +579,25 @@ static void control_tick(struct rv_device *dev)
 
 /* ------------------------------------------------------------ the TX thread */
 
-#define TX_BATCH 32
+#define TX_SLOTS 128	/* a 64 KiB TSO frame at the smallest MSS fits */
 #define TX_BUF_SIZE (WG_MSG_TRANSPORT_HEADER_LEN + 65536 + 2 * WG_MSG_PADDING + WG_AEAD_TAG_LEN)
 
+struct tx_family {
+	unsigned n;			/* ready messages */
+	unsigned slot[TX_SLOTS];	/* in send order */
+	struct iovec iov[TX_SLOTS];
+	struct mmsghdr m[TX_SLOTS];
+	uint8_t ctrl[TX_SLOTS][CMSG_SPACE(sizeof(uint16_t))];
+};
+
 struct tx_state {
-	uint8_t *buf[TX_BATCH];
-	union rv_endpoint dst[TX_BATCH];
-	struct iovec iov[TX_BATCH];
-	struct mmsghdr m4[TX_BATCH], m6[TX_BATCH];
-	unsigned n4, n6;
+	uint8_t *frame;			/* one read from a vnet TUN */
+	uint8_t *buf[TX_SLOTS];		/* header room + packet + padding + tag */
+	size_t len[TX_SLOTS];
+	union rv_endpoint dst[TX_SLOTS];
+	struct iovec iov[TX_SLOTS];
+	struct tx_family fam[2];	/* 0: IPv4, 1: IPv6 */
+	bool no_gso;			/* UDP_SEGMENT refused once: plain sends */
 };
 
 static void request(struct rv_device *dev, _Atomic bool *flag)
@@ -638,7 +649,7 @@ static bool tx_one(struct rv_device *dev, struct tx_state *tx, unsigned i, size_
 	return true;
 }
 
-static void tx_flush(int fd, struct mmsghdr *m, unsigned n)
+static int tx_flush(int fd, struct mmsghdr *m, unsigned n)
 {
 	unsigned done = 0;
 
@@ -654,11 +665,148 @@ static void tx_flush(int fd, struct mmsghdr *m, unsigned n)
 				poll(&pfd, 1, 10);
 				continue;
 			}
+			if ((errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) && done == 0 &&
+			    m[0].msg_hdr.msg_controllen)
+				return -errno;	/* no UDP GSO here */
 			done++;	/* skip the failing datagram (e.g. no route) */
 			continue;
 		}
 		done += (unsigned)r;
 	}
+	return 0;
+}
+
+/* Seals slots [first, first+count) and queues them per family. */
+static void tx_prepare(struct rv_device *dev, struct tx_state *tx, unsigned first, unsigned count, uint64_t now)
+{
+	unsigned i;
+
+	for (i = first; i < first + count; i++) {
+		struct tx_family *f;
+
+		if (!tx_one(dev, tx, i, tx->len[i], now))
+			continue;
+		f = &tx->fam[tx->dst[i].sa.sa_family == AF_INET ? 0 : 1];
+		f->iov[f->n] = tx->iov[i];
+		f->slot[f->n++] = i;
+	}
+}
+
+/* Consecutive messages to one endpoint, all of one size but the last, go
+ * out as one UDP_SEGMENT (GSO) send: one trip through the stack for up to
+ * 64 datagrams. */
+static void tx_send_family(struct tx_state *tx, struct tx_family *f, int fd)
+{
+	unsigned i = 0, nm = 0;
+
+	while (i < f->n) {
+		struct mmsghdr *m = &f->m[nm];
+		const union rv_endpoint *to = &tx->dst[f->slot[i]];
+		size_t seg = f->iov[i].iov_len, total = seg;
+		unsigned j = i + 1;
+
+		if (!tx->no_gso) {
+			while (j < f->n && j - i < RV_UDP_MAX_SEGMENTS && f->iov[j].iov_len <= seg &&
+			       total + f->iov[j].iov_len <= 65000 &&
+			       rv_endpoint_equal(&tx->dst[f->slot[j]], to)) {
+				total += f->iov[j].iov_len;
+				if (f->iov[j++].iov_len < seg)
+					break;	/* a short one ends the run */
+			}
+		}
+		memset(m, 0, sizeof(*m));
+		m->msg_hdr.msg_name = (void *)to;
+		m->msg_hdr.msg_namelen = rv_endpoint_len(to);
+		m->msg_hdr.msg_iov = &f->iov[i];
+		m->msg_hdr.msg_iovlen = j - i;
+		if (j - i > 1) {
+			struct cmsghdr *c;
+			uint16_t gso = (uint16_t)seg;
+
+			m->msg_hdr.msg_control = f->ctrl[nm];
+			m->msg_hdr.msg_controllen = sizeof(f->ctrl[nm]);
+			c = CMSG_FIRSTHDR(&m->msg_hdr);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(gso));
+			memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+		}
+		nm++;
+		i = j;
+	}
+	if (tx_flush(fd, f->m, nm) < 0) {
+		unsigned k;
+
+		tx->no_gso = true;
+		rv_log_verbose("UDP GSO refused by the kernel; sending datagrams one by one");
+		for (k = 0; k < f->n; k++) {
+			memset(&f->m[k], 0, sizeof(f->m[k]));
+			f->m[k].msg_hdr.msg_name = &tx->dst[f->slot[k]];
+			f->m[k].msg_hdr.msg_namelen = rv_endpoint_len(&tx->dst[f->slot[k]]);
+			f->m[k].msg_hdr.msg_iov = &f->iov[k];
+			f->m[k].msg_hdr.msg_iovlen = 1;
+		}
+		tx_flush(fd, f->m, f->n);
+	}
+	f->n = 0;
+}
+
+static void tx_send(struct rv_device *dev, struct tx_state *tx)
+{
+	if (tx->fam[0].n)
+		tx_send_family(tx, &tx->fam[0], dev->udp.fd4);
+	if (tx->fam[1].n)
+		tx_send_family(tx, &tx->fam[1], dev->udp.fd6);
+}
+
+/* Reads up to a batch from the TUN; false when the TUN is gone. */
+static bool tx_batch(struct rv_device *dev, struct tx_state *tx, uint64_t now)
+{
+	unsigned used = 0, reads;
+
+	for (reads = 0; reads < 64; reads++) {
+		ssize_t n;
+		int k;
+
+		if (!dev->tun_vnet) {
+			if (used == TX_SLOTS)
+				break;
+			n = rv_tun_read(dev->tun_fd, tx->buf[used] + WG_MSG_TRANSPORT_HEADER_LEN, 65536);
+		} else {
+			n = rv_tun_read(dev->tun_fd, tx->frame, RV_TUN_MAX_FRAME);
+		}
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n == -EBADFD || n == -EIO || n == -ENXIO)
+			return false;
+		if (n <= 0)
+			break;
+		if (!dev->tun_vnet) {
+			tx->len[used] = (size_t)n;
+			tx_prepare(dev, tx, used, 1, now);
+			used++;
+			continue;
+		}
+		k = rv_tun_split(tx->frame, (size_t)n, tx->buf + used, WG_MSG_TRANSPORT_HEADER_LEN,
+				 65536, TX_SLOTS - used, tx->len + used);
+		if (k == -ENOBUFS) {
+			/* the frame does not fit behind what we have: send, retry */
+			tx_send(dev, tx);
+			used = 0;
+			k = rv_tun_split(tx->frame, (size_t)n, tx->buf, WG_MSG_TRANSPORT_HEADER_LEN,
+					 65536, TX_SLOTS, tx->len);
+		}
+		if (k <= 0)
+			continue;	/* malformed frame from the kernel: drop */
+		tx_prepare(dev, tx, used, (unsigned)k, now);
+		used += (unsigned)k;
+		if (used + 48 > TX_SLOTS) {
+			tx_send(dev, tx);
+			used = 0;
+		}
+	}
+	tx_send(dev, tx);
+	return true;
 }
 
 static void *tx_thread(void *arg)
@@ -669,7 +817,10 @@ static void *tx_thread(void *arg)
 
 	if (!tx)
 		abort();
-	for (i = 0; i < TX_BATCH; i++) {
+	tx->frame = malloc(RV_TUN_MAX_FRAME);
+	if (!tx->frame)
+		abort();
+	for (i = 0; i < TX_SLOTS; i++) {
 		tx->buf[i] = malloc(TX_BUF_SIZE);
 		if (!tx->buf[i])
 			abort();
@@ -679,49 +830,25 @@ static void *tx_thread(void *arg)
 			{ .fd = dev->tun_fd, .events = POLLIN },
 			{ .fd = dev->stop_fd, .events = POLLIN },
 		};
-		uint64_t now;
-		bool gone = false;
+		bool alive;
 
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
-		now = rv_now_ns();
-		tx->n4 = tx->n6 = 0;
 		pthread_rwlock_rdlock(&dev->lock);
-		for (i = 0; i < TX_BATCH; i++) {
-			ssize_t n = rv_tun_read(dev->tun_fd, tx->buf[i] + WG_MSG_TRANSPORT_HEADER_LEN, 65536);
-
-			if (n == -EAGAIN || n == -EINTR)
-				break;
-			if (n == -EBADFD || n == -EIO || n == -ENXIO) {
-				gone = true;
-				break;
-			}
-			if (n <= 0)
-				break;
-			if (!tx_one(dev, tx, i, (size_t)n, now))
-				continue;
-			struct mmsghdr *m = tx->dst[i].sa.sa_family == AF_INET ? &tx->m4[tx->n4++]
-									      : &tx->m6[tx->n6++];
-			memset(m, 0, sizeof(*m));
-			m->msg_hdr.msg_name = &tx->dst[i];
-			m->msg_hdr.msg_namelen = rv_endpoint_len(&tx->dst[i]);
-			m->msg_hdr.msg_iov = &tx->iov[i];
-			m->msg_hdr.msg_iovlen = 1;
-		}
-		tx_flush(dev->udp.fd4, tx->m4, tx->n4);
-		tx_flush(dev->udp.fd6, tx->m6, tx->n6);
+		alive = tx_batch(dev, tx, rv_now_ns());
 		pthread_rwlock_unlock(&dev->lock);
-		if (gone || (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL) && i == 0)) {
+		if (!alive || (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) {
 			rv_log_error("TUN device %s is gone, stopping", dev->ifname);
 			atomic_store(&dev->stopping, true);
 			wake(dev->wake_fd);
 			break;
 		}
 	}
-	for (i = 0; i < TX_BATCH; i++)
+	for (i = 0; i < TX_SLOTS; i++)
 		free(tx->buf[i]);
+	free(tx->frame);
 	free(tx);
 	return NULL;
 }
@@ -794,7 +921,8 @@ static void promote_next(struct rv_device *dev, uint32_t idx, struct wg_keypair 
 	pthread_rwlock_rdlock(&dev->lock);
 }
 
-static void rx_one(struct rv_device *dev, uint8_t *buf, size_t len, const union rv_endpoint *from, uint64_t now)
+static void rx_one(struct rv_device *dev, struct rv_tun_writer *tw, uint8_t *buf, size_t len,
+		   const union rv_endpoint *from, uint64_t now)
 {
 	enum wg_message_type type = wg_msg_classify(buf, len);
 	struct rv_index_entry *e;
@@ -850,16 +978,18 @@ static void rx_one(struct rv_device *dev, uint8_t *buf, size_t len, const union 
 		return;
 	if (wg_allowedips_lookup_src(&dev->allowedips, pkt, plen) != peer)
 		return;	/* cryptokey routing: this peer may not use that source */
-	rv_tun_write(dev->tun_fd, pkt, plen);
+	rv_tun_writer_add(tw, pkt, plen);
 }
 
 static void *rx_thread(void *arg)
 {
 	struct rv_device *dev = arg;
 	struct rv_udp_batch *batch = malloc(sizeof(*batch));
+	struct rv_tun_writer *tw = malloc(sizeof(*tw));
 
-	if (!batch || rv_udp_batch_init(batch) < 0)
+	if (!batch || !tw || rv_udp_batch_init(batch) < 0)
 		abort();
+	rv_tun_writer_init(tw, dev->tun_fd, dev->tun_vnet);
 	while (!atomic_load(&dev->stopping)) {
 		struct pollfd pfd[4];
 		int k;
@@ -894,8 +1024,17 @@ static void *rx_thread(void *arg)
 					break;
 				now = rv_now_ns();
 				pthread_rwlock_rdlock(&dev->lock);
-				for (j = 0; j < got; j++)
-					rx_one(dev, batch->buf[j], batch->msgs[j].msg_len, &batch->from[j], now);
+				for (j = 0; j < got; j++) {
+					size_t total = batch->msgs[j].msg_len, seg = batch->gso_size[j], off;
+
+					if (!seg)
+						seg = total;
+					for (off = 0; off < total; off += seg)
+						rx_one(dev, tw, batch->buf[j] + off,
+						       total - off < seg ? total - off : seg, &batch->from[j], now);
+				}
+				/* the batch buffers are reused by the next recvmmsg */
+				rv_tun_writer_flush(tw);
 				pthread_rwlock_unlock(&dev->lock);
 				if (got < RV_UDP_BATCH)
 					break;
@@ -904,6 +1043,7 @@ static void *rx_thread(void *arg)
 	}
 	rv_udp_batch_free(batch);
 	free(batch);
+	free(tw);
 	return NULL;
 }
 
@@ -1295,7 +1435,7 @@ static void accept_clients(struct rv_device *dev)
 
 /* ------------------------------------------------------------ device set-up */
 
-int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd,
+int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool tun_vnet,
 		   const struct rv_udp *udp, const struct rv_device_options *opts)
 {
 	pthread_rwlockattr_t attr;
@@ -1305,6 +1445,7 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd,
 	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
 	snprintf(log_ifname, sizeof(log_ifname), "%s", ifname);
 	dev->tun_fd = tun_fd;
+	dev->tun_vnet = tun_vnet;
 	dev->udp = *udp;
 	dev->uapi_listen_fd = -1;
 	dev->signal_fd = -1;

@@ -65,6 +65,7 @@ struct rv_device_options {
 struct rv_device {
 	char ifname[IFNAMSIZ];
 	int tun_fd;
+	bool tun_vnet;		/* IFF_VNET_HDR: TSO split on TX, GSO coalescing on RX */
 	struct rv_udp udp;
 	_Atomic int mtu;
 
@@ -100,7 +101,7 @@ struct rv_device {
 
 /* Takes ownership of tun_fd and the udp sockets (may be -1: opened on
  * demand when listen_port is set or a peer is added). */
-int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd,
+int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool tun_vnet,
 		   const struct rv_udp *udp, const struct rv_device_options *opts);
 /* Stand-alone: listen on /var/run/wireguard/IFNAME.sock (or dir from
  * $RV_ENGINE_SOCKET_DIR, for unprivileged tests). */

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_TUN_FD = 256, OPT_UAPI_FD, OPT_UDP4_FD, OPT_UDP6_FD, OPT_USER,
-		OPT_TEST_REKEY_TIME, OPT_TEST_REKEY_MSGS, OPT_TEST_NO_SECCOMP, OPT_VERSION,
+		OPT_TEST_REKEY_TIME, OPT_TEST_REKEY_MSGS, OPT_TEST_NO_SECCOMP, OPT_NO_OFFLOAD, OPT_VERSION,
 	};
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 		{ "test-rekey-after-time", required_argument, NULL, OPT_TEST_REKEY_TIME },
 		{ "test-rekey-after-messages", required_argument, NULL, OPT_TEST_REKEY_MSGS },
 		{ "test-no-seccomp", no_argument, NULL, OPT_TEST_NO_SECCOMP },
+		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rv_device_options opts;
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
 	struct rv_udp udp;
 	const char *user = NULL, *ifname, *fg_env = getenv("WG_PROCESS_FOREGROUND");
 	char name[IFNAMSIZ];
-	bool foreground = fg_env && !strcmp(fg_env, "1"), seccomp = true;
+	bool foreground = fg_env && !strcmp(fg_env, "1"), seccomp = true, vnet = true;
 	int tun_fd = -1, uapi_fd = -1, udp4_fd = -1, udp6_fd = -1, ready_fd = -1, opt, ret, status;
 
 	rv_timer_config_default(&opts.timers);
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 			opts.timers.rekey_after_messages = parse_u64(optarg, "--test-rekey-after-messages");
 			break;
 		case OPT_TEST_NO_SECCOMP: seccomp = false; break;
+		case OPT_NO_OFFLOAD: vnet = false; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -182,14 +184,14 @@ int main(int argc, char **argv)
 	}
 
 	if (tun_fd >= 0) {
-		ret = rv_tun_name_from_fd(tun_fd, name);
+		ret = rv_tun_adopt(tun_fd, name, &vnet);
 		if (ret < 0) {
 			fprintf(stderr, "roamvpn-engine: --tun-fd is not a TUN device (%s)\n", strerror(-ret));
 			return 1;
 		}
 		fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK);
 	} else {
-		tun_fd = rv_tun_create(ifname, name);
+		tun_fd = rv_tun_create(ifname, vnet, name);
 		if (tun_fd < 0) {
 			fprintf(stderr, "roamvpn-engine: failed to create TUN device %s: %s\n", ifname,
 				strerror(-tun_fd));
@@ -223,7 +225,7 @@ int main(int argc, char **argv)
 	}
 
 	dev = calloc(1, sizeof(*dev));
-	if (!dev || rv_device_init(dev, name, tun_fd, &udp, &opts) < 0) {
+	if (!dev || rv_device_init(dev, name, tun_fd, vnet, &udp, &opts) < 0) {
 		fprintf(stderr, "roamvpn-engine: cannot set up the device\n");
 		return 1;
 	}

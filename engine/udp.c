@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ void rv_udp_tune(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* receive runs of datagrams as one buffer (rv_udp_recv_batch splits) */
+	{
+		int one = 1;
+
+		setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	}
 }
 
 static int open_one(int family, uint16_t port, uint32_t fwmark, uint16_t *bound_port)
@@ -221,11 +228,28 @@ int rv_udp_recv_batch(int fd, struct rv_udp_batch *b)
 		b->msgs[i].msg_hdr.msg_iovlen = 1;
 		b->msgs[i].msg_hdr.msg_name = &b->from[i];
 		b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+		b->msgs[i].msg_hdr.msg_control = b->ctrl[i];
+		b->msgs[i].msg_hdr.msg_controllen = sizeof(b->ctrl[i]);
 	}
 	n = recvmmsg(fd, b->msgs, RV_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		b->count = 0;
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	}
+	for (i = 0; i < (unsigned)n; i++) {
+		struct cmsghdr *c;
+
+		b->gso_size[i] = 0;
+		for (c = CMSG_FIRSTHDR(&b->msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&b->msgs[i].msg_hdr, c)) {
+			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+				int gso;
+
+				memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+				if (gso > 0 && gso < 65536 && (unsigned)gso < b->msgs[i].msg_len)
+					b->gso_size[i] = (uint16_t)gso;
+			}
+		}
 	}
 	b->count = (unsigned)n;
 	return n;

@@ -30,7 +30,14 @@ struct rv_udp_batch {
 	struct iovec iov[RV_UDP_BATCH];
 	union rv_endpoint from[RV_UDP_BATCH];
 	uint8_t *buf[RV_UDP_BATCH];	/* RV_UDP_BUF_SIZE each */
+	/* UDP_GRO: the kernel may glue datagrams of one flow together; each is
+	 * then gso_size bytes (the last may be shorter). 0: one datagram. */
+	uint16_t gso_size[RV_UDP_BATCH];
+	uint8_t ctrl[RV_UDP_BATCH][64];
 };
+
+/* Most datagrams one UDP_SEGMENT send may carry (kernel UDP_MAX_SEGMENTS). */
+#define RV_UDP_MAX_SEGMENTS 64
 
 void rv_udp_init(struct rv_udp *u);
 /* Binds both families to PORT (0: a random port, the same for both). Either
@@ -40,7 +47,7 @@ int rv_udp_open(struct rv_udp *u, uint16_t port, uint32_t fwmark);
 int rv_udp_adopt(struct rv_udp *u, int fd4, int fd6);
 void rv_udp_close(struct rv_udp *u);
 int rv_udp_set_fwmark(struct rv_udp *u, uint32_t mark);
-/* Large buffers; SO_*BUFFORCE when privileged, plain otherwise. */
+/* Large buffers (SO_*BUFFORCE when privileged, plain otherwise) and UDP_GRO. */
 void rv_udp_tune(int fd);
 
 int rv_udp_send(const struct rv_udp *u, const union rv_endpoint *to, const void *buf, size_t len);
