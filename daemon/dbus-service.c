@@ -171,7 +171,14 @@ static struct {
 	GHashTable *announced;		/* path -> GHashTable (name -> GVariant) */
 	GHashTable *link_paths;		/* GINT_TO_POINTER(ifindex) -> path */
 	GHashTable *tunnel_paths;	/* name -> path */
+	char *admin_group;		/* NULL: RV_DBUS_GROUP */
 } svc;
+
+void rv_dbus_service_set_admin_group(const char *group)
+{
+	g_free(svc.admin_group);
+	svc.admin_group = group && *group ? g_strdup(group) : NULL;
+}
 
 char *rv_dbus_tunnel_path(const char *name)
 {
@@ -496,10 +503,11 @@ static bool uid_in_group(uid_t uid, const char *group_name)
 }
 
 /* Defense in depth behind the bus policy (data/net.roamvpn1.conf): root, the user
- * the daemon runs as, and members of RV_DBUS_GROUP may change things. */
+ * the daemon runs as, and members of the admin group may change things. */
 static bool caller_may_mutate(DBusConnection *conn, DBusMessage *msg, GError **error)
 {
 	const char *sender = dbus_message_get_sender(msg);
+	const char *group = svc.admin_group ? svc.admin_group : RV_DBUS_GROUP;
 	DBusError err;
 	unsigned long uid;
 
@@ -522,10 +530,10 @@ static bool caller_may_mutate(DBusConnection *conn, DBusMessage *msg, GError **e
 		dbus_error_free(&err);
 		return false;
 	}
-	if (uid == 0 || uid == (unsigned long)geteuid() || uid_in_group((uid_t)uid, RV_DBUS_GROUP))
+	if (uid == 0 || uid == (unsigned long)geteuid() || uid_in_group((uid_t)uid, group))
 		return true;
 	g_set_error(error, RV_ERROR, RV_ERROR_PERMISSION,
-		    "uid %lu is not allowed to do this (needs root or group %s)", uid, RV_DBUS_GROUP);
+		    "uid %lu is not allowed to do this (needs root or group %s)", uid, group);
 	return false;
 }
 
@@ -1112,4 +1120,5 @@ void rv_dbus_service_exit(void)
 	g_clear_pointer(&svc.tunnel_paths, g_hash_table_unref);
 	dbus_connection_unref(svc.conn);
 	svc.conn = NULL;
+	g_clear_pointer(&svc.admin_group, g_free);
 }

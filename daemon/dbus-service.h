@@ -17,6 +17,10 @@
  * (fails if it is taken). */
 int rv_dbus_service_init(DBusConnection *conn, GError **error);
 void rv_dbus_service_exit(void);
+/* The group whose members may call mutating methods besides root (roamvpn.conf
+ * AdminGroup=); the default is the build's dbus_group. The bus policy is checked
+ * first, so a caller needs both. NULL restores the default. */
+void rv_dbus_service_set_admin_group(const char *group);
 
 /* Object paths for a tunnel or link name (escaped with rv_dbus_label_escape). */
 char *rv_dbus_tunnel_path(const char *name);

@@ -1171,6 +1171,8 @@ static int unprivileged_child(void)
 
 /* In a child as uid 1 ("daemon"), which the test bus wrongly lets call everything:
  * roamvpnd itself must refuse. */
+static bool expect_allowed;
+
 static int misconfigured_child(void)
 {
 	DBusConnection *conn;
@@ -1188,8 +1190,10 @@ static int misconfigured_child(void)
 	reply = dbus_connection_send_with_reply_and_block(conn, msg, 5000, &err);
 	dbus_message_unref(msg);
 	if (reply) {
-		result |= 2;
+		result |= expect_allowed ? 0 : 2;
 		dbus_message_unref(reply);
+	} else if (expect_allowed) {
+		result |= 8;
 	} else if (!dbus_error_has_name(&err, "net.roamvpn1.Error.PermissionDenied")) {
 		result |= 4;
 	}
@@ -1227,7 +1231,7 @@ static void run_child_as(int (*child)(void))
 	g_source_remove(timer);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	g_assert_false(fake_paused);
+	g_assert_true(fake_paused == expect_allowed);
 }
 
 static void test_policy_unprivileged(void)
@@ -1245,6 +1249,21 @@ static void test_daemon_refuses_unprivileged(void)
 		g_test_skip("needs root to run a client as uid 1");
 		return;
 	}
+	run_child_as(misconfigured_child);
+}
+
+/* roamvpn.conf AdminGroup= names the group the daemon accepts. */
+static void test_daemon_admin_group(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("needs root to run a client as uid 1");
+		return;
+	}
+	rv_dbus_service_set_admin_group("daemon");
+	expect_allowed = true;
+	run_child_as(misconfigured_child);
+	expect_allowed = false;
+	rv_dbus_service_set_admin_group(NULL);
 	run_child_as(misconfigured_child);
 }
 
@@ -1278,6 +1297,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/introspection-matches-data", test_introspection_matches_data);
 	g_test_add_func("/dbus/policy-unprivileged", test_policy_unprivileged);
 	g_test_add_func("/dbus/daemon-refuses-unprivileged", test_daemon_refuses_unprivileged);
+	g_test_add_func("/dbus/daemon-admin-group", test_daemon_admin_group);
 	g_test_add_func("/dbus/roamvpnctl/status-json", test_ctl_status_json);
 	g_test_add_func("/dbus/roamvpnctl/commands", test_ctl_commands);
 	g_test_add_func("/dbus/roamvpnctl/monitor", test_ctl_monitor);
