@@ -40,12 +40,19 @@ check() {   # check NAME WHY-IF-NOT COMMAND...
 	fail "$name" "$why"; return 1
 }
 BGPIDS=
+DAEMON_PID=
+EVENTS_PID=
 finish() {
 	[ -n "$1" ] && fail "scenario" "$1"
 	sleep 1
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
-	sleep 1
+	# roamvpnd and wifi-events exit cleanly on SIGTERM (LeakSanitizer runs then in
+	# ASan builds); give them a bounded time to do so.
+	for p in $DAEMON_PID $EVENTS_PID; do kill "$p" 2>/dev/null; done
+	wait_for 15 sh -c "! kill -0 ${DAEMON_PID:-0} 2>/dev/null && ! kill -0 ${EVENTS_PID:-0} 2>/dev/null" ||
+		fail clean-exit "roamvpnd or wifi-events did not exit within 15 s of SIGTERM"
 	for p in $BGPIDS; do kill "$p" 2>/dev/null; done
+	check sanitizer-clean "an AddressSanitizer/UBSan/LeakSanitizer report is in the logs" \
+		sh -c "! cat /tmp/daemon.log /tmp/wifi-events.log 2>/dev/null | grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:'"
 	[ -f /run/wpas.pid ] && kill "$(cat /run/wpas.pid)" 2>/dev/null
 	[ -f /run/hostapd.pid ] && kill "$(cat /run/hostapd.pid)" 2>/dev/null
 	sleep 1
@@ -109,7 +116,7 @@ BGPIDS="$BGPIDS $!"
 /usr/sbin/ip -timestamp monitor link > /tmp/ip-monitor.log 2>&1 &
 BGPIDS="$BGPIDS $!"
 wifi-events -t 400 -r -s > /tmp/wifi-events.log 2>&1 &
-BGPIDS="$BGPIDS $!"
+EVENTS_PID=$!
 
 DAEMON_PID=
 if [ "$USE_DAEMON" = auto ] && command -v roamvpnd >/dev/null; then USE_DAEMON=yes; fi
