@@ -771,6 +771,27 @@ static void test_interfaces_added_removed(void)
 	g_clear_pointer(&ifaces, g_variant_unref);
 	clear_signals();
 
+	/* A rename moves the object: removed under the old path, added under the new. */
+	g_free(l->name);
+	l->name = g_strdup("ppp-1");
+	rv_events_emit(RV_EVENT_LINK_CHANGED, l);
+	sync_with_service();
+	m = find_signal(RV_DBUS_PATH, "InterfacesRemoved");
+	g_assert_nonnull(m);
+	args = rv_dbus_message_to_variant(m);
+	g_variant_get(args, "(&o@as)", &path, &ifaces);
+	g_assert_cmpstr(path, ==, "/net/roamvpn1/link/ppp0");
+	g_clear_pointer(&args, g_variant_unref);
+	g_clear_pointer(&ifaces, g_variant_unref);
+	m = find_signal(RV_DBUS_PATH, "InterfacesAdded");
+	g_assert_nonnull(m);
+	args = rv_dbus_message_to_variant(m);
+	g_variant_get(args, "(&o@a{sa{sv}})", &path, &ifaces);
+	g_assert_cmpstr(path, ==, "/net/roamvpn1/link/ppp_2d1");
+	g_clear_pointer(&args, g_variant_unref);
+	g_clear_pointer(&ifaces, g_variant_unref);
+	clear_signals();
+
 	rv_events_emit(RV_EVENT_LINK_REMOVED, l);
 	g_ptr_array_remove(fake_links, l);
 	sync_with_service();
@@ -778,7 +799,7 @@ static void test_interfaces_added_removed(void)
 	g_assert_nonnull(m);
 	args = rv_dbus_message_to_variant(m);
 	g_variant_get(args, "(&o@as)", &path, &ifaces);
-	g_assert_cmpstr(path, ==, "/net/roamvpn1/link/ppp0");
+	g_assert_cmpstr(path, ==, "/net/roamvpn1/link/ppp_2d1");
 }
 
 static void test_methods_and_errors(void)
