@@ -185,7 +185,26 @@ static gboolean fake_tunnel_comes_up(gpointer data)
 	struct rv_tunnel *t = rv_manager_lookup_tunnel(name);
 
 	if (t && t->state == RV_TUNNEL_STARTING) {
-		t->state = RV_TUNNEL_UP;
+		/* Tunnel "broken" fails the way a backend reports it. */
+		if (g_str_equal(name, "broken")) {
+			t->state = RV_TUNNEL_FAILED;
+			g_free(t->last_error);
+			t->last_error = g_strdup("vpnc exited with status 1");
+		} else {
+			t->state = RV_TUNNEL_UP;
+		}
+		rv_events_emit(RV_EVENT_TUNNEL_CHANGED, t);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean fake_tunnel_goes_down(gpointer data)
+{
+	g_autofree char *name = data;
+	struct rv_tunnel *t = rv_manager_lookup_tunnel(name);
+
+	if (t && t->state == RV_TUNNEL_STOPPING) {
+		t->state = RV_TUNNEL_DOWN;
 		rv_events_emit(RV_EVENT_TUNNEL_CHANGED, t);
 	}
 	return G_SOURCE_REMOVE;
@@ -210,8 +229,15 @@ int rv_manager_connect(const char *tunnel, GError **error)
 
 int rv_manager_disconnect(const char *tunnel, GError **error)
 {
+	struct rv_tunnel *t = rv_manager_lookup_tunnel(tunnel);
+
 	g_free(last_call);
 	last_call = g_strdup_printf("disconnect %s", tunnel);
+	if (t && t->state != RV_TUNNEL_DOWN) {
+		t->state = RV_TUNNEL_STOPPING;
+		rv_events_emit(RV_EVENT_TUNNEL_CHANGED, t);
+		g_timeout_add(100, fake_tunnel_goes_down, g_strdup(tunnel));
+	}
 	return 0;
 }
 
@@ -1070,6 +1096,17 @@ static void test_ctl_commands(void)
 	corp = rv_manager_lookup_tunnel("corp");
 	g_assert_nonnull(corp);
 	g_assert_cmpint(corp ? (int)corp->state : -1, ==, RV_TUNNEL_UP);
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "--json", "down", "corp", "--wait", NULL), ==, 0);
+	assert_valid_json(out);
+	g_assert_nonnull(strstr(out, "\"State\":\"down\""));
+	g_assert_cmpint(corp ? (int)corp->state : -1, ==, RV_TUNNEL_DOWN);
+	g_clear_pointer(&out, g_free);
+
+	/* --wait reports a failure as one: exit 1. */
+	g_ptr_array_add(fake_tunnels, fake_tunnel_new("broken"));
+	g_assert_cmpint(run_ctl(&out, NULL, "up", "broken", "--wait", "--timeout", "5", NULL), ==, 1);
 	g_clear_pointer(&out, g_free);
 
 	g_assert_cmpint(run_ctl(&out, NULL, "up", "nope", NULL), ==, 1);
