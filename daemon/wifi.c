@@ -366,22 +366,27 @@ static void handle_event(const struct rv_wifi_event *event)
 	}
 }
 
-static int on_event_message(struct nl_msg *msg, void *arg)
+int rv_wifi_handle_message(const struct nlmsghdr *hdr)
 {
 	struct rv_wifi_event event;
 	int r;
 
-	r = rv_nl80211_parse_event(nlmsg_hdr(msg), &event);
+	r = rv_nl80211_parse_event(hdr, &event);
 	if (r == -ENOENT)
-		return NL_OK;
+		return r;
 	if (message_tap)
-		message_tap("event", nlmsg_hdr(msg));
+		message_tap("event", hdr);
 	if (r < 0) {
 		g_warning("ignoring a malformed nl80211 event");
-		return NL_SKIP;
+		return r;
 	}
 	handle_event(&event);
-	return NL_OK;
+	return 0;
+}
+
+static int on_event_message(struct nl_msg *msg, void *arg)
+{
+	return rv_wifi_handle_message(nlmsg_hdr(msg)) == -EINVAL ? NL_SKIP : NL_OK;
 }
 
 struct station_list {

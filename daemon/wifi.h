@@ -39,6 +39,12 @@ void rv_wifi_refresh(int ifindex);
  * source name. The daemon itself uses them in that order (see docs/wifi.md). */
 int rv_wifi_read_ssid(int ifindex, const char *source, uint8_t ssid[32], size_t *ssid_len);
 
+/* What the event socket does with one received message: parse it and, for CONNECT,
+ * ROAM and DISCONNECT, call rv_links_set_wifi(). For unit tests (without a socket the
+ * SSID fallbacks find nothing but wext). Returns 0 when acted on, -ENOENT for other
+ * commands, -EINVAL for a malformed message (ignored). */
+int rv_wifi_handle_message(const struct nlmsghdr *hdr);
+
 /* For the recorder in tests/vm: called with every nl80211 message wifi.c parses
  * ("event", "scan", "interface"), before parsing. NULL turns it off. */
 typedef void (*rv_wifi_tap_fn)(const char *kind, const struct nlmsghdr *hdr);
