@@ -840,7 +840,7 @@ static void *tx_thread(void *arg)
 		alive = tx_batch(dev, tx, rv_now_ns());
 		pthread_rwlock_unlock(&dev->lock);
 		if (!alive || (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) {
-			rv_log_error("TUN device %s is gone, stopping", dev->ifname);
+			rv_log_verbose("TUN device %s is gone, stopping", dev->ifname);
 			atomic_store(&dev->stopping, true);
 			wake(dev->wake_fd);
 			break;
