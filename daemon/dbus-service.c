@@ -657,7 +657,13 @@ static DBusHandlerResult handle_properties(DBusConnection *conn, DBusMessage *ms
 			return reply_error(conn, msg, DBUS_ERROR_PROPERTY_READ_ONLY,
 					   "all roamvpn properties are read-only");
 		}
-		return reply_variant(conn, msg, g_variant_new("(@v)", g_variant_new_variant(value)));
+		{
+			DBusHandlerResult r = reply_variant(conn, msg,
+				g_variant_new("(@v)", g_variant_new_variant(value)));
+
+			g_variant_unref(value);
+			return r;
+		}
 	}
 	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 

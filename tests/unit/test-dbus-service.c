@@ -657,8 +657,7 @@ static void test_managed_objects(void)
 	g_assert_true(g_variant_lookup(objects, "/net/roamvpn1/link/eth_2d0_2e1", "@a{sa{sv}}", NULL));
 	tunnel_ifaces = g_variant_lookup_value(objects, "/net/roamvpn1/tunnel/corp", NULL);
 	g_assert_nonnull(tunnel_ifaces);
-	g_assert_true(g_variant_lookup_value(tunnel_ifaces, RV_DBUS_TUNNEL_IFACE, NULL) != NULL);
-	g_variant_unref(g_variant_lookup_value(tunnel_ifaces, RV_DBUS_TUNNEL_IFACE, NULL));
+	g_assert_true(g_variant_lookup(tunnel_ifaces, RV_DBUS_TUNNEL_IFACE, "@a{sv}", NULL));
 }
 
 static void test_properties(void)
