@@ -31,6 +31,7 @@ mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state" "$RV_TMP/mark
 cat >"$RV_TMP/mark" <<EOF
 #!/bin/sh
 date +%s%N >"$RV_TMP/marks/start"
+echo \$\$ >"$RV_TMP/marks/pid"
 exec sleep 3600
 EOF
 chmod 755 "$RV_TMP/mark"
@@ -54,9 +55,10 @@ measure_flaps() {
 		fi
 		t1=$(cat "$RV_TMP/marks/start")
 		samples+=($(( (t1 - t0) / 1000 )))
+		rv_wait_for 2 test -s "$RV_TMP/marks/pid"
+		pid=$(cat "$RV_TMP/marks/pid"); rm -f "$RV_TMP/marks/pid"
 		ip -n "$NS" link set lan0 down
-		rv_wait_for 5 sh -c "! pgrep -f '^sleep 3600' >/dev/null"
-		pkill -f '^sleep 3600' 2>/dev/null
+		rv_wait_for 5 sh -c "! kill -0 $pid 2>/dev/null" || echo "$label: flap $i: backend not stopped" >&2
 		sleep 0.05
 	done
 	printf '%s\n' "${samples[@]}" | sort -n >"$RV_TMP/$label.us"
@@ -92,10 +94,13 @@ done
 
 # The peer: what people run today (netifrc postup glue, event driven at best).
 ip netns exec "$NS" bash -c '
+	child=
 	ip monitor link dev lan0 | while read -r line; do
 		case $line in
-		*"state UP"*|*",UP,"*LOWER_UP*) pgrep -f "^sleep 3600" >/dev/null || "$1" & ;;
-		*"state DOWN"*) pkill -f "^sleep 3600" ;;
+		*"state UP"*)
+			if [ -z "$child" ] || ! kill -0 "$child" 2>/dev/null; then "$1" & child=$!; fi ;;
+		*"state DOWN"*)
+			[ -n "$child" ] && kill "$child" 2>/dev/null; child= ;;
 		esac
 	done' glue "$RV_TMP/mark" >/dev/null 2>&1 &
 GLUE=$!
