@@ -2,10 +2,12 @@
 # /init of roamvpn's Wi-Fi VM test (PID 1 in the qemu guest). Adapted from the team lab
 # (lab/hwsim/guest-init.sh); owned by the project.
 #
-# mac80211_hwsim radios=4: wlan0..wlan2 are moved to a network namespace "ap" and run
-# hostapd (open HomeNet, open CafeWiFi, WPA2 SecureNet), so the init namespace looks
-# like a laptop: only the station wlan3. wpa_supplicant drives wlan3 through
-#   HomeNet -> CafeWiFi -> HomeNet -> disconnect -> SecureNet with a wrong password.
+# mac80211_hwsim radios=5: wlan0, wlan1, wlan2 and wlan4 are moved to a network namespace
+# "ap" and run hostapd (open HomeNet, open CafeWiFi, WPA2 SecureNet, and an open network
+# with a hostile SSID), so the init namespace looks like a laptop: only the station wlan3.
+# wpa_supplicant drives wlan3 through
+#   HomeNet -> CafeWiFi -> HomeNet -> disconnect -> hostile SSID -> disconnect
+#   -> SecureNet with a wrong password.
 # Watched by tests/vm/wifi-events (daemon/wifi.c alone) and, when present, the real
 # roamvpnd with the rule "Type=wlan SSID=!HomeNet -> Connect=cafe" and an exec tunnel.
 # Every wait has a deadline on /proc/uptime. Each check prints one line
@@ -18,6 +20,10 @@ CAFE_SSID=CafeWiFi
 WPA_SSID=SecureNet
 PSK=correct-horse-battery
 WRONG_PSK=wrong-password-here
+# A hostile SSID: '$(touch /tmp/pwned)' newline '"' 0xff (22 bytes), and how roamvpn
+# escapes it (rv_ssid_escape: non-printables, '"' and '\' as \xNN).
+EVIL_SSID_HEX=2428746f756368202f746d702f70776e6564290a22ff
+EVIL_SSID_ESCAPED='$(touch /tmp/pwned)\x0a\x22\xff'
 USE_DAEMON=auto		# auto: run roamvpnd when it is in the image
 [ -f /etc/rvtest/test.conf ] && . /etc/rvtest/test.conf
 
@@ -97,13 +103,13 @@ count_lines() { [ -f "$1" ] && grep -cE "$2" "$1" || echo 0; }
 more_lines() { [ "$(count_lines "$1" "$2")" -gt "$3" ]; }
 
 mark "BOOTED kernel $(uname -r)"
-modprobe mac80211_hwsim radios=4 || finish "modprobe mac80211_hwsim"
-must 10 "wlan3" test -e /sys/class/net/wlan3
+modprobe mac80211_hwsim radios=5 || finish "modprobe mac80211_hwsim"
+must 10 "wlan4" test -e /sys/class/net/wlan4
 /usr/sbin/ip link set lo up
 
 # Access points in their own namespace; the hwsim medium still joins all radios.
 /usr/sbin/ip netns add ap || finish "/usr/sbin/ip netns add ap"
-for i in 0 1 2; do
+for i in 0 1 2 4; do
 	phy=$(cat /sys/class/net/wlan$i/phy80211/name)
 	iw phy "$phy" set netns name ap || finish "moving $phy to netns ap"
 done
@@ -186,6 +192,8 @@ link_matches_kernel() {
 		link_is OperState 'string "up"' && link_is Carrier 'boolean true'
 }
 STALE_WHY="roamvpnd's link view of wlan3 is not the kernel's (operstate up, carrier 1): stale after a wext RTM_NEWLINK without IFLA_OPERSTATE/IFLA_CARRIER? (links.c)"
+# dbus-send prints a non-ASCII "ay" as hex bytes: compare without the whitespace.
+link_ssid_hex_is() { prop $LINK net.roamvpn1.Link SSID | tr -d ' \n' | grep -q "\[$1\]"; }
 bus_snapshot() {   # into the log, for failure analysis
 	{ echo "== $1 at $(up)"
 	  for p in WifiState SSID BSSID Active OperState Carrier MatchedRule Decision; do
@@ -218,6 +226,14 @@ ctrl_interface=/run/hostapd
 ssid=$CAFE_SSID
 hw_mode=g
 channel=6
+EOC
+cat > /etc/rvtest/ap-evil.conf <<EOC
+interface=wlan4
+driver=nl80211
+ctrl_interface=/run/hostapd
+ssid2=$EVIL_SSID_HEX
+hw_mode=g
+channel=3
 EOC
 cat > /etc/rvtest/ap-secure.conf <<EOC
 interface=wlan2
@@ -255,12 +271,21 @@ network={
 	scan_freq=2462
 	disabled=1
 }
+network={
+	ssid=$EVIL_SSID_HEX
+	key_mgmt=NONE
+	scan_ssid=1
+	scan_freq=2422
+	disabled=1
+}
 EOC
 /usr/sbin/ip netns exec ap hostapd -B -P /run/hostapd.pid -t -f /tmp/hostapd.log \
-	/etc/rvtest/ap-home.conf /etc/rvtest/ap-cafe.conf /etc/rvtest/ap-secure.conf || finish "hostapd start"
+	/etc/rvtest/ap-home.conf /etc/rvtest/ap-cafe.conf /etc/rvtest/ap-secure.conf \
+	/etc/rvtest/ap-evil.conf || finish "hostapd start"
 must 30 "AP wlan0 enabled" ap_enabled wlan0
 must 30 "AP wlan1 enabled" ap_enabled wlan1
 must 30 "AP wlan2 enabled" ap_enabled wlan2
+must 30 "AP wlan4 enabled" ap_enabled wlan4
 mark "APS_UP"
 
 EV=/tmp/wifi-events.log
@@ -388,6 +413,32 @@ if dmn; then
 		wait_for 10 link_is WifiState 'string "disconnected"'
 	bus_snapshot disconnected
 	ctl_snapshot disconnected
+fi
+
+# ---- 4b. a hostile SSID: untrusted, so the tunnel starts; the SSID reaches its
+# environment escaped, and nothing in it is ever run by a shell ----
+starts_before=$(count_lines $TL '^START')
+stops_before=$(count_lines $TL '^STOP')
+wpas select_network 3 > /dev/null
+must 60 "association to the hostile SSID" wpas_state COMPLETED
+mark "JOINED_EVIL"
+check events-evil-ssid "wifi.c did not report the hostile SSID byte for byte (escaped)" \
+	wait_for 10 grep -qF "SET_WIFI wlan3 connected=1 ssid=\"$EVIL_SSID_ESCAPED\" bssid=02:00:00:00:04:00" $EV
+if dmn; then
+	check daemon-evil-tunnel-start "the tunnel did not start on the hostile SSID" \
+		wait_for 30 more_lines $TL '^START' "$starts_before"
+	n=$(count_lines $TL '^START')
+	check daemon-evil-env-escaped "ROAMVPN_SSID is not the escaped hostile SSID" \
+		grep -qxF "ROAMVPN_SSID=$EVIL_SSID_ESCAPED" "/tmp/tunnel.env.$n"
+	check bus-evil-ssid-bytes "D-Bus Link SSID (ay) is not the 22 raw bytes" link_ssid_hex_is "$EVIL_SSID_HEX"
+	bus_snapshot evil
+fi
+check evil-never-ran "something ran the SSID as a command (/tmp/pwned exists)" test ! -e /tmp/pwned
+wpas disconnect > /dev/null
+must 20 "disconnect from the hostile SSID" wpas_state DISCONNECTED
+if dmn; then
+	check daemon-evil-tunnel-stop "the tunnel did not stop after leaving the hostile SSID" \
+		wait_for 30 more_lines $TL '^STOP' "$stops_before"
 fi
 
 # ---- 5. wrong password on WPA2: CONNECT then DISCONNECT, never joined, no tunnel ----
