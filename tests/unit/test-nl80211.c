@@ -81,6 +81,21 @@ static void test_connect_wrong_password(void)
 	g_assert_cmpmem(event.ssid, event.ssid_len, "SecureNet", 9);
 }
 
+static void test_connect_hostile_ssid(void)
+{
+	/* Recorded from hostapd with ssid2=<hex>: the kernel passes any bytes through. */
+	static const uint8_t evil[] = "$(touch /tmp/pwned)\n\"\xff";
+	static const uint8_t evil_bssid[6] = { 0x02, 0x00, 0x00, 0x00, 0x04, 0x00 };
+	g_autoptr(GBytes) msg = fixture("nl80211-connect-hostile.bin");
+	struct rv_wifi_event event;
+
+	g_assert_cmpint(parse_event(msg, &event), ==, 0);
+	g_assert_cmpint(event.type, ==, RV_WIFI_EVENT_CONNECT);
+	g_assert_cmpmem(event.bssid, 6, evil_bssid, 6);
+	g_assert_true(event.has_ssid);
+	g_assert_cmpmem(event.ssid, event.ssid_len, evil, sizeof(evil) - 1);
+}
+
 static void test_disconnect_local(void)
 {
 	g_autoptr(GBytes) msg = fixture("nl80211-disconnect-local.bin");
@@ -182,6 +197,7 @@ static void test_interface_station(void)
 
 static const char *const all_fixtures[] = {
 	"nl80211-connect-homenet.bin", "nl80211-connect-securenet.bin",
+	"nl80211-connect-hostile.bin",
 	"nl80211-disconnect-local.bin", "nl80211-disconnect-by-ap.bin",
 	"nl80211-scan-associated.bin", "nl80211-scan-other.bin",
 	"nl80211-interface-station.bin",
@@ -384,6 +400,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/nl80211/recorded/connect-open", test_connect_open);
 	g_test_add_func("/nl80211/recorded/connect-wrong-password", test_connect_wrong_password);
+	g_test_add_func("/nl80211/recorded/connect-hostile-ssid", test_connect_hostile_ssid);
 	g_test_add_func("/nl80211/recorded/disconnect-local", test_disconnect_local);
 	g_test_add_func("/nl80211/recorded/disconnect-by-ap", test_disconnect_by_ap);
 	g_test_add_func("/nl80211/recorded/roam", test_roam);

@@ -8,6 +8,7 @@ tests/unit/test-nl80211.c needs and writes the raw bytes, unchanged, to DATADIR:
   nl80211-connect-homenet.bin       CONNECT, open network, SSID in the request IEs
   nl80211-disconnect-local.bin      DISCONNECT, reason 3, by us
   nl80211-connect-securenet.bin     CONNECT to the WPA2 network with a wrong password
+  nl80211-connect-hostile.bin       CONNECT to the network whose SSID is hostile bytes
   nl80211-disconnect-by-ap.bin      the DISCONNECT that follows (reason 15, by the AP)
   nl80211-scan-associated.bin       GET_SCAN dump entry whose BSS status is associated
   nl80211-scan-other.bin            GET_SCAN dump entry of another BSS (no status)
@@ -69,7 +70,10 @@ def main():
         name = None
         if cmd == NL80211_CMD_CONNECT:
             ssid = ssid_of(a.get(NL80211_ATTR_REQ_IE, b"")) or b""
-            name = "connect-" + ssid.decode("ascii", "replace").lower()
+            if all(0x20 <= c < 0x7f for c in ssid) and ssid.isalnum():
+                name = "connect-" + ssid.decode("ascii").lower()
+            else:
+                name = "connect-hostile"
         elif cmd == NL80211_CMD_DISCONNECT:
             name = "disconnect-by-ap" if NL80211_ATTR_DISCONNECTED_BY_AP in a else "disconnect-local"
         elif cmd == NL80211_CMD_NEW_SCAN_RESULTS and NL80211_ATTR_BSS in a:
@@ -80,7 +84,8 @@ def main():
             name = "interface-station" if iftype == 2 else None
         if name and name not in picked:
             picked[name] = msg
-    wanted = ["connect-homenet", "disconnect-local", "connect-securenet", "disconnect-by-ap",
+    wanted = ["connect-homenet", "disconnect-local", "connect-securenet", "connect-hostile",
+              "disconnect-by-ap",
               "scan-associated", "scan-other", "interface-station"]
     missing = [w for w in wanted if w not in picked]
     for w in wanted:
