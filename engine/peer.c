@@ -46,8 +46,9 @@ unsigned rv_timers_due(const struct rv_timer_config *c, const struct rv_timer_sn
 	unsigned due = 0;
 
 	if (s->retransmit_deadline_ns && now >= s->retransmit_deadline_ns) {
-		/* the first initiation was attempt 0: give up after max retries */
-		if (s->handshake_attempts >= c->max_handshake_attempts)
+		/* as wireguard-go: retries are counted before each resend and it
+		 * gives up once the count passed REKEY_ATTEMPT_TIME / REKEY_TIMEOUT */
+		if (s->handshake_attempts > c->max_handshake_attempts)
 			due |= RV_TIMER_GIVE_UP_HANDSHAKE;
 		else
 			due |= RV_TIMER_RETRANSMIT_HANDSHAKE;
