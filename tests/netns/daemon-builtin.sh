@@ -1,0 +1,175 @@
+#!/bin/bash
+# daemon-builtin.sh - roamvpnd's "builtin" backend end to end: a plain wg-quick file as
+# the tunnel, roamvpn-engine started by the daemon (daemon mode: TUN, UDP sockets and
+# the UAPI socketpair prepared by roamvpnd, keys over the socket) against Debian's
+# wireguard-go in another namespace. Rule "Connect on link up": link up -> tunnel up,
+# addresses/routes/DNS applied, ping through it, the engine unprivileged and sandboxed,
+# no key in its argv or environment, byte counters and handshake on D-Bus; engine
+# killed -> tunnel fails and is restarted; full tunnel (AllowedIPs=0.0.0.0/0) keeps the
+# endpoint reachable through the fwmark rule; link down -> tunnel down, engine gone.
+# Pings name the tunnel device (-I): the peer also answers on its raw veth address.
+. "$(dirname "$0")/lib.sh"
+rv_require_root
+ENGINE=${ROAMVPN_ENGINE:-$RV_BUILD/engine/roamvpn-engine}
+[ -x "$ENGINE" ] || { echo "SKIP: $ENGINE not built"; exit 77; }
+for p in wireguard-go wg ping; do
+	command -v $p >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+export ROAMVPN_ENGINE=$ENGINE
+rv_setup rvbi
+
+NS=rvbi-$$
+PEER=rvbi-p-$$
+TUN=rvbi0		# the tunnel's name, and so its interface (distinct from other tests)
+PEER_IF=rvbi-p$$	# wireguard-go's socket in /var/run/wireguard is not per-netns
+PEER_IF=${PEER_IF:0:15}
+PORT=51877
+rv_netns_add "$NS"
+rv_netns_add "$PEER"
+ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
+ip -n "$PEER" addr add 10.78.0.1/24 dev gw0
+ip -n "$PEER" link set gw0 up
+ip -n "$NS" addr add 10.78.0.2/24 dev lan0
+
+# --- the peer: wireguard-go, configured by wg (it never knows our endpoint) ----------
+umask 077
+wg genkey >"$RV_TMP/key_laptop"; wg pubkey <"$RV_TMP/key_laptop" >"$RV_TMP/pub_laptop"
+wg genkey >"$RV_TMP/key_peer"; wg pubkey <"$RV_TMP/key_peer" >"$RV_TMP/pub_peer"
+wg genpsk >"$RV_TMP/psk"
+umask 022
+ip netns exec "$PEER" wireguard-go --foreground "$PEER_IF" </dev/null >"$RV_TMP/peer.log" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 5 test -S /var/run/wireguard/$PEER_IF.sock || { fail "wireguard-go peer started"; rv_summary; exit 1; }
+trap 'rm -f /var/run/wireguard/$PEER_IF.sock; rv_cleanup' EXIT
+ip netns exec "$PEER" wg set "$PEER_IF" listen-port $PORT private-key "$RV_TMP/key_peer" \
+	peer "$(cat "$RV_TMP/pub_laptop")" preshared-key "$RV_TMP/psk" allowed-ips 10.79.0.2/32
+ip -n "$PEER" addr add 10.79.0.1/24 dev "$PEER_IF"
+ip -n "$PEER" link set "$PEER_IF" mtu 1420 up
+
+# --- the laptop's configuration ------------------------------------------------------
+mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+printf 'nameserver 10.78.0.1\n' >"$RV_TMP/resolv.conf"
+cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+cat >"$RV_TMP/etc/roamvpn.conf" <<EOF
+[General]
+DNS=file
+DebounceMs=200
+BackoffInitialMs=300
+EOF
+write_tunnel() {	# allowed-ips
+	( umask 077; cat >"$RV_TMP/etc/tunnels/$TUN.conf" <<EOF
+# as a VPN provider hands it out
+[Interface]
+PrivateKey = $(cat "$RV_TMP/key_laptop")
+Address = 10.79.0.2/32
+DNS = 10.79.0.1, corp.example
+
+[Peer]
+PublicKey = $(cat "$RV_TMP/pub_peer")
+PresharedKey = $(cat "$RV_TMP/psk")
+Endpoint = 10.78.0.1:$PORT
+AllowedIPs = $1
+PersistentKeepalive = 25
+EOF
+	)
+}
+write_tunnel 10.79.0.0/24
+cat >"$RV_TMP/etc/rules/50-wire.rules" <<EOF
+[Match]
+Name=lan0
+Carrier=yes
+[Action]
+Connect=$TUN
+EOF
+
+engine_pids() {	# roamvpn-engine processes inside our namespace
+	local p
+	for p in $(ip netns pids "$NS" 2>/dev/null); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = roamvpn-engine ] && echo "$p"
+	done
+}
+engine_gone() { [ -z "$(engine_pids)" ]; }
+tun_gone() { ! ip -n "$NS" link show "$TUN" >/dev/null 2>&1; }
+tunnel_prop() { rv_ctl_json tunnels | jq -r --arg n "$TUN" ".. | objects | select(.Name? == \$n) | .$1" | head -1; }
+ping_tunnel() { timeout 12 ip netns exec "$NS" ping -n -I $TUN -c 1 -w 10 10.79.0.1 >/dev/null 2>&1; }
+ping_5() { timeout 10 ip netns exec "$NS" ping -n -I $TUN -c 5 -i 0.2 -W 2 10.79.0.1 2>/dev/null | grep -q ' 5 received'; }
+
+check "--check accepts the wg-quick tunnel file" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
+rv_start_bus
+rv_start_daemon "$NS"
+check "tunnel down while the link is down" rv_tunnel_is $TUN down
+check "no engine while the link is down" engine_gone
+
+# --- link up: the engine comes up ---------------------------------------------------
+ip -n "$NS" link set lan0 up
+ip -n "$NS" route add default via 10.78.0.1
+check "link up -> tunnel up (10 s)" rv_wait_for 10 rv_tunnel_is $TUN up
+EP=$(engine_pids | head -1)
+check "one roamvpn-engine runs in the namespace" [ "$(engine_pids | wc -l)" = 1 ]
+if [ -n "$EP" ]; then
+	st=$(cat /proc/$EP/status)
+	check "engine runs as nobody" sh -c "echo '$st' | grep -Eq '^Uid:[[:space:]]+65534[[:space:]]+65534'"
+	check "engine has no capabilities" sh -c "echo '$st' | grep -Eq '^CapEff:[[:space:]]+0+$' && echo '$st' | grep -Eq '^CapBnd:[[:space:]]+0+$'"
+	check "engine has no_new_privs and a seccomp filter" sh -c \
+		"echo '$st' | grep -Eq '^NoNewPrivs:[[:space:]]+1' && echo '$st' | grep -Eq '^Seccomp:[[:space:]]+2'"
+	priv_hex=$(base64 -d <"$RV_TMP/key_laptop" | od -An -tx1 | tr -d ' \n')
+	check "no key in the engine's argv or environment" sh -c \
+		"! tr '\\0' '\\n' </proc/$EP/cmdline | grep -qiF -e '$(cat "$RV_TMP/key_laptop")' -e '$priv_hex' -e '$(cat "$RV_TMP/psk")' &&
+		 ! tr '\\0' '\\n' </proc/$EP/environ | grep -qiF -e '$(cat "$RV_TMP/key_laptop")' -e '$priv_hex' -e '$(cat "$RV_TMP/psk")'"
+	check "engine got its fds on the command line (daemon mode)" sh -c "tr '\\0' ' ' </proc/$EP/cmdline | grep -q -- '--tun-fd=.*--uapi-fd='"
+	check "engine's environment is minimal (no ROAMVPN_SSID, DBUS, HOME)" sh -c "! tr '\\0' '\\n' </proc/$EP/environ | grep -Eq '^(ROAMVPN_|DBUS_|HOME=)'"
+else
+	fail "engine process found"
+fi
+check "no key in the daemon's log" sh -c "! grep -qF -e '$(cat "$RV_TMP/key_laptop")' -e '$(cat "$RV_TMP/psk")' '$RV_TMP/daemon.log'"
+check "address 10.79.0.2 on $TUN" sh -c "ip -n $NS -o addr show dev $TUN | grep -q '10.79.0.2/32'"
+check "MTU 1420 on $TUN" sh -c "ip -n $NS -o link show dev $TUN | grep -q 'mtu 1420'"
+check "route 10.79.0.0/24 via $TUN" sh -c "ip -n $NS route show 10.79.0.0/24 | grep -q 'dev $TUN'"
+check "DNS from the tunnel file in resolv.conf" rv_wait_for 3 grep -q '^nameserver 10.79.0.1' "$RV_TMP/resolv.conf"
+check "ping through the tunnel (handshake, 10 s)" ping_tunnel
+check "ping through the tunnel 5/5" ping_5
+check "peer saw a handshake" sh -c "ip netns exec $PEER wg show $PEER_IF latest-handshakes | awk '{exit !(\$2 > 0)}'"
+check "peer learned the laptop's endpoint" sh -c "ip netns exec $PEER wg show $PEER_IF endpoints | grep -q '10.78.0.2:'"
+check "RxBytes/TxBytes on D-Bus (within 8 s)" rv_wait_for 8 sh -c \
+	"[ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"$TUN\") | .RxBytes' | head -1)\" -gt 0 ]"
+echo "    D-Bus: RxBytes=$(tunnel_prop RxBytes) TxBytes=$(tunnel_prop TxBytes) LastHandshake=$(tunnel_prop LastHandshake)"
+check "LastHandshake on D-Bus" [ "$(tunnel_prop LastHandshake)" -gt 0 ] 2>/dev/null
+
+# --- the engine dies: the tunnel fails, the supervisor restarts it --------------------
+if [ -n "$EP" ]; then
+	kill -9 "$EP"
+	check "engine killed -> tunnel leaves up" rv_wait_for 5 sh -c "! \"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -e '.. | objects | select(.Name? == \"$TUN\") | select(.State == \"up\")' >/dev/null"
+	lasterr=$(tunnel_prop LastError)
+	echo "    LastError: $lasterr"
+	check "... LastError says the engine died" sh -c "echo \"\$1\" | grep -q 'roamvpn-engine killed by signal 9'" _ "$lasterr"
+	check "... and is back up after the backoff (10 s)" rv_wait_for 10 rv_tunnel_is $TUN up
+	check "... traffic passes again" ping_tunnel
+	check "... old engine gone, one new engine" sh -c "[ ! -e /proc/$EP ] && [ \$(ip netns pids $NS | while read p; do cat /proc/\$p/comm; done | grep -c roamvpn-engine) = 1 ]"
+fi
+
+# --- link down: tunnel down, engine gone, TUN gone, DNS restored --------------------
+ip -n "$NS" link set lan0 down
+check "link down -> tunnel down (5 s)" rv_wait_for 5 rv_tunnel_is $TUN down
+check "engine process gone (5 s)" rv_wait_for 5 engine_gone
+check "TUN device gone" rv_wait_for 3 tun_gone
+check "resolv.conf restored" rv_wait_for 3 cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+
+# --- full tunnel: AllowedIPs=0.0.0.0/0, the endpoint stays reachable (fwmark rule) -----
+write_tunnel 0.0.0.0/0
+ip netns exec "$PEER" wg set "$PEER_IF" peer "$(cat "$RV_TMP/pub_laptop")" allowed-ips 10.79.0.2/32
+rv_ctl reload >/dev/null 2>&1
+ip -n "$NS" link set lan0 up
+ip -n "$NS" route replace default via 10.78.0.1
+check "full tunnel: up (10 s)" rv_wait_for 10 rv_tunnel_is $TUN up
+check "full tunnel: ping through it (handshake past the default route, 10 s)" ping_tunnel
+check "full tunnel: a fwmark rule exists (wg-quick style)" sh -c "ip -n $NS rule | grep -q 'fwmark'"
+EP=$(engine_pids | head -1)
+check "full tunnel: ping 5/5" ping_5
+ip -n "$NS" link set lan0 down
+check "full tunnel: link down -> down, engine gone" rv_wait_for 5 engine_gone
+check "full tunnel: rules removed" rv_wait_for 3 sh -c "! ip -n $NS rule | grep -q 'fwmark'"
+
+if [ "$RV_FAILED" -gt 0 ]; then
+	echo "--- daemon log (tail)"; tail -40 "$RV_TMP/daemon.log"
+fi
+rv_summary
