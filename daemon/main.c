@@ -222,6 +222,8 @@ int main(int argc, char **argv)
 		rv_manager_exit();
 		return 1;
 	}
+	if (rv_manager_admin_group() && *rv_manager_admin_group())
+		rv_dbus_service_set_admin_group(rv_manager_admin_group());
 	if (rv_dbus_service_init(conn, &error) < 0) {
 		startup_failed("D-Bus service: %s", error->message);
 		rv_manager_shutdown(shutdown_done, NULL);

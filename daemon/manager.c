@@ -33,13 +33,11 @@ static struct rv_ruleset *rules;
 static struct rv_dns *dns;
 static bool paused;
 static bool shutting_down;
-static char *last_fingerprint;		/* network facts at the last evaluation */
+static char *last_identity;		/* networks we were on at the last evaluation */
 static char *pending_fingerprint;	/* network facts when the debounce was (re)started */
 static GHashTable *manual;		/* tunnel name -> GINT_TO_POINTER(desired + 1) */
 static GHashTable *hook_skip;		/* links a predown hook took out */
 static guint events_id;
-
-extern const struct rv_backend rv_backend_builtin __attribute__((weak));
 
 static void register_backends(void)
 {
@@ -49,8 +47,7 @@ static void register_backends(void)
 		return;
 	done = true;
 	rv_backend_register(&rv_backend_exec);
-	if (&rv_backend_builtin)	/* TEMPORARY while backend-builtin.c is written */
-		rv_backend_register(&rv_backend_builtin);
+	rv_backend_register(&rv_backend_builtin);
 	rv_backend_load_plugins(NULL);
 }
 
@@ -131,6 +128,14 @@ static char *current_fingerprint(void)
 	return rv_policy_fingerprint(links, devices, hook_skip);
 }
 
+static char *current_identity(void)
+{
+	g_autoptr(GPtrArray) links = rv_links_list();
+	g_autoptr(GHashTable) devices = tunnel_device_names();
+
+	return rv_policy_network_identity(links, devices, hook_skip);
+}
+
 static void set_paused(bool value)
 {
 	if (paused == value)
@@ -146,13 +151,13 @@ static void evaluate(void *user_data)
 	g_autoptr(GHashTable) devices = tunnel_device_names();
 	g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GPtrArray) tunnels = rv_supervisor_tunnels();
-	g_autofree char *fp = rv_policy_fingerprint(links, devices, hook_skip);
+	g_autofree char *identity = rv_policy_network_identity(links, devices, hook_skip);
 
-	if (g_strcmp0(fp, last_fingerprint) != 0) {
+	if (g_strcmp0(identity, last_identity) != 0) {
 		/* A network change ends a pause and every manual override. */
-		g_debug("network changed: %s", fp);
-		g_free(last_fingerprint);
-		last_fingerprint = g_strdup(fp);
+		g_debug("network changed: %s", identity);
+		g_free(last_identity);
+		last_identity = g_steal_pointer(&identity);
 		g_hash_table_remove_all(manual);
 		set_paused(false);
 	}
@@ -398,7 +403,7 @@ void rv_manager_exit(void)
 	rv_settings_clear(&settings);
 	g_clear_pointer(&manual, g_hash_table_destroy);
 	g_clear_pointer(&hook_skip, g_hash_table_destroy);
-	g_clear_pointer(&last_fingerprint, g_free);
+	g_clear_pointer(&last_identity, g_free);
 	g_clear_pointer(&pending_fingerprint, g_free);
 }
 
@@ -436,7 +441,18 @@ int rv_manager_connect(const char *tunnel, GError **error)
 
 int rv_manager_disconnect(const char *tunnel, GError **error)
 {
-	return manual_request(tunnel, false, error);
+	g_autoptr(GPtrArray) all = NULL;
+
+	if (!g_str_equal(tunnel, "all"))
+		return manual_request(tunnel, false, error);
+	all = rv_supervisor_tunnels();
+	for (guint i = 0; i < all->len; i++) {
+		struct rv_tunnel *t = g_ptr_array_index(all, i);
+
+		if (manual_request(t->name, false, error) < 0)
+			return -EBUSY;
+	}
+	return 0;
 }
 
 int rv_manager_reload(GError **error)
@@ -461,8 +477,8 @@ int rv_manager_reload(GError **error)
 void rv_manager_pause(void)
 {
 	/* The current network is the reference: the next change ends the pause. */
-	g_free(last_fingerprint);
-	last_fingerprint = current_fingerprint();
+	g_free(last_identity);
+	last_identity = current_identity();
 	set_paused(true);
 }
 
@@ -588,6 +604,11 @@ const char *rv_manager_state(void)
 	if (shutting_down)
 		return "stopping";
 	return paused ? "paused" : "running";
+}
+
+const char *rv_manager_admin_group(void)
+{
+	return settings.admin_group;
 }
 
 const char *rv_manager_dns_method(void)

@@ -33,7 +33,8 @@ int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors);
 void rv_manager_shutdown(void (*done)(void *), void *user_data);
 void rv_manager_exit(void);
 
-/* Manual control. Connect/Disconnect hold until the next network change. */
+/* Manual control. Connect/Disconnect hold until the next network change.
+ * Disconnect("all") disconnects every tunnel. */
 int rv_manager_connect(const char *tunnel, GError **error);
 int rv_manager_disconnect(const char *tunnel, GError **error);
 /* Re-read configuration; on any error keep the running policy and return -EINVAL
@@ -52,6 +53,8 @@ GPtrArray *rv_manager_explain_link(const char *ifname, GError **error);
 
 const char *rv_manager_state(void);	/* "running", "paused", "stopping" */
 const char *rv_manager_dns_method(void);
+/* roamvpn.conf AdminGroup= (may call mutating methods besides root). */
+const char *rv_manager_admin_group(void);
 const struct rv_daemon_options *rv_manager_options(void);
 
 /* Tunnels in name order (array owned by caller, tunnels not). */

@@ -49,7 +49,8 @@ void rv_policy_evaluate(const struct rv_ruleset *rules, GPtrArray *links,
 	}
 }
 
-char *rv_policy_fingerprint(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip)
+static char *fingerprint(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip,
+			 bool identity_only)
 {
 	GString *fp = g_string_new(NULL);
 
@@ -67,15 +68,25 @@ char *rv_policy_fingerprint(GPtrArray *links, GHashTable *tunnel_devices, GHashT
 
 			g_string_append_printf(fp, "/ssid=%s", s);
 		}
-		if (l->has_bssid)
+		if (l->has_bssid && !identity_only)
 			g_string_append_printf(fp, "/bssid=%02x%02x%02x%02x%02x%02x", l->bssid[0],
 					       l->bssid[1], l->bssid[2], l->bssid[3], l->bssid[4],
 					       l->bssid[5]);
-		if (l->has_gateway_mac)
+		if (l->has_gateway_mac && !identity_only)
 			g_string_append_printf(fp, "/gw=%02x%02x%02x%02x%02x%02x",
 					       l->gateway_mac[0], l->gateway_mac[1], l->gateway_mac[2],
 					       l->gateway_mac[3], l->gateway_mac[4], l->gateway_mac[5]);
 		g_string_append_c(fp, ';');
 	}
 	return g_string_free(fp, FALSE);
+}
+
+char *rv_policy_fingerprint(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip)
+{
+	return fingerprint(links, tunnel_devices, skip, false);
+}
+
+char *rv_policy_network_identity(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip)
+{
+	return fingerprint(links, tunnel_devices, skip, true);
 }

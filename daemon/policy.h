@@ -24,6 +24,10 @@ void rv_policy_evaluate(const struct rv_ruleset *rules, GPtrArray *links,
 /* A string that changes exactly when the network facts that rules can see change
  * (which links are active, their type, SSID, BSSID, gateway MAC). */
 char *rv_policy_fingerprint(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip);
+/* Which networks we are on: active links, their type and SSID. A change here is
+ * "the next network change" that ends a pause or a manual override; a gateway
+ * MAC becoming known, or a roam between access points of one SSID, is not. */
+char *rv_policy_network_identity(GPtrArray *links, GHashTable *tunnel_devices, GHashTable *skip);
 /* Why a link takes no part: "inactive (no carrier)", "tunnel device", ... or NULL. */
 const char *rv_policy_link_excluded(const struct rv_link *link, GHashTable *tunnel_devices,
 				    GHashTable *skip);

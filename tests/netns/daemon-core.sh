@@ -155,6 +155,11 @@ check "tunnel untouched by the refused calls" rv_tunnel_is corp up
 check "root may 'down corp'" rv_ctl down corp
 check "manual down stops the tunnel" rv_wait_for 5 rv_tunnel_is corp down
 check "resolv.conf restored after manual down" rv_wait_for 3 resolv_is_original
+# The gateway's MAC going and coming back is more knowledge, not another network.
+ip -n "$NS" neigh flush dev lan0
+ip netns exec "$NS" ping -c 1 -W 1 10.77.0.1 >/dev/null 2>&1
+sleep $(( DEBOUNCE_MS * 3 / 1000 + 1 ))
+check "manual down holds while the gateway MAC is re-learnt" rv_tunnel_is corp down
 check "root may 'up corp'" rv_ctl up corp
 check "manual up starts it again" rv_wait_for 5 rv_tunnel_is corp up
 check "pause" rv_ctl pause
