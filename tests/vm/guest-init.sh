@@ -2,11 +2,12 @@
 # /init of roamvpn's Wi-Fi VM test (PID 1 in the qemu guest). Adapted from the team lab
 # (lab/hwsim/guest-init.sh); owned by the project.
 #
-# mac80211_hwsim radios=5: wlan0, wlan1, wlan2 and wlan4 are moved to a network namespace
-# "ap" and run hostapd (open HomeNet, open CafeWiFi, WPA2 SecureNet, and an open network
-# with a hostile SSID), so the init namespace looks like a laptop: only the station wlan3.
+# mac80211_hwsim radios=6: wlan0, wlan1, wlan2, wlan4 and wlan5 are moved to a network
+# namespace "ap" and run hostapd (open HomeNet, open CafeWiFi, WPA2 SecureNet, an open
+# network with a hostile SSID, and a second HomeNet AP for the roam), so the init namespace looks like a laptop: only the station wlan3.
 # wpa_supplicant drives wlan3 through
-#   HomeNet -> CafeWiFi -> HomeNet -> disconnect -> hostile SSID -> disconnect
+#   HomeNet -> CafeWiFi -> HomeNet -> roam to a second HomeNet AP -> disconnect
+#   -> hostile SSID -> disconnect
 #   -> SecureNet with a wrong password.
 # Watched by tests/vm/wifi-events (daemon/wifi.c alone) and, when present, the real
 # roamvpnd with the rule "Type=wlan SSID=!HomeNet -> Connect=cafe" and an exec tunnel.
@@ -61,8 +62,9 @@ finish() {
 		sh -c "! cat /tmp/daemon.log /tmp/wifi-events.log 2>/dev/null | grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:'"
 	[ -f /run/wpas.pid ] && kill "$(cat /run/wpas.pid)" 2>/dev/null
 	[ -f /run/hostapd.pid ] && kill "$(cat /run/hostapd.pid)" 2>/dev/null
+	[ -f /run/hostapd2.pid ] && kill "$(cat /run/hostapd2.pid)" 2>/dev/null
 	sleep 1
-	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/bus.log /tmp/ctl.log \
+	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/bus.log /tmp/roam.log /tmp/ctl.log \
 		 /tmp/iw-event.log /tmp/ip-monitor.log /tmp/wpas.log /tmp/hostapd.log; do
 		[ -f "$f" ] || continue
 		echo "@@RVTEST-LOG-BEGIN $f"; cat "$f"; echo "@@RVTEST-LOG-END $f"
@@ -103,13 +105,13 @@ count_lines() { [ -f "$1" ] && grep -cE "$2" "$1" || echo 0; }
 more_lines() { [ "$(count_lines "$1" "$2")" -gt "$3" ]; }
 
 mark "BOOTED kernel $(uname -r)"
-modprobe mac80211_hwsim radios=5 || finish "modprobe mac80211_hwsim"
-must 10 "wlan4" test -e /sys/class/net/wlan4
+modprobe mac80211_hwsim radios=6 || finish "modprobe mac80211_hwsim"
+must 10 "wlan5" test -e /sys/class/net/wlan5
 /usr/sbin/ip link set lo up
 
 # Access points in their own namespace; the hwsim medium still joins all radios.
 /usr/sbin/ip netns add ap || finish "/usr/sbin/ip netns add ap"
-for i in 0 1 2 4; do
+for i in 0 1 2 4 5; do
 	phy=$(cat /sys/class/net/wlan$i/phy80211/name)
 	iw phy "$phy" set netns name ap || finish "moving $phy to netns ap"
 done
@@ -234,6 +236,14 @@ ctrl_interface=/run/hostapd
 ssid2=$EVIL_SSID_HEX
 hw_mode=g
 channel=3
+EOC
+cat > /etc/rvtest/ap-home2.conf <<EOC
+interface=wlan5
+driver=nl80211
+ctrl_interface=/run/hostapd
+ssid=$HOME_SSID
+hw_mode=g
+channel=1
 EOC
 cat > /etc/rvtest/ap-secure.conf <<EOC
 interface=wlan2
@@ -372,6 +382,36 @@ if dmn; then
 		wait_for 10 tunnel_is State 'string "down"'
 	bus_snapshot home-again
 	ctl_snapshot home-again
+fi
+
+# ---- 3a. roam inside HomeNet to a second AP (started only now, so that the first
+# association above could only pick the first): a new BSSID, the same trusted SSID ----
+/usr/sbin/ip netns exec ap hostapd -B -P /run/hostapd2.pid -t -f /tmp/hostapd2.log \
+	/etc/rvtest/ap-home2.conf || finish "second HomeNet hostapd"
+must 30 "AP wlan5 enabled" ap_enabled wlan5
+# Scan only channel 1: a full scan costs ~8 s under TCG. Ask again if a scan was lost.
+bss_known() { wpas bss 02:00:00:00:05:00 | grep -q "^ssid=$HOME_SSID"; }
+for attempt in 1 2 3; do
+	wpas scan freq=2412 > /dev/null
+	wait_for 8 bss_known && break
+done
+must 1 "scan result for the second HomeNet AP" bss_known
+disc_before=$(count_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event')
+wpas roam 02:00:00:00:05:00 > /dev/null
+must 40 "roam to 02:00:00:00:05:00" sh -c "wpa_cli -p /run/wpa_supplicant -i wlan3 status | grep -qx bssid=02:00:00:00:05:00 &&
+	wpa_cli -p /run/wpa_supplicant -i wlan3 status | grep -qx wpa_state=COMPLETED"
+mark "ROAMED $HOME_SSID 02:00:00:00:05:00"
+check events-roam-bssid "wifi.c did not report the new BSSID within HomeNet" \
+	wait_for 10 grep -qE "^SET_WIFI wlan3 connected=1 ssid=\"$HOME_SSID\" bssid=02:00:00:00:05:00 .* via=event" $EV
+echo "roam: $(( $(count_lines $EV '^SET_WIFI wlan3 connected=0 .* via=event') - disc_before )) DISCONNECT event(s) during the roam" >> /tmp/roam.log
+if dmn; then
+	check bus-roam-bssid "D-Bus Link wlan3 BSSID did not follow the roam" \
+		wait_for 10 link_is BSSID 'string "02:00:00:00:05:00"'
+	check bus-roam-ssid "D-Bus Link wlan3 SSID is not HomeNet after the roam" link_is SSID "\"$HOME_SSID\""
+	sleep 2
+	check daemon-roam-no-tunnel "the tunnel started on a roam within the trusted network" \
+		test "$(count_lines $TL '^START')" -eq 1
+	bus_snapshot roam
 fi
 
 # ---- 3b. benchmark cycles (BENCH_CYCLES=N in the test configuration) ----
