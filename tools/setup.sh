@@ -79,6 +79,12 @@ run_tests() {
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit || rc=$?
 		logs+=(build-asan/meson-logs/testlog.json)
+		# The real daemon in its namespace tests, sanitized too (it is the long-lived part).
+		cp build-asan/meson-logs/testlog.json build-asan/meson-logs/testlog-unit.json
+		logs[-1]=build-asan/meson-logs/testlog-unit.json
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			meson test -C build-asan --print-errorlogs daemon-core daemon-multilink daemon-vpnc || rc=$?
+		logs+=(build-asan/meson-logs/testlog.json)
 	fi
 	# One closing line any CI can read, from meson's own record of the runs.
 	jq -rs '[.[] | .result] |
