@@ -54,7 +54,7 @@ cat >"$RV_TMP/etc/roamvpn.conf" <<EOF
 [General]
 DNS=file
 DebounceMs=200
-BackoffInitialMs=300
+BackoffInitialMs=1500
 EOF
 write_tunnel() {	# allowed-ips
 	( umask 077; cat >"$RV_TMP/etc/tunnels/$TUN.conf" <<EOF
@@ -138,10 +138,11 @@ check "LastHandshake on D-Bus" [ "$(tunnel_prop LastHandshake)" -gt 0 ] 2>/dev/n
 # --- the engine dies: the tunnel fails, the supervisor restarts it --------------------
 if [ -n "$EP" ]; then
 	kill -9 "$EP"
-	check "engine killed -> tunnel leaves up" rv_wait_for 5 sh -c "! \"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -e '.. | objects | select(.Name? == \"$TUN\") | select(.State == \"up\")' >/dev/null"
-	lasterr=$(tunnel_prop LastError)
-	echo "    LastError: $lasterr"
-	check "... LastError says the engine died" sh -c "echo \"\$1\" | grep -q 'roamvpn-engine killed by signal 9'" _ "$lasterr"
+	lasterr_is_kill() { tunnel_prop LastError | grep -q 'roamvpn-engine killed by signal 9'; }
+	check "engine killed -> LastError on D-Bus says so (5 s)" rv_wait_for 5 lasterr_is_kill
+	echo "    LastError: $(tunnel_prop LastError)"
+	check "... tunnel is not up meanwhile" sh -c "! \"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -e '.. | objects | select(.Name? == \"$TUN\") | select(.State == \"up\")' >/dev/null"
+	check "... the daemon logged it" grep -q "tunnel $TUN: roamvpn-engine killed by signal 9" "$RV_TMP/daemon.log"
 	check "... and is back up after the backoff (10 s)" rv_wait_for 10 rv_tunnel_is $TUN up
 	check "... traffic passes again" ping_tunnel
 	check "... old engine gone, one new engine" sh -c "[ ! -e /proc/$EP ] && [ \$(ip netns pids $NS | while read p; do cat /proc/\$p/comm; done | grep -c roamvpn-engine) = 1 ]"
