@@ -945,7 +945,7 @@ static void rx_one(struct rv_device *dev, struct rv_tun_writer *tw, uint8_t *buf
 	if (!e || !e->keypair)
 		return;
 	kp = e->keypair;
-	if (now - kp->created_ns >= dev->timers.reject_after_time_ns)
+	if (!rv_keypair_usable_for_receive(&dev->timers, kp, now))
 		return;
 	n = wg_transport_open(kp, buf, len, &counter);
 	if (n < 0)

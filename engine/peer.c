@@ -65,14 +65,26 @@ unsigned rv_timers_due(const struct rv_timer_config *c, const struct rv_timer_sn
 	return due;
 }
 
+/* A session made by another thread after the caller read its clock is age 0,
+ * not 2^64 ns old. */
+static uint64_t age(const struct wg_keypair *kp, uint64_t now)
+{
+	return now > kp->created_ns ? now - kp->created_ns : 0;
+}
+
 bool rv_keypair_usable(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now)
 {
 	if (!kp)
 		return false;
-	if (now - kp->created_ns >= c->reject_after_time_ns)
+	if (age(kp, now) >= c->reject_after_time_ns)
 		return false;
 	return atomic_load_explicit(&((struct wg_keypair *)kp)->send_counter, memory_order_relaxed) <
 	       WG_REJECT_AFTER_MESSAGES;
+}
+
+bool rv_keypair_usable_for_receive(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now)
+{
+	return kp && age(kp, now) < c->reject_after_time_ns;
 }
 
 bool rv_keypair_wants_rekey_on_send(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now)
@@ -84,13 +96,13 @@ bool rv_keypair_wants_rekey_on_send(const struct rv_timer_config *c, const struc
 	counter = atomic_load_explicit(&((struct wg_keypair *)kp)->send_counter, memory_order_relaxed);
 	if (counter > c->rekey_after_messages)
 		return true;
-	return kp->is_initiator && now - kp->created_ns > c->rekey_after_time_ns;
+	return kp->is_initiator && age(kp, now) > c->rekey_after_time_ns;
 }
 
 bool rv_keypair_wants_rekey_on_receive(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now)
 {
 	return kp && kp->is_initiator &&
-	       now - kp->created_ns > c->reject_after_time_ns - c->keepalive_timeout_ns - c->rekey_timeout_ns;
+	       age(kp, now) > c->reject_after_time_ns - c->keepalive_timeout_ns - c->rekey_timeout_ns;
 }
 
 struct rv_peer *rv_peer_new(struct rv_device *dev, const uint8_t public_key[WG_KEY_LEN])

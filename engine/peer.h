@@ -63,6 +63,8 @@ unsigned rv_timers_due(const struct rv_timer_config *c, const struct rv_timer_sn
 
 /* Session-key freshness rules (whitepaper 6.2, as wireguard-go applies them). */
 bool rv_keypair_usable(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now_ns);
+/* Receiving only checks the age (the counter limit is the replay window's). */
+bool rv_keypair_usable_for_receive(const struct rv_timer_config *c, const struct wg_keypair *kp, uint64_t now_ns);
 bool rv_keypair_wants_rekey_on_send(const struct rv_timer_config *c, const struct wg_keypair *kp,
 				    uint64_t now_ns);
 bool rv_keypair_wants_rekey_on_receive(const struct rv_timer_config *c, const struct wg_keypair *kp,

@@ -142,6 +142,15 @@ static void test_keypair_rules(void)
 	kp.is_initiator = false;
 	g_assert_false(rv_keypair_wants_rekey_on_receive(&c, &kp, T0 + S(170)));
 
+	/* a session younger than the caller's clock reading is fresh, not ancient */
+	kp.is_initiator = true;
+	atomic_store(&kp.send_counter, 0);
+	g_assert_true(rv_keypair_usable(&c, &kp, T0 - 1));
+	g_assert_true(rv_keypair_usable_for_receive(&c, &kp, T0 - 1));
+	g_assert_false(rv_keypair_wants_rekey_on_send(&c, &kp, T0 - 1));
+	g_assert_false(rv_keypair_wants_rekey_on_receive(&c, &kp, T0 - 1));
+	g_assert_false(rv_keypair_usable_for_receive(&c, &kp, T0 + S(180)));
+
 	/* the test-only knob moves every threshold together */
 	rv_timer_config_set_rekey_after_time(&c, 10);
 	kp.is_initiator = true;
