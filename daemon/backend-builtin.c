@@ -44,6 +44,7 @@
 #define DEFAULT_MTU 1420
 #define STOP_GRACE_MS 5000
 #define STATS_INTERVAL_S 5
+#define CONFIGURE_TIMEOUT_S 10	/* engine start + "set" answered */
 #define SOCKET_BUFFER (8 * 1024 * 1024)
 #define VNET_HDR_LEN 10		/* struct virtio_net_hdr, what the engine expects */
 #define MAX_LOG_LINE 1024
@@ -87,9 +88,12 @@ struct builtin_run {
 	GString *log_line[2];
 	guint stats_timer;
 	guint kill_timer;
+	guint configure_timer;
 	bool stopping;
 	bool reported_up;
+	bool draining;			/* reading what is left after the engine exited */
 	char *failure;			/* why the engine is being stopped, for report_down */
+	char *last_error_line;		/* the engine's last error message (escaped) */
 };
 
 static void peer_free(gpointer data)
@@ -113,6 +117,7 @@ static void run_free(struct builtin_run *run)
 	g_clear_handle_id(&run->uapi_watch, g_source_remove);
 	g_clear_handle_id(&run->stats_timer, g_source_remove);
 	g_clear_handle_id(&run->kill_timer, g_source_remove);
+	g_clear_handle_id(&run->configure_timer, g_source_remove);
 	for (int i = 0; i < 2; i++) {
 		g_clear_handle_id(&run->log_watch[i], g_source_remove);
 		if (run->log_fd[i] >= 0)
@@ -137,6 +142,7 @@ static void run_free(struct builtin_run *run)
 	g_ptr_array_unref(run->peers);
 	g_free(run->resolve_error);
 	g_free(run->failure);
+	g_free(run->last_error_line);
 	g_free(run);
 }
 
@@ -361,6 +367,8 @@ static struct rv_tunnel_net *build_net(const struct builtin_run *run)
 
 /* ------------------------------------------------------------------ ending */
 
+static gboolean on_engine_output(int fd, GIOCondition cond, gpointer data);
+
 /* Everything ends here, once: the engine has exited (or never started). */
 static void finish(struct builtin_run *run, const char *error)
 {
@@ -395,6 +403,7 @@ static void terminate(struct builtin_run *run, const char *failure)
 		return;
 	run->stopping = true;
 	g_clear_handle_id(&run->stats_timer, g_source_remove);
+	g_clear_handle_id(&run->configure_timer, g_source_remove);
 	if (run->pid > 0) {
 		kill(run->pid, SIGTERM);
 		run->kill_timer = g_timeout_add(STOP_GRACE_MS, kill_timeout, run);
@@ -409,8 +418,16 @@ static void child_exited(GPid pid, int status, gpointer data)
 
 	run->child_watch = 0;
 	g_clear_handle_id(&run->kill_timer, g_source_remove);
+	/* What it wrote before dying is in the pipes: log it before the message. */
+	run->draining = true;
+	for (int i = 0; i < 2; i++)
+		while (run->log_watch[i] &&
+		       on_engine_output(run->log_fd[i], G_IO_IN, run) == G_SOURCE_CONTINUE)
+			;
 	if (run->failure)
 		msg = g_strdup(run->failure);
+	else if (!run->stopping && run->last_error_line)
+		msg = g_strdup_printf("roamvpn-engine %s: %s", how, run->last_error_line);
 	else if (!run->stopping)
 		msg = g_strdup_printf("roamvpn-engine %s", how);
 	if (msg)
@@ -427,9 +444,11 @@ static void log_engine_line(struct builtin_run *run, const char *line)
 	/* Untrusted bytes from a child: shown escaped. */
 	g_autofree char *shown = g_strescape(line, NULL);
 
-	if (g_str_has_prefix(line, "ERROR") || g_str_has_prefix(line, "roamvpn-engine:"))
+	if (g_str_has_prefix(line, "ERROR") || g_str_has_prefix(line, "roamvpn-engine:")) {
 		g_message("tunnel %s: engine: %s", run->ifname, shown);
-	else
+		g_free(run->last_error_line);
+		run->last_error_line = g_strdup(shown);
+	} else
 		g_debug("tunnel %s: engine: %s", run->ifname, shown);
 }
 
@@ -440,13 +459,18 @@ static gboolean on_engine_output(int fd, GIOCondition cond, gpointer data)
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && errno == EINTR)
 		return G_SOURCE_CONTINUE;
+	if (n < 0 && errno == EAGAIN)
+		return run->draining ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 	if (n <= 0) {
 		if (run->log_line[i]->len)
 			log_engine_line(run, run->log_line[i]->str);
 		g_string_truncate(run->log_line[i], 0);
-		run->log_watch[i] = 0;
+		if (run->draining)	/* called by hand: the source is still attached */
+			g_clear_handle_id(&run->log_watch[i], g_source_remove);
+		else
+			run->log_watch[i] = 0;
 		close(fd);
 		run->log_fd[i] = -1;
 		return G_SOURCE_REMOVE;
@@ -533,6 +557,7 @@ static void handle_response(struct builtin_run *run, const char *text)
 				  run->ifname, err);
 		return;
 	}
+	g_clear_handle_id(&run->configure_timer, g_source_remove);
 	if (err != 0) {
 		g_autofree char *msg = g_strdup_printf("roamvpn-engine refused the configuration: %s",
 						       g_strerror((int)err));
@@ -584,6 +609,15 @@ static gboolean on_uapi(int fd, GIOCondition cond, gpointer data)
 			break;
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+static gboolean configure_timeout(gpointer data)
+{
+	struct builtin_run *run = data;
+
+	run->configure_timer = 0;
+	terminate(run, "roamvpn-engine did not accept its configuration in time");
+	return G_SOURCE_REMOVE;
 }
 
 static gboolean poll_stats(gpointer data)
@@ -731,7 +765,9 @@ static const char *engine_path(void)
 
 static void engine_child_setup(gpointer data)
 {
-	/* The engine must not outlive the daemon that owns its routes. */
+	/* The engine must not outlive the daemon that owns its routes. The kernel clears
+	 * this when the engine switches user; from then on end of file on the UAPI socket
+	 * (our end closes with us) stops it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
@@ -822,6 +858,7 @@ static int launch(struct builtin_run *run, GError **error)
 		r = 0;
 	} else {
 		run->stats_timer = g_timeout_add_seconds(STATS_INTERVAL_S, poll_stats, run);
+		run->configure_timer = g_timeout_add_seconds(CONFIGURE_TIMEOUT_S, configure_timeout, run);
 	}
 out:
 	if (req)
@@ -835,12 +872,20 @@ out:
 
 /* ------------------------------------------------------------------ endpoints */
 
+struct lookup {
+	struct builtin_run *run;
+	struct builtin_peer *peer;
+};
+
 static void resolved(GObject *source, GAsyncResult *result, gpointer data)
 {
-	struct builtin_peer *peer = data;
-	struct builtin_run *run = g_object_get_data(source, "rv-run");
+	struct lookup *lookup = data;
+	struct builtin_run *run = lookup->run;
+	struct builtin_peer *peer = lookup->peer;
 	g_autoptr(GError) error = NULL;
 	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(source), result, &error);
+
+	g_free(lookup);
 
 	if (addrs) {
 		peer->endpoint = format_endpoint(addrs->data, peer->endpoint_port);
@@ -850,7 +895,6 @@ static void resolved(GObject *source, GAsyncResult *result, gpointer data)
 
 		run->resolve_error = g_strdup_printf("cannot resolve endpoint %s: %s", host, error->message);
 	}
-	g_object_unref(source);
 	if (--run->resolving > 0)
 		return;
 	if (!run->tunnel) {	/* stopped meanwhile, already reported down */
@@ -880,7 +924,8 @@ static guint resolve_endpoints(struct builtin_run *run)
 	for (guint i = 0; i < run->peers->len; i++) {
 		struct builtin_peer *p = g_ptr_array_index(run->peers, i);
 		g_autoptr(GInetAddress) addr = NULL;
-		GResolver *resolver;
+		g_autoptr(GResolver) resolver = NULL;
+		struct lookup *lookup;
 
 		if (!p->endpoint_host)
 			continue;
@@ -890,10 +935,12 @@ static guint resolve_endpoints(struct builtin_run *run)
 			continue;
 		}
 		resolver = g_resolver_get_default();
-		g_object_set_data(G_OBJECT(resolver), "rv-run", run);
+		lookup = g_new(struct lookup, 1);
+		lookup->run = run;
+		lookup->peer = p;
 		run->resolving++;
 		started++;
-		g_resolver_lookup_by_name_async(resolver, p->endpoint_host, run->cancel, resolved, p);
+		g_resolver_lookup_by_name_async(resolver, p->endpoint_host, run->cancel, resolved, lookup);
 	}
 	return started;
 }

@@ -170,6 +170,36 @@ ip -n "$NS" link set lan0 down
 check "full tunnel: link down -> down, engine gone" rv_wait_for 5 engine_gone
 check "full tunnel: rules removed" rv_wait_for 3 sh -c "! ip -n $NS rule | grep -q 'fwmark'"
 
+# --- an engine that fails or hangs: the reason reaches LastError ---------------------
+kill "$RV_DAEMON_PID"; rv_wait_for 10 sh -c "! kill -0 $RV_DAEMON_PID"
+cat >"$RV_TMP/failing-engine" <<'EOF2'
+#!/bin/sh
+echo "roamvpn-engine: failed to adopt TUN device: test failure" >&2
+exit 1
+EOF2
+cat >"$RV_TMP/hanging-engine" <<EOF2
+#!/bin/sh
+echo \$\$ >>"$RV_TMP/hanging-started"
+exec sleep 60
+EOF2
+chmod 755 "$RV_TMP/failing-engine" "$RV_TMP/hanging-engine"
+lasterr_has() { tunnel_prop LastError | grep -qF "$1"; }
+ROAMVPN_ENGINE=$RV_TMP/failing-engine rv_start_daemon "$NS"
+ip -n "$NS" link set lan0 up
+check "failing engine: LastError carries its message (10 s)" rv_wait_for 10 lasterr_has \
+	"roamvpn-engine exited with status 1: roamvpn-engine: failed to adopt TUN device: test failure"
+echo "    LastError: $(tunnel_prop LastError)"
+check "failing engine: TUN device not left behind" rv_wait_for 3 tun_gone
+ip -n "$NS" link set lan0 down
+kill "$RV_DAEMON_PID"; rv_wait_for 10 sh -c "! kill -0 $RV_DAEMON_PID"
+ROAMVPN_ENGINE=$RV_TMP/hanging-engine rv_start_daemon "$NS"
+ip -n "$NS" link set lan0 up
+check "hanging engine: gives up after the configure timeout (15 s)" rv_wait_for 15 lasterr_has "did not accept its configuration in time"
+first_hanging=$(head -1 "$RV_TMP/hanging-started" 2>/dev/null)
+check "hanging engine: it had started (pid $first_hanging)" test -n "$first_hanging"
+check "hanging engine: that process was stopped (8 s)" rv_wait_for 8 sh -c "! kill -0 ${first_hanging:-1}"
+ip -n "$NS" link set lan0 down
+
 if [ "$RV_FAILED" -gt 0 ]; then
 	echo "--- daemon log (tail)"; tail -40 "$RV_TMP/daemon.log"
 fi
