@@ -64,7 +64,7 @@ finish() {
 	[ -f /run/hostapd.pid ] && kill "$(cat /run/hostapd.pid)" 2>/dev/null
 	[ -f /run/hostapd2.pid ] && kill "$(cat /run/hostapd2.pid)" 2>/dev/null
 	sleep 1
-	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/bus.log /tmp/roam.log /tmp/ctl.log \
+	for f in /tmp/wifi-events.log /tmp/daemon.log /tmp/tunnel.log /tmp/bus.log /tmp/roam.log /tmp/ctl.log /tmp/ctl-links-evil.txt \
 		 /tmp/iw-event.log /tmp/ip-monitor.log /tmp/wpas.log /tmp/hostapd.log; do
 		[ -f "$f" ] || continue
 		echo "@@RVTEST-LOG-BEGIN $f"; cat "$f"; echo "@@RVTEST-LOG-END $f"
@@ -204,6 +204,10 @@ bus_snapshot() {   # into the log, for failure analysis
 	  printf 'tunnel State: '; prop $TUNNEL net.roamvpn1.Tunnel State | tail -n +2 | tr -s ' \n' ' '; echo
 	} >> /tmp/bus.log 2>&1
 }
+have_ctl() { [ "$USE_DAEMON" = yes ] && command -v roamvpnctl >/dev/null && command -v jq >/dev/null; }
+# ctl_link_is JQ-FIELD VALUE: roamvpnctl --json links, wlan3's field equals VALUE exactly
+ctl_link_is() { [ "$(ctl --json links | jq -r ".[] | select(.Name==\"wlan3\") | .$1")" = "$2" ]; }
+ctl_tunnel_is() { [ "$(ctl --json status | jq -r ".Tunnels[] | select(.Name==\"cafe\") | .$1")" = "$2" ]; }
 ctl_snapshot() {   # ctl_snapshot LABEL: what roamvpnctl says, into the log
 	[ "$USE_DAEMON" = yes ] && command -v roamvpnctl >/dev/null || return 0
 	{ echo "== $1 at $(up)"; ctl --json links; ctl --json status; } >> /tmp/ctl.log 2>&1
@@ -364,6 +368,12 @@ if dmn; then
 	check bus-cafe-ssid "D-Bus Link wlan3 SSID is not CafeWiFi" link_is SSID "\"$CAFE_SSID\""
 	check bus-cafe-rule "D-Bus Link wlan3 MatchedRule is not 50-untrusted-wifi" \
 		link_is MatchedRule 'string "50-untrusted-wifi"'
+	if have_ctl; then
+		check ctl-cafe-ssid "roamvpnctl --json links: wlan3 SSID is not CafeWiFi" ctl_link_is SSID "$CAFE_SSID"
+		check ctl-cafe-state "roamvpnctl --json links: wlan3 WifiState is not associated" \
+			ctl_link_is WifiState associated
+		check ctl-cafe-tunnel "roamvpnctl --json status: tunnel cafe is not up" ctl_tunnel_is State up
+	fi
 	bus_snapshot cafe
 	ctl_snapshot cafe
 fi
@@ -471,6 +481,18 @@ if dmn; then
 	check daemon-evil-env-escaped "ROAMVPN_SSID is not the escaped hostile SSID" \
 		grep -qxF "ROAMVPN_SSID=$EVIL_SSID_ESCAPED" "/tmp/tunnel.env.$n"
 	check bus-evil-ssid-bytes "D-Bus Link SSID (ay) is not the 22 raw bytes" link_ssid_hex_is "$EVIL_SSID_HEX"
+	if have_ctl; then
+		check ctl-evil-ssid-escaped "roamvpnctl --json links: wlan3 SSID is not the escaped hostile SSID" \
+			ctl_link_is SSID "$EVIL_SSID_ESCAPED"
+		check ctl-evil-ssid-bytes "roamvpnctl --json links: SSIDBytes are not the 22 raw bytes" \
+			ctl_link_is 'SSIDBytes | map(tostring) | join(",")' "36,40,116,111,117,99,104,32,47,116,109,112,47,112,119,110,101,100,41,10,34,255"
+		ctl links > /tmp/ctl-links-evil.txt 2>&1
+		check ctl-evil-human-escaped "roamvpnctl links did not print the hostile SSID escaped" \
+			grep -qF "SSID \"$EVIL_SSID_ESCAPED\"" /tmp/ctl-links-evil.txt
+		# Escaped output has no raw newline inside the SSID: the wifi line is whole.
+		check ctl-evil-human-one-line "roamvpnctl links split the hostile SSID over lines" \
+			grep -qE "^ +wifi associated SSID \".*\" BSSID 02:00:00:00:04:00\$" /tmp/ctl-links-evil.txt
+	fi
 	bus_snapshot evil
 fi
 check evil-never-ran "something ran the SSID as a command (/tmp/pwned exists)" test ! -e /tmp/pwned
