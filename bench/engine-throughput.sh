@@ -151,16 +151,30 @@ e=d["end"]
 if sys.argv[2]=="tcp": print("%.4f %d"%(e["sum_received"]["bits_per_second"]/1e9, e["sum_sent"].get("retransmits",0)))
 else: s=e["sum"]; print("%.4f %.2f"%(s["bits_per_second"]/1e9*(1-s["lost_percent"]/100.0), s["lost_percent"]))'
 RES=$WORK/results.tsv; : >"$RES"
+DROPS=$WORK/drops.tsv; : >"$DROPS"
+# where UDP tests lose packets: socket receive buffers (both namespaces), the sender's
+# TUN queue (kernel -> tunnel process) and the receiver's TUN input
+udp_rcvbuf_errs() { local ns t=0; for ns in $NSA $NSB; do
+	t=$(( t + $(nsx $ns awk '/^Udp:/{n++} /^Udp:/&&n==2{print $6}' /proc/net/snmp) )); done; echo $t; }
+ifstat() { nsx "$1" cat /sys/class/net/"$2"/statistics/"$3" 2>/dev/null || echo 0; }
 # label path dst kind pids... -- iperf args
 measure() {
 	local label=$1 dst=$2 kind=$3 pa=$4 pb=$5; shift 5
-	local i out a0 b0 a1 b1 t0 t1 line dur
+	local i out a0 b0 a1 b1 t0 t1 line dur ifa= ifb= r0 r1 q0 q1 d0 d1
 	dur=$DUR; [ "$kind" = udp ] && dur=$UDP_DUR
 	for i in $(seq "$RUNS"); do
 		out=$WORK/$label.$i.json
+		case $label in wg_*) ifa=$WA; ifb=$WB ;; en_*) ifa=$EA; ifb=$EB ;; esac
+		if [ -n "$ifa" ]; then
+			r0=$(udp_rcvbuf_errs); q0=$(ifstat $NSA $ifa tx_dropped); d0=$(ifstat $NSB $ifb rx_dropped)
+		fi
 		a0=$(proc_ticks $pa); b0=$(proc_ticks $pb); t0=$(date +%s.%N)
 		timeout $(( dur + 25 )) ip netns exec $NSA iperf3 -J -c "$dst" -p 5201 -t "$dur" "$@" >"$out" 2>/dev/null
 		a1=$(proc_ticks $pa); b1=$(proc_ticks $pb); t1=$(date +%s.%N)
+		if [ -n "$ifa" ]; then
+			r1=$(udp_rcvbuf_errs); q1=$(ifstat $NSA $ifa tx_dropped); d1=$(ifstat $NSB $ifb rx_dropped)
+			printf '%s\t%s\t%s\t%s\n' "$label" $(( r1 - r0 )) $(( q1 - q0 )) $(( d1 - d0 )) >>"$DROPS"
+		fi
 		line=$(python3 -c "$PY" "$out" "$kind" 2>/dev/null) || { log "$label run $i failed"; continue; }
 		# CPU of both tunnel processes in % of one core over the wall time
 		cpu=$(awk -v a="$(( a1 - a0 + b1 - b0 ))" -v hz="$HZ" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.0f", a/hz/(t1-t0)*100}')
@@ -196,7 +210,7 @@ THR_WG=$(awk '/^Threads/{print $2}' /proc/$WG_PA/status 2>/dev/null)
 ALIVE="engine alive after the runs: $(kill -0 $EN_PA 2>/dev/null && kill -0 $EN_PB 2>/dev/null && echo yes || echo NO)"
 
 # ---------------------------------------------------------------- report
-python3 - "$RES" <<EOF
+python3 - "$RES" "$DROPS" <<EOF
 import collections, statistics as st, sys
 rows = collections.defaultdict(list)
 for l in open(sys.argv[1]):
@@ -225,6 +239,10 @@ for k in ["tcp1", "tcp$PAR"] + ["udp" + r for r in "$UDP_RATES".split()]:
     if not k.startswith("udp"):
         pe, pw = med("en_" + k, 2) / max(en, 1e-9), med("wg_" + k, 2) / max(wg, 1e-9)
         print("      CPU per Gbit/s (%% of one core, both ends): engine %.0f, wireguard-go %.0f, ratio %.2f" % (pe, pw, ratio(pe, pw)))
+print("drops per test (sum over runs): UDP RcvbufErrors (both ns) / sender TUN tx_dropped / receiver TUN rx_dropped")
+for l in open(sys.argv[2]):
+    f = l.split()
+    if len(f) == 4 and f[0] in rows: print("   %-16s %10s %10s %10s" % tuple(f))
 print("ping RTT ms median/avg over $PINGS: raw $PR/$PR_AVG  wireguard-go $PW/$PW_AVG  engine $PE/$PE_AVG  (engine/wireguard-go median %.2f)" % ratio(float("$PE"), float("$PW")))
 for lbl in rows:
     print("RESULT %s_gbps=%.4f %s_cpu_pct=%.0f" % (lbl, med(lbl, 0), lbl, med(lbl, 2)))
