@@ -565,6 +565,42 @@ static void peer_timers(struct rv_device *dev, struct rv_peer *peer, uint64_t no
 		send_staged(dev, peer, now);
 }
 
+/* How long the control loop may sleep: until the next timer, at most 1 s
+ * (the data path arms its timers in atomics without waking us, so those
+ * fire up to a second late, which the protocol tolerates). */
+static int control_timeout_ms(struct rv_device *dev)
+{
+	uint64_t now = rv_now_ns(), next = now + RV_NSEC_PER_SEC;
+	struct rv_peer *p;
+
+	pthread_rwlock_rdlock(&dev->lock);
+	for (p = dev->peers; p; p = p->next_in_list) {
+		uint64_t d[5] = {
+			p->retransmit_deadline_ns,
+			p->zero_keys_deadline_ns,
+			atomic_load(&p->new_handshake_armed_ns),
+			atomic_load(&p->keepalive_armed_ns),
+			atomic_load(&p->persistent_keepalive) ? atomic_load(&p->last_traversal_ns) : 0,
+		};
+		unsigned i;
+
+		if (d[2])
+			d[2] += dev->timers.keepalive_timeout_ns + dev->timers.rekey_timeout_ns +
+				p->new_handshake_jitter_ns;
+		if (d[3])
+			d[3] += dev->timers.keepalive_timeout_ns;
+		if (d[4])
+			d[4] += (uint64_t)atomic_load(&p->persistent_keepalive) * RV_NSEC_PER_SEC;
+		for (i = 0; i < 5; i++)
+			if (d[i] && d[i] < next)
+				next = d[i];
+	}
+	pthread_rwlock_unlock(&dev->lock);
+	if (next <= now)
+		return 0;
+	return (int)((next - now + RV_NSEC_PER_MSEC - 1) / RV_NSEC_PER_MSEC);
+}
+
 static void control_tick(struct rv_device *dev)
 {
 	uint64_t now = rv_now_ns();
@@ -1003,7 +1039,7 @@ static void *rx_thread(void *arg)
 		pfd[2].events = POLLIN;
 		pfd[3].fd = dev->rx_wake_fd;
 		pfd[3].events = POLLIN;
-		if (poll(pfd, 4, 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 4, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -1548,7 +1584,7 @@ int rv_device_run(struct rv_device *dev)
 		int n, i;
 		uint64_t now;
 
-		n = epoll_wait(dev->epoll_fd, evs, 16, 100);
+		n = epoll_wait(dev->epoll_fd, evs, 16, control_timeout_ms(dev));
 		if (n < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < n; i++) {
