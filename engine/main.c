@@ -29,8 +29,10 @@ static void usage(FILE *f)
 		"       roamvpn-engine --foreground --tun-fd=N --uapi-fd=M [--udp4-fd=A] [--udp6-fd=B]\n"
 		"                      [--user=USER] INTERFACE-NAME\n"
 		"A WireGuard-compatible userspace tunnel; configure it with wg(8).\n"
+		"       --no-offload: stand-alone TUN without IFF_VNET_HDR (no TSO/GSO)\n"
 		"Environment: LOG_LEVEL=error|verbose|debug|silent, WG_PROCESS_FOREGROUND=1.\n"
-		"Test-only: --test-rekey-after-time=SECONDS --test-rekey-after-messages=N\n");
+		"Test-only: --test-rekey-after-time=SECONDS --test-rekey-after-messages=N --test-no-seccomp\n"
+		"See docs/engine.md.\n");
 }
 
 static int parse_fd(const char *s, const char *what)
