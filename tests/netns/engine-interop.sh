@@ -54,7 +54,7 @@ ENGINE_IS_WG_GO=0
 case "$(basename "$ENGINE")" in wireguard-go*) ENGINE_IS_WG_GO=1;; esac
 
 NSA=rvei-a; NSB=rvei-b; NSC=rvei-c
-IFA=rvei-a0; IFB=rvei-b0; IFC=rvei-c0
+IFA=rvei-a0; IFB=rvei-b0; IFC=rvei-c0; IFQ=rvei-q0
 VA=rvei-va; VB=rvei-vb; VCA=rvei-vca; VC=rvei-vc
 UA=10.201.0.1; UB=10.201.0.2; UB2=10.201.0.12
 UA6=fd00:202::1; UC6=fd00:202::2
@@ -99,7 +99,8 @@ cleanup() {
 			ip netns del "$ns" 2>/dev/null
 		fi
 	done
-	rm -f /var/run/wireguard/$IFA.sock /var/run/wireguard/$IFB.sock /var/run/wireguard/$IFC.sock
+	rm -f /var/run/wireguard/$IFA.sock /var/run/wireguard/$IFB.sock /var/run/wireguard/$IFC.sock \
+		/var/run/wireguard/$IFQ.sock
 	[ "${KEEP_LOGS:-0}" = 1 ] || [ "$FAIL" -gt 0 ] || rm -rf "$WORK"
 }
 # One run at a time on this machine: the namespace and interface names are fixed, and
@@ -548,6 +549,41 @@ if start_engine; then
 	kill_wait "$ENGINE_PID"; ENGINE_PID=
 else
 	bad "engine restart for the TUN-removal check"
+fi
+
+# ================================================ 9. wg-quick with the engine as userspace implementation
+if command -v wg-quick >/dev/null; then
+	log "phase 9: wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION=$ENGINE (daemonizing start)"
+	( umask 077; cat >"$WORK/$IFQ.conf" <<EOF
+[Interface]
+PrivateKey = $(cat "$WORK/key_a")
+Address = $TA/24
+ListenPort = $PA
+
+[Peer]
+PublicKey = $PUBB
+PresharedKey = $(cat "$WORK/psk_ab")
+Endpoint = $UB:$PB
+AllowedIPs = $TB/32
+EOF
+	)
+	restart_peer_b no-endpoint || bad "restart peer B"
+	WG_QUICK_USERSPACE_IMPLEMENTATION=$ENGINE LOG_LEVEL=verbose timeout 30 \
+		ip netns exec $NSA wg-quick up "$WORK/$IFQ.conf" >"$WORK/wg-quick-up.log" 2>&1
+	wqrc=$?
+	check "wg-quick up exits 0 (exit $wqrc)" test $wqrc = 0
+	check "wg-quick: the engine daemonized and serves $IFQ.sock" test -S /var/run/wireguard/$IFQ.sock
+	check "wg-quick: ping A->B through $IFQ" ping_first $NSA $TB 10
+	check "wg-quick: wg show $IFQ lists the peer" bash -c "ip netns exec $NSA wg show $IFQ peers | grep -qF '$PUBB'"
+	timeout 30 ip netns exec $NSA wg-quick down "$WORK/$IFQ.conf" >"$WORK/wg-quick-down.log" 2>&1
+	wqrc=$?
+	check "wg-quick down exits 0 (exit $wqrc)" test $wqrc = 0
+	qgone() { [ ! -e /var/run/wireguard/$IFQ.sock ]; }
+	gone=1; for _ in $(seq 50); do qgone && { gone=0; break; }; sleep 0.1; done
+	check "wg-quick down: the engine exited and removed its socket" test $gone = 0
+	[ $wqrc = 0 ] || sed 's/^/#   /' "$WORK/wg-quick-up.log" "$WORK/wg-quick-down.log"
+else
+	skip "wg-quick not installed"
 fi
 
 echo "$PASS passed, $FAIL failed${SKIPPED:+, $SKIPPED skipped}"
