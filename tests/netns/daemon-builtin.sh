@@ -200,6 +200,32 @@ check "hanging engine: it had started (pid $first_hanging)" test -n "$first_hang
 check "hanging engine: that process was stopped (8 s)" rv_wait_for 8 sh -c "! kill -0 ${first_hanging:-1}"
 ip -n "$NS" link set lan0 down
 
+# --- Endpoint= by name: resolved asynchronously before the engine starts -------------
+# "localhost" needs no DNS; the peer is a second wireguard-go in the laptop's namespace.
+kill "$RV_DAEMON_PID"; rv_wait_for 10 sh -c "! kill -0 $RV_DAEMON_PID"
+LOCAL_IF=rvbi-l$$; LOCAL_IF=${LOCAL_IF:0:15}
+ip netns exec "$NS" wireguard-go --foreground "$LOCAL_IF" </dev/null >"$RV_TMP/local-peer.log" 2>&1 &
+RV_PIDS+=($!)
+trap 'rm -f /var/run/wireguard/$PEER_IF.sock /var/run/wireguard/$LOCAL_IF.sock; rv_cleanup' EXIT
+if rv_wait_for 5 test -S /var/run/wireguard/$LOCAL_IF.sock; then
+	ip netns exec "$NS" wg set "$LOCAL_IF" listen-port 51879 private-key "$RV_TMP/key_peer" \
+		peer "$(cat "$RV_TMP/pub_laptop")" preshared-key "$RV_TMP/psk" allowed-ips 10.79.0.2/32
+	ip -n "$NS" link set "$LOCAL_IF" up
+	sed -i 's/^Endpoint = .*/Endpoint = localhost:51879/; s/^AllowedIPs = .*/AllowedIPs = 10.79.0.0\/24/' \
+		"$RV_TMP/etc/tunnels/$TUN.conf"
+	ROAMVPN_ENGINE=$ENGINE rv_start_daemon "$NS"
+	ip -n "$NS" link set lan0 up
+	check "Endpoint=localhost:51879: tunnel up (10 s)" rv_wait_for 10 rv_tunnel_is $TUN up
+	# any packet into the tunnel makes the engine handshake with the resolved endpoint
+	timeout 5 ip netns exec "$NS" ping -n -I $TUN -c 2 -W 1 10.79.0.50 >/dev/null 2>&1
+	local_hs() { ip netns exec "$NS" wg show "$LOCAL_IF" latest-handshakes | awk '{exit !($2 > 0)}'; }
+	check "Endpoint=localhost: the engine handshook with the peer on loopback (8 s)" rv_wait_for 8 local_hs
+	ip -n "$NS" link set lan0 down
+	check "Endpoint=localhost: link down -> engine gone" rv_wait_for 5 engine_gone
+else
+	fail "local wireguard-go peer started"
+fi
+
 if [ "$RV_FAILED" -gt 0 ]; then
 	echo "--- daemon log (tail)"; tail -40 "$RV_TMP/daemon.log"
 fi
