@@ -474,6 +474,10 @@ static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg 
 			rv_udp_send(&dev->udp, &m->from, &reply, sizeof(reply));
 		return;
 	}
+	/* a valid cookie proves the address, not good intent: still at most
+	 * 20 expensive handshakes per second per address while under load */
+	if (loaded && !rv_ratelimiter_allow(dev->ratelimiter, src, src_len - 2, now))
+		return;
 	if (m->data[0] == WG_MSG_INITIATION)
 		handle_initiation(dev, m, now);
 	else
@@ -1500,8 +1504,10 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool t
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	dev->hsq = calloc(RV_HANDSHAKE_QUEUE, sizeof(*dev->hsq));
-	if (!dev->hsq)
+	dev->ratelimiter = malloc(sizeof(*dev->ratelimiter));
+	if (!dev->hsq || !dev->ratelimiter)
 		return -ENOMEM;
+	rv_ratelimiter_init(dev->ratelimiter);
 	wg_cookie_checker_init(&dev->cookie_checker);
 	wg_allowedips_init(&dev->allowedips, NULL);
 
@@ -1659,6 +1665,7 @@ void rv_device_destroy(struct rv_device *dev)
 		wg_crypto_wipe(dev->hsq, RV_HANDSHAKE_QUEUE * sizeof(*dev->hsq));
 		free(dev->hsq);
 	}
+	free(dev->ratelimiter);
 	rv_udp_close(&dev->udp);
 	if (dev->tun_fd >= 0)
 		close(dev->tun_fd);

@@ -78,6 +78,8 @@ struct rv_device {
 	struct rv_index_entry *index[RV_INDEX_BUCKETS];
 	struct rv_timer_config timers;
 
+	struct rv_ratelimiter *ratelimiter;	/* handshakes under load, per source */
+
 	/* handshake queue: RX -> control */
 	pthread_mutex_t hsq_lock;
 	unsigned hsq_head, hsq_count;

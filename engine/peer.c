@@ -252,3 +252,38 @@ void rv_peer_name(const struct rv_peer *p, char out[32])
 	out[16] = ')';
 	out[17] = '\0';
 }
+
+void rv_ratelimiter_init(struct rv_ratelimiter *r)
+{
+	memset(r, 0, sizeof(*r));
+	wg_crypto_random(&r->key, sizeof(r->key));
+}
+
+bool rv_ratelimiter_allow(struct rv_ratelimiter *r, const uint8_t *addr, size_t len, uint64_t now)
+{
+	const uint64_t cost = RV_NSEC_PER_SEC / RV_RATELIMIT_PER_SEC;
+	const uint64_t max = cost * RV_RATELIMIT_BURST;
+	uint64_t h = r->key;
+	size_t i;
+	unsigned idx;
+
+	/* FNV-1a over the address, seeded: cheap, and the seed keeps an
+	 * attacker from aiming many sources at one victim's slot */
+	for (i = 0; i < len; i++) {
+		h ^= addr[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	idx = (unsigned)(h ^ (h >> 29)) % RV_RATELIMIT_SLOTS;
+	if (!r->slot[idx].last_ns) {
+		r->slot[idx].tokens_ns = max;
+	} else if (now > r->slot[idx].last_ns) {
+		r->slot[idx].tokens_ns += now - r->slot[idx].last_ns;
+		if (r->slot[idx].tokens_ns > max)
+			r->slot[idx].tokens_ns = max;
+	}
+	r->slot[idx].last_ns = now ? now : 1;
+	if (r->slot[idx].tokens_ns < cost)
+		return false;
+	r->slot[idx].tokens_ns -= cost;
+	return true;
+}

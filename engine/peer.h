@@ -70,6 +70,23 @@ bool rv_keypair_wants_rekey_on_send(const struct rv_timer_config *c, const struc
 bool rv_keypair_wants_rekey_on_receive(const struct rv_timer_config *c, const struct wg_keypair *kp,
 				       uint64_t now_ns);
 
+/* Per-source limit on handshake messages processed while under load (as
+ * wireguard-go's ratelimiter: 20 per second, burst of 5, per source address;
+ * sources sharing a hash slot share a bucket, which only errs on the strict
+ * side). Control thread only. */
+#define RV_RATELIMIT_SLOTS 4096
+#define RV_RATELIMIT_PER_SEC 20
+#define RV_RATELIMIT_BURST 5
+struct rv_ratelimiter {
+	uint64_t key;		/* random per process: slots are not predictable */
+	struct {
+		uint64_t last_ns;
+		uint64_t tokens_ns;	/* credit in ns of packet cost */
+	} slot[RV_RATELIMIT_SLOTS];
+};
+void rv_ratelimiter_init(struct rv_ratelimiter *r);
+bool rv_ratelimiter_allow(struct rv_ratelimiter *r, const uint8_t *addr, size_t len, uint64_t now_ns);
+
 struct rv_staged_packet {
 	uint16_t len;
 	uint8_t *data;

@@ -210,6 +210,34 @@ static void test_staged(void)
 	rv_peer_free(p);	/* frees what is still staged (checked by ASan builds) */
 }
 
+static void test_ratelimiter(void)
+{
+	struct rv_ratelimiter *r = g_new0(struct rv_ratelimiter, 1);
+	const uint8_t a[4] = { 192, 0, 2, 1 }, b[4] = { 192, 0, 2, 2 };
+	unsigned i, allowed = 0;
+
+	rv_ratelimiter_init(r);
+	/* a burst of 5, then nothing at the same instant */
+	for (i = 0; i < 10; i++)
+		allowed += rv_ratelimiter_allow(r, a, sizeof(a), T0);
+	g_assert_cmpuint(allowed, ==, RV_RATELIMIT_BURST);
+	/* another source is not affected (unless it shares the slot: 1/4096) */
+	if (!rv_ratelimiter_allow(r, b, sizeof(b), T0))
+		g_test_message("b shares a's slot with this seed");
+	/* 20 per second after that */
+	allowed = 0;
+	for (i = 1; i <= 1000; i++)
+		allowed += rv_ratelimiter_allow(r, a, sizeof(a), T0 + i * MS(1));
+	g_assert_cmpuint(allowed, >=, 19);
+	g_assert_cmpuint(allowed, <=, 21);
+	/* a quiet source gets its burst back, no more */
+	allowed = 0;
+	for (i = 0; i < 10; i++)
+		allowed += rv_ratelimiter_allow(r, a, sizeof(a), T0 + S(100));
+	g_assert_cmpuint(allowed, ==, RV_RATELIMIT_BURST);
+	g_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -224,5 +252,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/timers/keypair-rules", test_keypair_rules);
 	g_test_add_func("/engine/timers/data-events", test_data_events);
 	g_test_add_func("/engine/timers/staged", test_staged);
+	g_test_add_func("/engine/timers/ratelimiter", test_ratelimiter);
 	return g_test_run();
 }
