@@ -947,6 +947,82 @@ static guint resolve_endpoints(struct builtin_run *run)
 
 /* ------------------------------------------------------------------ the vtable */
 
+static bool key_valid(const char *base64)
+{
+	GString *scratch = g_string_new(NULL);
+	bool ok = append_hex_key(scratch, "k", base64);
+
+	explicit_bzero(scratch->str, scratch->len);
+	g_string_free(scratch, TRUE);
+	return ok;
+}
+
+/* wg-quick files are validated completely by tunnel-config.c. A [Tunnel] file with
+ * Backend=builtin carries the same [Interface] and [Peer] sections (parsed without
+ * wg-style trailing comments): check what start() relies on. */
+static int builtin_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
+{
+	const struct rv_ini_section *interface = NULL;
+	int ret = 0;
+
+	if (cfg->wg_quick)
+		return 0;
+	for (guint i = 0; i < cfg->ini->sections->len; i++) {
+		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
+		bool is_peer = g_ascii_strcasecmp(s->name, "Peer") == 0;
+		const char *needed = is_peer ? "PublicKey" : "PrivateKey";
+		bool have_key = false;
+
+		if (g_str_equal(s->name, "Tunnel"))
+			continue;
+		if (!is_peer && g_ascii_strcasecmp(s->name, "Interface") != 0) {
+			rv_ini_error(errors, cfg->path, s->line,
+				     "unknown section [%s] for Backend=builtin ([Interface] and [Peer])", s->name);
+			ret = -EINVAL;
+			continue;
+		}
+		if (!is_peer) {
+			if (interface) {
+				rv_ini_error(errors, cfg->path, s->line, "[Interface] repeated (first at line %d)",
+					     interface->line);
+				ret = -EINVAL;
+			}
+			interface = s;
+		}
+		for (guint j = 0; j < s->entries->len; j++) {
+			const struct rv_ini_entry *e = g_ptr_array_index(s->entries, j);
+			g_autofree char *host = NULL;
+			guint16 port;
+
+			have_key |= g_ascii_strcasecmp(e->key, needed) == 0;
+			if (g_ascii_strcasecmp(e->key, "PrivateKey") == 0 ||
+			    g_ascii_strcasecmp(e->key, "PublicKey") == 0 ||
+			    g_ascii_strcasecmp(e->key, "PresharedKey") == 0) {
+				/* Never echo the value: it may be a secret. */
+				if (!key_valid(e->value)) {
+					rv_ini_error(errors, cfg->path, e->line,
+						     "%s= is not a base64-encoded 32-byte key (see wg genkey)", e->key);
+					ret = -EINVAL;
+				}
+			} else if (g_ascii_strcasecmp(e->key, "Endpoint") == 0 &&
+				   !split_endpoint(e->value, &host, &port)) {
+				rv_ini_error(errors, cfg->path, e->line, "Endpoint= must be HOST:PORT");
+				ret = -EINVAL;
+			}
+		}
+		if (!have_key) {
+			rv_ini_error(errors, cfg->path, s->line, "[%s] has no %s=", s->name, needed);
+			ret = -EINVAL;
+		}
+	}
+	if (!interface) {
+		rv_ini_error(errors, cfg->path, 0,
+			     "Backend=builtin needs an [Interface] section with PrivateKey= (as in wg-quick files)");
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 static int builtin_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
 {
 	const struct rv_tunnel_config *cfg = t->config;
@@ -1008,7 +1084,7 @@ static void builtin_stop(struct rv_tunnel *t)
 
 const struct rv_backend rv_backend_builtin = {
 	.name = "builtin",
-	.check = NULL,	/* tunnel-config.c validates wg-quick files completely */
+	.check = builtin_check,
 	.start = builtin_start,
 	.stop = builtin_stop,
 };
