@@ -95,6 +95,15 @@ ping_tunnel() { timeout 12 ip netns exec "$NS" ping -n -I $TUN -c 1 -w 10 10.79.
 ping_5() { timeout 10 ip netns exec "$NS" ping -n -I $TUN -c 5 -i 0.2 -W 2 10.79.0.1 2>/dev/null | grep -q ' 5 received'; }
 
 check "--check accepts the wg-quick tunnel file" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
+# [Tunnel] Backend=builtin files carry [Interface]/[Peer] too: the backend's check()
+mkdir -p "$RV_TMP/bad/tunnels" "$RV_TMP/bad/rules"
+( umask 077; printf '[Tunnel]\nBackend=builtin\n[Interface]\nPrivateKey=%s\n[Peer]\nPublicKey=not-a-key\nEndpoint=no-port\n' \
+	"$(cat "$RV_TMP/key_laptop")" >"$RV_TMP/bad/tunnels/bt.conf" )
+"$ROAMVPND" --check --config-dir "$RV_TMP/bad" >"$RV_TMP/check.out" 2>&1
+check "--check: bad key in a Backend=builtin file named by FILE:LINE" grep -q 'bt.conf:6: PublicKey= is not a base64' "$RV_TMP/check.out"
+check "--check: bad Endpoint= named by FILE:LINE" grep -q 'bt.conf:7: Endpoint=' "$RV_TMP/check.out"
+check "--check: the private key is never echoed" sh -c "! grep -qF '$(cat "$RV_TMP/key_laptop")' '$RV_TMP/check.out'"
+
 rv_start_bus
 rv_start_daemon "$NS"
 check "tunnel down while the link is down" rv_tunnel_is $TUN down
