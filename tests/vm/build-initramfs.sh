@@ -22,7 +22,14 @@ mkdir -p "$OUT" "$CACHE"
 
 # ---- 1. Debian kernel (downloaded once, partially extracted, cached) ----
 # The package name changes with every Debian kernel update: resolve it each time.
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+resolve_kernel() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+KPKG=$(resolve_kernel)
+if [ -z "$KPKG" ] && ! ls -d "$CACHE"/kernel-* >/dev/null 2>&1; then
+  # A fresh machine whose apt lists were never fetched (or were cleaned).
+  echo "apt lists do not know linux-image-amd64: running apt-get update" >&2
+  timeout 600 apt-get update -q >&2 || true
+  KPKG=$(resolve_kernel)
+fi
 if [ -z "$KPKG" ]; then   # apt lists unavailable: fall back to what is cached
   KPKG=$(cd "$CACHE" && ls -d kernel-* 2>/dev/null | sed 's/^kernel-/linux-image-/' | tail -1)
 fi
