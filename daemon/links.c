@@ -242,7 +242,7 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	struct nl_addr *ll = rtnl_link_get_addr(nl);
 	unsigned int flags = rtnl_link_get_flags(nl);
 	uint8_t operstate = rtnl_link_get_operstate(nl);
-	bool carrier = rtnl_link_get_carrier(nl) != 0;
+	bool carrier = rtnl_link_get_carrier(nl) != 0;	/* see below */
 	g_autoptr(GPtrArray) addresses = link_addresses(l->ifindex);
 	struct gateway_search gs = { .ifindex = l->ifindex };
 	uint8_t gw_mac[6] = { 0 };
@@ -264,6 +264,24 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		g_free(l->kind);
 		l->kind = g_strdup(kind);
 		changed = true;
+	}
+	/* cfg80211's wireless-extension events are RTM_NEWLINK messages with only the
+	 * name, the flags and IFLA_WIRELESS: no IFLA_OPERSTATE, no IFLA_CARRIER, which
+	 * the libnl cache then reads as 0 (docs/wifi.md). The flags are complete in
+	 * every NEWLINK: the kernel sets IFF_LOWER_UP from the carrier of a running
+	 * link, IFF_DORMANT and IFF_RUNNING (operstate UP or UNKNOWN) from the
+	 * operstate. */
+	if (flags & IFF_UP)
+		carrier = (flags & IFF_LOWER_UP) != 0;
+	if (operstate == IF_OPER_UNKNOWN && l->operstate != IF_OPER_UNKNOWN && !is_new) {
+		if (flags & IFF_DORMANT)
+			operstate = IF_OPER_DORMANT;
+		else if (flags & IFF_RUNNING)
+			operstate = IF_OPER_UP;
+		else if (l->operstate == IF_OPER_UP)
+			operstate = IF_OPER_DOWN;
+		else
+			operstate = l->operstate;
 	}
 	/* The kernel flushes IPv4 routes of a link that goes down without sending
 	 * RTM_DELROUTE for them: the route cache must be re-read. */
