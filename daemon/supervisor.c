@@ -142,18 +142,33 @@ struct rv_tunnel *rv_supervisor_lookup(const char *name)
 	return tunnels ? g_hash_table_lookup(tunnels, name) : NULL;
 }
 
+static bool ini_equal(const struct rv_ini *a, const struct rv_ini *b)
+{
+	if (a->sections->len != b->sections->len)
+		return false;
+	for (guint i = 0; i < a->sections->len; i++) {
+		const struct rv_ini_section *sa = g_ptr_array_index(a->sections, i);
+		const struct rv_ini_section *sb = g_ptr_array_index(b->sections, i);
+
+		if (!g_str_equal(sa->name, sb->name) || sa->entries->len != sb->entries->len)
+			return false;
+		for (guint j = 0; j < sa->entries->len; j++) {
+			const struct rv_ini_entry *ea = g_ptr_array_index(sa->entries, j);
+			const struct rv_ini_entry *eb = g_ptr_array_index(sb->entries, j);
+
+			if (!g_str_equal(ea->key, eb->key) || !g_str_equal(ea->value, eb->value))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Same configuration as what runs? Compare what was parsed (the file on disk is
+ * already the new one), ignoring comments and line numbers. */
 static bool config_equal(const struct rv_tunnel_config *a, const struct rv_tunnel_config *b)
 {
-	g_autofree char *ta = NULL;
-	g_autofree char *tb = NULL;
-
-	/* The file is the configuration: compare what was read, byte for byte. */
-	if (!g_file_get_contents(a->path, &ta, NULL, NULL))
-		return false;
-	if (!g_file_get_contents(b->path, &tb, NULL, NULL))
-		return false;
 	return g_str_equal(a->path, b->path) && g_str_equal(a->backend, b->backend) &&
-	       g_str_equal(ta, tb);
+	       a->ini && b->ini && ini_equal(a->ini, b->ini);
 }
 
 static void start_tunnel(struct rv_tunnel *t);

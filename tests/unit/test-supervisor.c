@@ -288,6 +288,40 @@ static void test_stop_all(void)
 	teardown();
 }
 
+static struct rv_tunnel_config *config_from(const char *text)
+{
+	struct rv_tunnel_config *cfg = g_new0(struct rv_tunnel_config, 1);
+
+	cfg->name = g_strdup("corp");
+	cfg->path = g_strdup("/nonexistent/corp.conf");
+	cfg->backend = g_strdup("fake");
+	cfg->ini = rv_ini_parse(cfg->path, text, 0, NULL);
+	g_assert_nonnull(cfg->ini);
+	return cfg;
+}
+
+static void test_reload_restarts_only_changed(void)
+{
+	setup(0);
+	rv_supervisor_add(config_from("[Tunnel]\nBackend=fake\n# comment\n"));
+	fake.want = true;
+	rv_supervisor_evaluate_now();
+	report_up();
+	g_assert_cmpuint(fake.starts, ==, 1);
+
+	/* The same settings (comments and blank lines aside): keeps running. */
+	rv_supervisor_add(config_from("[Tunnel]\n\nBackend=fake\n"));
+	g_assert_cmpuint(fake.stops, ==, 0);
+	g_assert_true(is_up());
+
+	/* Changed: stopped and started again with the new configuration. */
+	rv_supervisor_add(config_from("[Tunnel]\nBackend=fake\nDNS=10.0.0.53\n"));
+	g_assert_cmpuint(fake.stops, ==, 1);
+	g_assert_cmpuint(fake.starts, ==, 2);
+	g_assert_nonnull(rv_ini_find_entry(rv_ini_find_section(fake.tunnel->config->ini, "Tunnel"), "DNS"));
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -300,5 +334,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/supervisor/net-up-failure", test_net_up_failure_is_not_half_up);
 	g_test_add_func("/supervisor/unexpected-down", test_unexpected_down_while_up);
 	g_test_add_func("/supervisor/stop-all", test_stop_all);
+	g_test_add_func("/supervisor/reload-restarts-only-changed", test_reload_restarts_only_changed);
 	return g_test_run();
 }
