@@ -39,7 +39,6 @@ struct exec_run {
 	struct rv_child *start;		/* Start= while it runs */
 	struct rv_child *stop;		/* Stop= while it runs */
 	bool stopping;
-	bool reported_up;
 	guint up_idle;
 };
 
@@ -193,7 +192,6 @@ static gboolean report_up_idle(gpointer data)
 	struct exec_run *run = data;
 
 	run->up_idle = 0;
-	run->reported_up = true;
 	/* report_up may stop us again (network setup failed): nothing after it. */
 	rv_tunnel_report_up(run->tunnel, exec_net(run->tunnel));
 	return G_SOURCE_REMOVE;
