@@ -354,6 +354,12 @@ static struct rv_peer *find_peer(struct rv_device *dev, const uint8_t key[WG_KEY
 	return NULL;
 }
 
+/* The handshake handlers run on the control thread WITHOUT the device lock
+ * for the expensive parts (X25519, AEAD, KDF): the handshake state, the
+ * identity, the cookie makers and the peer list are only ever touched by this
+ * thread. The lock (write) is taken only around what the data threads read:
+ * the index table and the session slots. So a flood of handshake messages
+ * costs CPU, but does not stall the data path behind the lock. */
 static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m, uint64_t now)
 {
 	const struct wg_msg_initiation *msg = (const void *)m->data;
@@ -382,23 +388,26 @@ static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m,
 	rv_peer_event_traversal(peer, now);
 	rv_peer_event_auth_received(peer);
 
+	pthread_rwlock_wrlock(&dev->lock);
 	drop_handshake_index(dev, peer);
 	idx = index_add(dev, peer);
+	pthread_rwlock_unlock(&dev->lock);
 	ret = wg_noise_create_response(&peer->hs, &dev->identity, &resp, idx);
-	if (ret < 0) {
+	kp = ret < 0 ? NULL : calloc(1, sizeof(*kp));
+	if (ret < 0 || !kp || wg_noise_begin_session(&peer->hs, kp, now) < 0) {
+		free(kp);
+		pthread_rwlock_wrlock(&dev->lock);
 		index_remove(dev, idx);
-		PEER_LOG(peer, "Failed to create response message: %s", strerror(-ret));
+		pthread_rwlock_unlock(&dev->lock);
+		PEER_LOG(peer, "Failed to create response message");
 		return;
 	}
 	wg_cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now);
-	kp = calloc(1, sizeof(*kp));
-	if (!kp || wg_noise_begin_session(&peer->hs, kp, now) < 0) {
-		free(kp);
-		index_remove(dev, idx);
-		return;
-	}
+	pthread_rwlock_wrlock(&dev->lock);
+	/* the data threads never remove a handshake entry, so it is still ours */
 	e = index_find(dev, idx);
-	if (!e) {	/* cannot happen: we added it above */
+	if (!e) {
+		pthread_rwlock_unlock(&dev->lock);
 		wg_keypair_clear(kp);
 		free(kp);
 		return;
@@ -407,6 +416,7 @@ static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m,
 	kp->local_index = idx;
 	install_keypair(dev, peer, kp);
 	peer->zero_keys_deadline_ns = now + 3 * dev->timers.reject_after_time_ns;
+	pthread_rwlock_unlock(&dev->lock);
 	PEER_LOG(peer, "Sending handshake response");
 	if (send_to_peer(dev, peer, &resp, sizeof(resp)) == 0) {
 		rv_peer_event_traversal(peer, now);
@@ -417,14 +427,19 @@ static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m,
 static void handle_response(struct rv_device *dev, struct rv_handshake_msg *m, uint64_t now)
 {
 	const struct wg_msg_response *msg = (const void *)m->data;
-	struct rv_index_entry *e = index_find(dev, wg_le32(msg->receiver_index));
+	uint32_t idx = wg_le32(msg->receiver_index);
+	struct rv_index_entry *e;
 	struct wg_keypair *kp;
-	struct rv_peer *peer;
+	struct rv_peer *peer = NULL;
 	int ret;
 
-	if (!e || e->keypair)
+	pthread_rwlock_rdlock(&dev->lock);
+	e = index_find(dev, idx);
+	if (e && !e->keypair)
+		peer = e->peer;
+	pthread_rwlock_unlock(&dev->lock);
+	if (!peer)
 		return;
-	peer = e->peer;
 	ret = wg_noise_consume_response(&peer->hs, &dev->identity, msg);
 	if (ret < 0) {
 		PEER_LOG(peer, "Rejected handshake response: %s", strerror(-ret));
@@ -436,17 +451,26 @@ static void handle_response(struct rv_device *dev, struct rv_handshake_msg *m, u
 		free(kp);
 		return;
 	}
-	e->keypair = kp;
-	kp->local_index = e->index;
-	peer->handshake_index = 0;	/* the entry now names the session */
-	install_keypair(dev, peer, kp);
 	rv_peer_set_endpoint(peer, &m->from);
 	rv_peer_event_traversal(peer, now);
 	rv_peer_event_auth_received(peer);
+	pthread_rwlock_wrlock(&dev->lock);
+	e = index_find(dev, idx);
+	if (!e || e->keypair || e->peer != peer) {
+		pthread_rwlock_unlock(&dev->lock);
+		wg_keypair_clear(kp);
+		free(kp);
+		return;
+	}
+	e->keypair = kp;
+	kp->local_index = idx;
+	peer->handshake_index = 0;	/* the entry now names the session */
+	install_keypair(dev, peer, kp);
 	peer->zero_keys_deadline_ns = now + 3 * dev->timers.reject_after_time_ns;
 	handshake_complete(peer);
 	/* confirms the session to the responder (or carries staged data) */
 	send_keepalive(dev, peer, now);
+	pthread_rwlock_unlock(&dev->lock);
 }
 
 static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg *m, bool loaded, uint64_t now)
@@ -457,10 +481,16 @@ static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg 
 
 	if (m->data[0] == WG_MSG_COOKIE_REPLY) {
 		const struct wg_msg_cookie_reply *r = (const void *)m->data;
-		struct rv_index_entry *e = index_find(dev, wg_le32(r->receiver_index));
+		struct rv_index_entry *e;
+		struct rv_peer *peer = NULL;
 
-		if (e && wg_cookie_consume_reply(&e->peer->cookie, r, now) == 0)
-			PEER_LOG(e->peer, "Received cookie reply");
+		pthread_rwlock_rdlock(&dev->lock);
+		e = index_find(dev, wg_le32(r->receiver_index));
+		if (e)
+			peer = e->peer;	/* only this thread frees peers */
+		pthread_rwlock_unlock(&dev->lock);
+		if (peer && wg_cookie_consume_reply(&peer->cookie, r, now) == 0)
+			PEER_LOG(peer, "Received cookie reply");
 		return;
 	}
 	src_len = endpoint_source_bytes(&m->from, src);
@@ -610,8 +640,8 @@ static void control_tick(struct rv_device *dev)
 	uint64_t now = rv_now_ns();
 	struct rv_peer *p;
 
+	process_handshake_queue(dev, now);	/* takes the lock itself, briefly */
 	pthread_rwlock_wrlock(&dev->lock);
-	process_handshake_queue(dev, now);
 	for (p = dev->peers; p; p = p->next_in_list)
 		peer_timers(dev, p, now);
 	pthread_rwlock_unlock(&dev->lock);
