@@ -19,7 +19,7 @@
 # Environment: ENGINE, PEER (default wireguard-go), REKEY (seconds for
 # --test-rekey-after-time, default 5), LONG=1 (with ENGINE=wireguard-go: wait the real
 # 120 s REKEY_AFTER_TIME instead of skipping the rekey check), FLOOD (packets, default
-# 30000), WORK (a folder under /tmp, wiped), KEEP_LOGS=1.
+# 30000), COOKIE_SECONDS (valid-MAC1 initiation flood, default 20), WORK (a folder under /tmp, wiped), KEEP_LOGS=1.
 #
 # Prints "ok"/"FAIL" per check, then "N passed, N failed"; exit 0 only if all passed,
 # 77 (skip) when not root or when there is no engine to test.
@@ -46,6 +46,7 @@ command -v "$PEER" >/dev/null || { echo "SKIP: $PEER not installed"; exit 77; }
 REKEY=${REKEY:-5}
 LONG=${LONG:-0}
 FLOOD=${FLOOD:-30000}
+COOKIE_SECONDS=${COOKIE_SECONDS:-20}
 WORK=${WORK:-/tmp/rvei-work}
 case "$WORK" in /tmp/?*) ;; *) echo "FAIL: WORK must be a folder under /tmp"; exit 1;; esac
 MAXLIFE=${MAXLIFE:-600}	# hard cap for the whole run (s)
@@ -531,6 +532,67 @@ check "after flood: session still passes traffic A->B 5/5" ping_all $NSA $TB 5
 check "after flood: B->A 5/5" ping_all $NSB $TA 5
 check "after flood: peer C (other session) ping A->C" ping_first $NSA $TC 10
 check "after flood: wg show still answers" bash -c "ip netns exec $NSA wg show $IFA >/dev/null"
+
+# ================================================ 7b. handshake flood: cookie replies under load
+log "phase 7b: ${COOKIE_SECONDS}s flood of initiations with a valid MAC1; a new handshake during it"
+cat >"$WORK/cookie.py" <<'EOF'
+# Handshake-initiation flood with a valid MAC1 (computed from the engine's public key)
+# and garbage inside: each one costs the engine a Diffie-Hellman, so it must get
+# "under load" and answer with cookie replies (type 3) instead of doing the work.
+import base64, hashlib, os, select, socket, struct, sys, time
+dst, port, seconds, pub_b64 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+pub = base64.b64decode(pub_b64)
+mac1_key = hashlib.blake2s(b"mac1----" + pub).digest()
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+for s in socks:
+	s.setblocking(False)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+cookies = other = sent = 0
+def drain():
+	global cookies, other
+	for s in socks:
+		while True:
+			try: m = s.recv(2048)
+			except BlockingIOError: break
+			if len(m) == 64 and m[0] == 3: cookies += 1
+			else: other += 1
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < seconds:
+	i += 1
+	body = struct.pack("<I", 1) + os.urandom(4 + 32 + 48 + 28)
+	msg = body + hashlib.blake2s(body, key=mac1_key, digest_size=16).digest() + bytes(16)
+	try:
+		socks[i % 4].sendto(msg, (dst, port)); sent += 1
+	except OSError:
+		pass
+	if i % 256 == 0: drain()
+end = time.monotonic() + 2
+while time.monotonic() < end:
+	select.select(socks, [], [], 0.2); drain()
+print("sent %d initiations with valid MAC1 in %.1f s (%.0f/s); got %d cookie replies, %d other replies"
+      % (sent, seconds, sent / seconds, cookies, other))
+EOF
+ip netns exec $NSB timeout $(( COOKIE_SECONDS + 30 )) python3 "$WORK/cookie.py" $UA $PA $COOKIE_SECONDS "$PUBA" \
+	>"$WORK/cookie.log" 2>&1 &
+cpid=$!
+sleep 1
+# the peer restarts during the flood and must get through: initiation -> cookie reply
+# -> initiation with MAC2 (wireguard-go retries after REKEY_TIMEOUT) -> accepted
+restart_peer_b with-endpoint || bad "restart peer B during the handshake flood"
+t0=$(date +%s)
+ping_first $NSB $TA $(( COOKIE_SECONDS - 4 ))
+hrc=$?
+took=$(( $(date +%s) - t0 ))
+kill -0 $cpid 2>/dev/null; still_flooding=$?
+wait $cpid
+log "cookie flood: $(cat "$WORK/cookie.log"); new handshake after ${took}s"
+check "handshake flood: the engine answered with cookie replies" grep -q 'got [1-9][0-9]* cookie' "$WORK/cookie.log"
+check "handshake flood: a restarted peer completed a handshake during it (${took}s; cookie + MAC2)" \
+	test $hrc = 0 -a $still_flooding = 0
+check "after handshake flood: engine still runs" engine_alive
+check "after handshake flood: ping A->B 5/5 and A->C" bash -c \
+	"ip netns exec $NSA ping -n -c 5 -i 0.2 -W 2 $TB | grep -q ' 5 received' && ip netns exec $NSA ping -n -c 1 -w 10 $TC >/dev/null"
 
 # ================================================ 8. lifecycle
 log "phase 8: SIGTERM and TUN removal"
