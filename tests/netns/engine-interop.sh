@@ -107,7 +107,7 @@ cleanup() {
 # One run at a time on this machine: the namespace and interface names are fixed, and
 # another build directory's `meson test` may start this script at the same moment.
 exec 9>/run/lock/roamvpn-engine-interop.lock
-if ! flock -w 900 9; then echo "SKIP: another engine-interop run held the lock for 900 s"; exit 77; fi
+if ! flock -w 480 9; then echo "SKIP: another engine-interop run held the lock for 480 s"; exit 77; fi
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM
 cleanup
