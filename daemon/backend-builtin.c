@@ -15,6 +15,10 @@
  * Stop: SIGTERM, SIGKILL after a grace period; the engine exiting by itself is a
  * failure (the supervisor retries with backoff). Hostnames in Endpoint= are resolved
  * asynchronously (GResolver) before the engine starts.
+ *
+ * Environment of the daemon (tests, debugging): ROAMVPN_ENGINE (the program),
+ * ROAMVPN_ENGINE_USER (default nobody), ROAMVPN_ENGINE_LOG_LEVEL (default verbose; the
+ * engine's lines go to our debug log, its errors to the log and to LastError).
  */
 #include "config.h"
 
