@@ -42,7 +42,9 @@ static bool tunnel_name_valid(const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len == 0 || len > IFNAME_MAX_LEN || g_str_equal(name, ".") || g_str_equal(name, "..") ||
+	/* Not starting with '-' (it would read as an option wherever the name ends
+	 * up in an argument, e.g. resolvconf -a NAME) or '.' (hidden, "..") either. */
+	if (len == 0 || len > IFNAME_MAX_LEN || name[0] == '-' || name[0] == '.' ||
 	    g_str_equal(name, "all"))
 		return false;
 	for (const char *c = name; *c; c++)
@@ -630,7 +632,7 @@ struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *erro
 	if (!tunnel_name_valid(cfg->name)) {
 		rv_ini_error(errors, path, 0,
 			     "'%s' is not a tunnel name: the file name without .conf must be 1 to 15 of "
-			     "A-Z a-z 0-9 _ . - (it may become an interface name) and not 'all'",
+			     "A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'",
 			     cfg->name);
 		ok = false;
 	}

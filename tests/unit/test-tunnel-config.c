@@ -317,13 +317,16 @@ static void test_names(void)
 {
 	assert_errors("this-is-too-long.conf", "[Tunnel]\nBackend=builtin\n", 0644, (const char *[]){
 		"this-is-too-long.conf: 'this-is-too-long' is not a tunnel name: the file name without .conf "
-		"must be 1 to 15 of A-Z a-z 0-9 _ . - (it may become an interface name) and not 'all'", NULL });
+		"must be 1 to 15 of A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'", NULL });
 	assert_errors("all.conf", "[Tunnel]\nBackend=builtin\n", 0644, (const char *[]){
 		"all.conf: 'all' is not a tunnel name: the file name without .conf "
-		"must be 1 to 15 of A-Z a-z 0-9 _ . - (it may become an interface name) and not 'all'", NULL });
+		"must be 1 to 15 of A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'", NULL });
 	assert_errors("a b.conf", "[Tunnel]\nBackend=builtin\n", 0644, (const char *[]){
 		"a b.conf: 'a b' is not a tunnel name: the file name without .conf "
-		"must be 1 to 15 of A-Z a-z 0-9 _ . - (it may become an interface name) and not 'all'", NULL });
+		"must be 1 to 15 of A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'", NULL });
+	assert_errors("-x.conf", "[Tunnel]\nBackend=builtin\n", 0644, (const char *[]){
+		"-x.conf: '-x' is not a tunnel name: the file name without .conf "
+		"must be 1 to 15 of A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'", NULL });
 	{
 		g_autoptr(rv_tunnel_config) cfg = load_ok("Corp_1.a-b.conf", "[Tunnel]\nBackend=builtin\n", 0644);
 
