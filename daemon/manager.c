@@ -27,7 +27,7 @@ struct configuration {
 	struct rv_ruleset *rules;
 };
 
-static struct rv_daemon_options options;
+static char *config_dir;		/* for reload */
 static struct rv_settings settings;
 static struct rv_ruleset *rules;
 static struct rv_dns *dns;
@@ -310,12 +310,7 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 	};
 	g_autoptr(GError) wifi_error = NULL;
 
-	options.config_dir = g_strdup(opts->config_dir);
-	options.state_dir = g_strdup(opts->state_dir);
-	options.resolv_conf = g_strdup(opts->resolv_conf);
-	options.bus = g_strdup(opts->bus);
-	options.foreground = opts->foreground;
-	options.debug = opts->debug;
+	config_dir = g_strdup(opts->config_dir);
 	manual = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	hook_skip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
@@ -404,6 +399,7 @@ void rv_manager_exit(void)
 	g_clear_pointer(&manual, g_hash_table_destroy);
 	g_clear_pointer(&hook_skip, g_hash_table_destroy);
 	g_clear_pointer(&last_identity, g_free);
+	g_clear_pointer(&config_dir, g_free);
 	g_clear_pointer(&pending_fingerprint, g_free);
 }
 
@@ -460,7 +456,7 @@ int rv_manager_reload(GError **error)
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
 	struct configuration c = { 0 };
 
-	if (load_configuration(options.config_dir, &c, errors) < 0) {
+	if (load_configuration(config_dir, &c, errors) < 0) {
 		g_autofree char *all = join_errors(errors);
 
 		g_warning("reload failed, keeping the running configuration:\n%s", all);
@@ -614,11 +610,6 @@ const char *rv_manager_admin_group(void)
 const char *rv_manager_dns_method(void)
 {
 	return dns ? rv_dns_method(dns) : "none";
-}
-
-const struct rv_daemon_options *rv_manager_options(void)
-{
-	return &options;
 }
 
 GPtrArray *rv_manager_tunnels(void)

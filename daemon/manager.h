@@ -55,7 +55,6 @@ const char *rv_manager_state(void);	/* "running", "paused", "stopping" */
 const char *rv_manager_dns_method(void);
 /* roamvpn.conf AdminGroup= (may call mutating methods besides root). */
 const char *rv_manager_admin_group(void);
-const struct rv_daemon_options *rv_manager_options(void);
 
 /* Tunnels in name order (array owned by caller, tunnels not). */
 GPtrArray *rv_manager_tunnels(void);
