@@ -48,6 +48,17 @@ static inline bool rv_test_file_equals(const char *path, const void *data, gsize
 	return got == len && memcmp(text, data, len) == 0;
 }
 
+/* What a fake has logged so far (never NULL); the log is then emptied. */
+static inline char *rv_test_take_log(const char *path)
+{
+	char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return g_strdup("");
+	g_unlink(path);
+	return text;
+}
+
 /* The code under test warns about malformed input on purpose; GTest would
  * abort on any warning. Criticals stay fatal. */
 static inline void rv_test_quiet_expected_warnings(void)

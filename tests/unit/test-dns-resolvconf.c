@@ -63,17 +63,6 @@ static void flag(struct fixture *f, const char *name)
 	rv_test_write_file(path, "", 0, 0644);
 }
 
-/* The log so far, which is then emptied. */
-static char *take_log(struct fixture *f)
-{
-	char *text = NULL;
-
-	if (!g_file_get_contents(f->log, &text, NULL, NULL))
-		return g_strdup("");
-	g_unlink(f->log);
-	return text;
-}
-
 static struct rv_dns *new_dns(struct fixture *f, const char *method)
 {
 	GError *error = NULL;
@@ -103,7 +92,7 @@ static void test_openresolv(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(rv_dns_method(dns), ==, "resolvconf");
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
-	log1 = take_log(f);
+	log1 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log1, ==, "argv: [-a] [tun0.roamvpn] [-m] [0] [-x]\n"
 				  "stdin:\n"
 				  "nameserver 10.0.0.1\n"
@@ -112,7 +101,7 @@ static void test_openresolv(struct fixture *f, gconstpointer data)
 				  "end\n");
 	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
 	g_assert_no_error(error);
-	log2 = take_log(f);
+	log2 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log2, ==, "argv: [-d] [tun0.roamvpn] [-f]\n");
 	rv_dns_free(dns);
 }
@@ -129,7 +118,7 @@ static void test_openresolv_split(struct fixture *f, gconstpointer data)
 	flag(f, "openresolv");
 	dns = new_dns(f, "resolvconf");
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	/* Not exclusive: the uplink keeps its servers for other names. */
 	g_assert_cmpstr(log, ==, "argv: [-a] [tun0.roamvpn] [-m] [0]\n"
 				 "stdin:\nnameserver 10.0.0.1\nnameserver fd00::1\nend\n");
@@ -150,7 +139,7 @@ static void test_debian(struct fixture *f, gconstpointer data)
 
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
-	log1 = take_log(f);
+	log1 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log1, ==, "argv: [-a] [work.roamvpn]\n"
 				  "stdin:\n"
 				  "nameserver 10.0.0.1\n"
@@ -158,7 +147,7 @@ static void test_debian(struct fixture *f, gconstpointer data)
 				  "search corp.example eng.corp.example\n"
 				  "end\n");
 	g_assert_cmpint(rv_dns_revert(dns, "work", &error), ==, 0);
-	log2 = take_log(f);
+	log2 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log2, ==, "argv: [-d] [work.roamvpn]\n");
 	rv_dns_free(dns);
 }
@@ -211,16 +200,16 @@ static void test_crash_recovery(struct fixture *f, gconstpointer data)
 	dns = new_dns(f, "resolvconf");
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	rv_dns_free(dns);	/* dies without revert */
-	g_free(take_log(f));
+	g_free(rv_test_take_log(f->log));
 
 	dns = new_dns(f, "resolvconf");
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "argv: [-d] [tun0.roamvpn] [-f]\n");
 	rv_dns_free(dns);
 	/* Done once: a further start has nothing to clean. */
 	dns = new_dns(f, "resolvconf");
 	g_free(log);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "");
 	rv_dns_free(dns);
 }

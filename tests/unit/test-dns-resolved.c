@@ -167,16 +167,6 @@ static void fixture_teardown(struct fixture *f, gconstpointer data)
 	g_free(f->address);
 }
 
-static char *take_log(struct fixture *f)
-{
-	char *text = NULL;
-
-	if (!g_file_get_contents(f->log, &text, NULL, NULL))
-		return g_strdup("");
-	g_unlink(f->log);
-	return text;
-}
-
 static struct rv_dns *new_dns(struct fixture *f, const char *method)
 {
 	GError *error = NULL;
@@ -204,13 +194,13 @@ static void test_full(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(rv_dns_method(dns), ==, "resolved");
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
-	log1 = take_log(f);
+	log1 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log1, ==, "SetLinkDomains 7 corp.example:0 ~.:1\n"
 				  "SetLinkDefaultRoute 7 1\n"
 				  "SetLinkDNS 7 2:10.0.0.1 10:fd00::1\n");
 	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
 	g_assert_no_error(error);
-	log2 = take_log(f);
+	log2 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log2, ==, "RevertLink 7\n");
 	rv_dns_free(dns);
 }
@@ -227,13 +217,13 @@ static void test_split(struct fixture *f, gconstpointer data)
 
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "SetLinkDomains 9 corp.example:0\n"
 				 "SetLinkDefaultRoute 9 0\n"
 				 "SetLinkDNS 9 2:10.0.0.1 10:fd00::1\n");
 	rv_dns_revert_all(dns);
 	g_free(log);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "RevertLink 9\n");
 	rv_dns_free(dns);
 }
@@ -251,7 +241,7 @@ static void test_old_resolved(struct fixture *f, gconstpointer data)
 	/* UnknownMethod for SetLinkDefaultRoute is no failure; "~." still routes. */
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "SetLinkDomains 7 ~.:1\nSetLinkDNS 7 2:10.0.0.1 10:fd00::1\n");
 	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
 	rv_dns_free(dns);
@@ -267,7 +257,7 @@ static void test_no_device(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, -EOPNOTSUPP);
 	g_assert_error(error, RV_ERROR, RV_ERROR_UNSUPPORTED);
 	g_clear_error(&error);
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "");
 	rv_dns_free(dns);
 }
@@ -283,9 +273,9 @@ static void test_crash_recovery(struct fixture *f, gconstpointer data)
 
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	rv_dns_free(dns);	/* dies without revert */
-	g_free(take_log(f));
+	g_free(rv_test_take_log(f->log));
 	dns = new_dns(f, "resolved");
-	log = take_log(f);
+	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "RevertLink 11\n");
 	rv_dns_free(dns);
 }
