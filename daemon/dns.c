@@ -16,6 +16,7 @@
 
 #include "dns-private.h"
 #include "error.h"
+#include "validate.h"
 
 #define RESOLVED_BUS_NAME "org.freedesktop.resolve1"
 
@@ -155,19 +156,6 @@ static bool key_is_sane(const char *key)
 	return true;
 }
 
-static bool domain_is_sane(const char *domain)
-{
-	size_t len = strlen(domain);
-
-	if (len == 0 || len > 253 || domain[0] == '-' || domain[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(domain[i]) && !strchr("-._", domain[i]))
-			return false;
-	}
-	return true;
-}
-
 /* Servers and domains come from the VPN peer: keep what is well-formed, in
  * canonical form, without duplicates, and say what was dropped. */
 static GStrv clean_list(char **in, bool servers)
@@ -186,7 +174,7 @@ static GStrv clean_list(char **in, bool servers)
 		} else {
 			g_autofree char *ascii = g_hostname_to_ascii(*p);
 
-			if (ascii && domain_is_sane(ascii))
+			if (ascii && rv_domain_valid(ascii))
 				canon = g_ascii_strdown(ascii, -1);
 		}
 		if (!canon) {
@@ -216,7 +204,7 @@ int rv_dns_apply(struct rv_dns *dns, const struct rv_dns_request *req, GError **
 			    req->key ? req->key : "");
 		return -EINVAL;
 	}
-	if (req->ifname && !key_is_sane(req->ifname)) {
+	if (req->ifname && (!rv_ifname_valid(req->ifname) || !key_is_sane(req->ifname))) {
 		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "bad interface name for DNS");
 		return -EINVAL;
 	}

@@ -1,39 +1,13 @@
 /* hook-report.c - turn vpnc/pppd script reports into tunnel facts (hook-report.h). */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "hook-report.h"
-
-static bool valid_ifname(const char *name)
-{
-	if (!name || !*name || strlen(name) >= IFNAMSIZ)
-		return false;
-	/* Narrower than the kernel allows, on purpose: vpnc and pppd make tunN/pppN. */
-	for (const char *p = name; *p; p++)
-		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
-			return false;
-	return !g_str_equal(name, ".") && !g_str_equal(name, "..");
-}
-
-static bool valid_ipv4(const char *text)
-{
-	struct in_addr a;
-
-	return text && inet_pton(AF_INET, text, &a) == 1;
-}
-
-static bool valid_ip(const char *text)
-{
-	struct in6_addr a;
-
-	return valid_ipv4(text) || (text && inet_pton(AF_INET6, text, &a) == 1);
-}
+#include "validate.h"
 
 static bool parse_uint(const char *text, unsigned long max, unsigned long *out)
 {
@@ -63,23 +37,13 @@ static int ip_list(const char *text, char ***out, GError **error)
 	for (char **w = words; *w; w++) {
 		if (!**w)
 			continue;
-		if (!valid_ip(*w))
+		if (!rv_ip_valid(*w, NULL))
 			return bad(error, "DNS server", *w);
 		g_ptr_array_add(list, g_strdup(*w));
 	}
 	g_ptr_array_add(list, NULL);
 	*out = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
 	return 0;
-}
-
-static bool valid_domain(const char *d)
-{
-	if (!*d || strlen(d) > 253)
-		return false;
-	for (const char *p = d; *p; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
-			return false;
-	return true;
 }
 
 static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net **out,
@@ -101,10 +65,10 @@ static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net 
 		return RV_HOOK_IGNORE;
 
 	net = rv_tunnel_net_new();
-	if (!valid_ifname(tundev))
+	if (!rv_ifname_plain(tundev))
 		return bad(error, "TUNDEV", tundev);
 	net->ifname = g_strdup(tundev);
-	if (!valid_ipv4(addr))
+	if (!rv_ipv4_valid(addr))
 		return bad(error, "INTERNAL_IP4_ADDRESS", addr);
 	if (masklen && !parse_uint(masklen, 32, &n))
 		return bad(error, "INTERNAL_IP4_NETMASKLEN", masklen);
@@ -118,7 +82,7 @@ static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net 
 		net->mtu = (int)n;
 	}
 	if (gateway) {
-		if (!valid_ip(gateway))
+		if (!rv_ip_valid(gateway, NULL))
 			return bad(error, "VPNGATEWAY", gateway);
 		net->endpoint = g_strdup(gateway);
 	}
@@ -131,7 +95,7 @@ static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net 
 		for (char **w = words; *w; w++) {
 			if (!**w)
 				continue;
-			if (!valid_domain(*w))
+			if (!rv_domain_valid(*w))
 				return bad(error, "CISCO_DEF_DOMAIN", *w);
 			g_ptr_array_add(list, g_strdup(*w));
 		}
@@ -146,7 +110,7 @@ static int parse_vpnc(const char *reason, GHashTable *env, struct rv_tunnel_net 
 		const char *a = g_hash_table_lookup(env, ka);
 		const char *m = g_hash_table_lookup(env, km);
 
-		if (!valid_ipv4(a))
+		if (!rv_ipv4_valid(a))
 			return bad(error, ka, a);
 		if (!parse_uint(m, 32, &n))
 			return bad(error, km, m);
@@ -167,9 +131,9 @@ static int parse_pppd(GHashTable *env, struct rv_tunnel_net **out, GError **erro
 
 	if (g_hash_table_contains(env, "CONNECT_TIME"))
 		return RV_HOOK_DOWN;	/* only ip-down sets it */
-	if (!valid_ifname(ifname))
+	if (!rv_ifname_plain(ifname))
 		return bad(error, "IFNAME", ifname);
-	if (!valid_ipv4(local))
+	if (!rv_ipv4_valid(local))
 		return bad(error, "IPLOCAL", local);
 	net->ifname = g_strdup(ifname);
 	/* pppd configured the point-to-point address itself. */
@@ -180,7 +144,7 @@ static int parse_pppd(GHashTable *env, struct rv_tunnel_net **out, GError **erro
 
 		if (!v)
 			continue;
-		if (!valid_ip(v))
+		if (!rv_ip_valid(v, NULL))
 			return bad(error, *k, v);
 		g_ptr_array_add(dns, g_strdup(v));
 	}

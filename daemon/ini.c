@@ -1,7 +1,10 @@
-/* ini.c - line-numbered INI reader (see ini.h for why not GKeyFile). */
+/* ini.c - line-numbered INI reader (see ini.h for why not GKeyFile) and the one
+ * function that applies key tables to it: unknown, repeated, required and secret
+ * keys are handled here and nowhere else. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -139,16 +142,94 @@ struct rv_ini *rv_ini_parse(const char *path, const char *text, unsigned flags,
 	return g_steal_pointer(&ini);
 }
 
+int rv_ini_read_file(const char *path, char **text, gsize *len, GPtrArray *errors)
+{
+	g_autofree char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+	int fd, err = 0;
+
+	*text = NULL;
+	/* O_NONBLOCK: opening a FIFO for reading must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		err = errno;
+		if (err != ENOENT)
+			rv_ini_error(errors, path, 0, "%s", g_strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		rv_ini_error(errors, path, 0, "%s", g_strerror(err));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
+		rv_ini_error(errors, path, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > RV_INI_MAX_FILE_SIZE) {
+		err = EFBIG;
+		rv_ini_error(errors, path, 0, "too large (%lld bytes; the limit is %d)",
+			     (long long)st.st_size, RV_INI_MAX_FILE_SIZE);
+		goto out;
+	}
+	/* One byte more than the limit, to notice a file that grew since fstat. */
+	buf = g_malloc((gsize)st.st_size + 2);
+	while (got <= (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			rv_ini_error(errors, path, 0, "%s", g_strerror(err));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > (size_t)st.st_size) {
+		err = EAGAIN;
+		rv_ini_error(errors, path, 0, "changed while being read; try again");
+		goto out;
+	}
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got)) {
+		/* The rest of the file would be silently cut off: say where. */
+		const char *nul = memchr(buf, '\0', got);
+		int line = 1;
+
+		for (const char *p = buf; p < nul; p++)
+			line += *p == '\n';
+		err = EINVAL;
+		rv_ini_error(errors, path, line, "NUL byte in a text file");
+		explicit_bzero(buf, got);
+		goto out;
+	}
+	*text = g_steal_pointer(&buf);
+	if (len)
+		*len = got;
+out:
+	close(fd);
+	return -err;
+}
+
 struct rv_ini *rv_ini_load(const char *path, unsigned flags, GPtrArray *errors)
 {
 	g_autofree char *text = NULL;
-	g_autoptr(GError) error = NULL;
+	gsize len = 0;
+	struct rv_ini *ini;
+	int r = rv_ini_read_file(path, &text, &len, errors);
 
-	if (!g_file_get_contents(path, &text, NULL, &error)) {
-		rv_ini_error(errors, path, 0, "%s", error->message);
+	if (r == -ENOENT)
+		rv_ini_error(errors, path, 0, "%s", g_strerror(ENOENT));
+	if (r < 0)
 		return NULL;
-	}
-	return rv_ini_parse(path, text, flags, errors);
+	ini = rv_ini_parse(path, text, flags, errors);
+	explicit_bzero(text, len);	/* it may hold secrets */
+	return ini;
 }
 
 struct rv_ini_section *rv_ini_find_section(const struct rv_ini *ini, const char *name)
@@ -195,4 +276,291 @@ int rv_ini_check_secret_file(const char *path, GPtrArray *errors)
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* --- key tables ------------------------------------------------------------------ */
+
+static bool name_eq(const char *a, const char *b, unsigned flags)
+{
+	return flags & RV_INI_APPLY_CASE_INSENSITIVE ? g_ascii_strcasecmp(a, b) == 0 : g_str_equal(a, b);
+}
+
+bool rv_ini_table_has_section(const struct rv_ini_key *table, const char *section,
+			      unsigned flags)
+{
+	for (const struct rv_ini_key *k = table; k->key; k++)
+		if (name_eq(k->section, section, flags))
+			return true;
+	return false;
+}
+
+static const struct rv_ini_key *table_find(const struct rv_ini_key *table, const char *section,
+					   const char *key, unsigned flags)
+{
+	for (const struct rv_ini_key *k = table; k->key; k++)
+		if (name_eq(k->section, section, flags) && name_eq(k->key, key, flags))
+			return k;
+	return NULL;
+}
+
+bool rv_ini_section_has_secret(const struct rv_ini_section *section,
+			       const struct rv_ini_key *table, unsigned flags)
+{
+	for (guint i = 0; i < section->entries->len; i++) {
+		const struct rv_ini_entry *e = g_ptr_array_index(section->entries, i);
+		const struct rv_ini_key *k = table_find(table, section->name, e->key, flags);
+
+		if (k && (k->flags & RV_INI_SECRET))
+			return true;
+	}
+	return false;
+}
+
+void rv_ini_bad_value(const struct rv_ini_value *v, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *what = NULL;
+
+	va_start(ap, fmt);
+	what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (v->key && (v->key->flags & RV_INI_SECRET))
+		rv_ini_error(v->errors, v->path, v->entry->line, "%s= %s", v->entry->key, what);
+	else
+		rv_ini_error(v->errors, v->path, v->entry->line, "%s=: '%s' %s", v->entry->key,
+			     v->value, what);
+}
+
+void rv_ini_value_error(const struct rv_ini_value *v, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	rv_ini_error(v->errors, v->path, v->entry->line, "%s", msg);
+}
+
+static char *known_keys(const struct rv_ini_key *table, const char *section, unsigned flags)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const struct rv_ini_key *k = table; k->key; k++) {
+		if (!name_eq(k->section, section, flags))
+			continue;
+		if (out->len)
+			g_string_append(out, ", ");
+		g_string_append(out, k->key);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* One entry against its row: split a list, call the parser per item. */
+static bool apply_entry(struct rv_ini_value *v)
+{
+	const struct rv_ini_key *k = v->key;
+	void *field = (char *)v->target + k->offset;
+	g_auto(GStrv) items = NULL;
+	bool ok = true, any = false;
+
+	if (!(k->flags & RV_INI_LIST)) {
+		v->value = v->entry->value;
+		return k->parse(v, field);
+	}
+	items = g_strsplit_set(v->entry->value, k->flags & RV_INI_LIST_COMMA ? "," : " \t", -1);
+	for (int i = 0; items[i]; i++) {
+		g_strstrip(items[i]);
+		if (!items[i][0])
+			continue;
+		any = true;
+		v->value = items[i];
+		ok = k->parse(v, field) && ok;
+	}
+	v->value = v->entry->value;
+	if (!any && !(k->flags & RV_INI_LIST_EMPTY_OK)) {
+		rv_ini_error(v->errors, v->path, v->entry->line, "%s= is empty", v->entry->key);
+		ok = false;
+	}
+	return ok;
+}
+
+bool rv_ini_apply_section(const char *path, const struct rv_ini_section *section,
+			  const struct rv_ini_key *table, void *target, unsigned flags,
+			  GPtrArray *errors)
+{
+	/* Row -> line of its first assignment, for RV_INI_ONCE and RV_INI_REQUIRED. */
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+	bool ok = true;
+
+	for (guint i = 0; i < section->entries->len; i++) {
+		const struct rv_ini_entry *e = g_ptr_array_index(section->entries, i);
+		const struct rv_ini_key *k = table_find(table, section->name, e->key, flags);
+		struct rv_ini_value v = {
+			.path = path, .section = section, .entry = e, .key = k,
+			.value = e->value, .target = target, .errors = errors,
+		};
+		gpointer first;
+
+		if (!k) {
+			g_autofree char *known = known_keys(table, section->name, flags);
+
+			rv_ini_error(errors, path, e->line, "unknown key %s= in [%s] (known: %s)",
+				     e->key, section->name, known);
+			ok = false;
+			continue;
+		}
+		first = g_hash_table_lookup(seen, k);
+		if (first && (k->flags & RV_INI_ONCE)) {
+			rv_ini_error(errors, path, e->line, "%s= repeated (first at line %d)%s%s",
+				     e->key, GPOINTER_TO_INT(first), k->repeat_hint ? "; " : "",
+				     k->repeat_hint ? k->repeat_hint : "");
+			ok = false;
+			continue;
+		}
+		if (!first)
+			g_hash_table_insert(seen, (gpointer)k, GINT_TO_POINTER(e->line));
+		ok = apply_entry(&v) && ok;
+	}
+	for (const struct rv_ini_key *k = table; k->key; k++) {
+		if ((k->flags & RV_INI_REQUIRED) && name_eq(k->section, section->name, flags) &&
+		    !g_hash_table_contains(seen, k)) {
+			rv_ini_error(errors, path, section->line, "[%s] has no %s=", section->name, k->key);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+enum section_use { SECTION_APPLY, SECTION_SKIP, SECTION_BAD };
+
+/* Is the section known, and not a repeat? Reports why not. */
+static enum section_use section_use(const struct rv_ini *ini, guint index,
+				    const struct rv_ini_key *table, unsigned flags,
+				    const char *sections_hint, GPtrArray *errors)
+{
+	const struct rv_ini_section *s = g_ptr_array_index(ini->sections, index);
+
+	if (!rv_ini_table_has_section(table, s->name, flags)) {
+		if (flags & RV_INI_APPLY_OTHER_SECTIONS)
+			return SECTION_SKIP;
+		if (sections_hint)
+			rv_ini_error(errors, ini->path, s->line, "unknown section [%s] (%s)", s->name,
+				     sections_hint);
+		else
+			rv_ini_error(errors, ini->path, s->line, "unknown section [%s]", s->name);
+		return SECTION_BAD;
+	}
+	if (flags & RV_INI_APPLY_REPEATED_SECTIONS)
+		return SECTION_APPLY;
+	for (guint j = 0; j < index; j++) {
+		const struct rv_ini_section *earlier = g_ptr_array_index(ini->sections, j);
+
+		if (name_eq(earlier->name, s->name, flags)) {
+			rv_ini_error(errors, ini->path, s->line, "[%s] repeated (first at line %d)",
+				     s->name, earlier->line);
+			return SECTION_BAD;
+		}
+	}
+	return SECTION_APPLY;
+}
+
+bool rv_ini_apply(const struct rv_ini *ini, const struct rv_ini_key *table, void *target,
+		  unsigned flags, const char *sections_hint, GPtrArray *errors)
+{
+	g_autofree enum section_use *use = g_new0(enum section_use, ini->sections->len + 1);
+	bool first = flags & RV_INI_APPLY_SECTIONS_FIRST;
+	bool ok = true;
+
+	for (guint i = 0; first && i < ini->sections->len; i++)
+		use[i] = section_use(ini, i, table, flags, sections_hint, errors);
+	for (guint i = 0; i < ini->sections->len; i++) {
+		if (!first)
+			use[i] = section_use(ini, i, table, flags, sections_hint, errors);
+		if (use[i] == SECTION_BAD)
+			ok = false;
+		else if (use[i] == SECTION_APPLY)
+			ok = rv_ini_apply_section(ini->path, g_ptr_array_index(ini->sections, i), table,
+						  target, flags, errors) && ok;
+	}
+	return ok;
+}
+
+/* --- ready-made parsers ---------------------------------------------------------- */
+
+bool rv_ini_bool_from_string(const char *text, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(text, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (g_ascii_strcasecmp(text, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool rv_ini_parse_string(const struct rv_ini_value *v, void *field)
+{
+	char **s = field;
+
+	g_free(*s);
+	*s = g_strdup(v->value);
+	return true;
+}
+
+bool rv_ini_parse_bool(const struct rv_ini_value *v, void *field)
+{
+	if (rv_ini_bool_from_string(v->value, field))
+		return true;
+	rv_ini_bad_value(v, "is not yes or no");
+	return false;
+}
+
+bool rv_ini_parse_uint(const struct rv_ini_value *v, void *field)
+{
+	const struct rv_ini_uint_range *r = v->key->data;
+	guint64 n;
+
+	g_assert(r && r->max <= G_MAXUINT);
+	if (!g_ascii_string_to_unsigned(v->value, 10, r->min, r->max, &n, NULL)) {
+		rv_ini_bad_value(v, "is not %s from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+				 r->what ? r->what : "a number", r->min, r->max);
+		return false;
+	}
+	*(guint *)field = (guint)n;
+	return true;
+}
+
+bool rv_ini_parse_choice(const struct rv_ini_value *v, void *field)
+{
+	const char *const *choices = v->key->data;
+	g_autoptr(GString) list = g_string_new(NULL);
+
+	for (size_t i = 0; choices[i]; i++) {
+		if (g_str_equal(v->value, choices[i]))
+			return rv_ini_parse_string(v, field);
+		if (i > 0)
+			g_string_append(list, choices[i + 1] ? ", " : " or ");
+		g_string_append(list, choices[i]);
+	}
+	rv_ini_bad_value(v, "is not %s", list->str);
+	return false;
+}
+
+bool rv_ini_parse_strv(const struct rv_ini_value *v, void *field)
+{
+	char ***strv = field;
+	guint n = *strv ? g_strv_length(*strv) : 0;
+
+	*strv = g_renew(char *, *strv, n + 2);
+	(*strv)[n] = g_strdup(v->value);
+	(*strv)[n + 1] = NULL;
+	return true;
 }

@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <linux/if.h>
 #include <string.h>
 
 #include "backend.h"
@@ -19,6 +18,7 @@
 #include "settings.h"
 #include "ssid.h"
 #include "supervisor.h"
+#include "validate.h"
 #include "wifi.h"
 
 struct configuration {
@@ -491,7 +491,7 @@ bool rv_manager_is_paused(void)
 
 int rv_manager_hook(const char *event, const char *ifname, GError **error)
 {
-	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')) {
+	if (!rv_ifname_valid(ifname)) {
 		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "bad interface name");
 		return -EINVAL;
 	}

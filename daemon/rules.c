@@ -9,13 +9,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ini.h"
 #include "rules.h"
 #include "ssid.h"
-
-#define IFNAME_MAX_LEN 15
+#include "validate.h"
 
 enum match_key {
 	KEY_NAME,
@@ -351,24 +351,6 @@ static bool check_mac_pattern(struct pattern *pat, char **error)
 	return true;
 }
 
-static bool parse_bool(const char *value, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(value, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (g_ascii_strcasecmp(value, no[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Returns the parsed match or NULL with *error set. */
 static struct match *parse_match(enum match_key key, const struct rv_ini_entry *e, char **error)
 {
@@ -378,7 +360,7 @@ static struct match *parse_match(enum match_key key, const struct rv_ini_entry *
 	if (key == KEY_CARRIER) {
 		bool carrier;
 
-		if (!parse_bool(e->value, &carrier)) {
+		if (!rv_ini_bool_from_string(e->value, &carrier)) {
 			*error = g_strdup_printf("'%s' is not yes or no", e->value);
 			return NULL;
 		}
@@ -405,9 +387,9 @@ static struct match *parse_match(enum match_key key, const struct rv_ini_entry *
 			}
 			break;
 		case KEY_NAME:
-			if (min_len > IFNAME_MAX_LEN || (min_len == 0 && !pattern_has_wildcard(pat))) {
+			if (min_len > RV_IFNAME_MAX_LEN || (min_len == 0 && !pattern_has_wildcard(pat))) {
 				*error = g_strdup_printf("'%s' cannot be an interface name (1 to %d bytes)",
-							 pat->text, IFNAME_MAX_LEN);
+							 pat->text, RV_IFNAME_MAX_LEN);
 				return NULL;
 			}
 			break;
@@ -434,131 +416,87 @@ static struct match *parse_match(enum match_key key, const struct rv_ini_entry *
 	return m;
 }
 
-/* Tunnel names become interface names and D-Bus path labels (tunnels/NAME.conf). */
-static bool tunnel_name_valid(const char *name)
-{
-	size_t len = strlen(name);
+/* While a file is parsed: the rule it fills and what the [Action] keys check against. */
+struct rule_parse {
+	struct rv_rule *rule;
+	GHashTable *tunnels;	/* NULL: do not check that tunnels exist */
+	int action_line;	/* of the first action key */
+};
 
-	if (len == 0 || len > IFNAME_MAX_LEN || g_str_equal(name, ".") || g_str_equal(name, ".."))
+static bool parse_match_key(const struct rv_ini_value *v, void *field)
+{
+	struct rv_rule *rule = *(struct rv_rule **)field;
+	g_autofree char *error = NULL;
+	struct match *m = parse_match((enum match_key)GPOINTER_TO_INT(v->key->data), v->entry, &error);
+
+	if (!m) {
+		rv_ini_value_error(v, "%s=: %s", v->entry->key, error);
 		return false;
-	for (const char *c = name; *c; c++)
-		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '.' && *c != '-')
-			return false;
+	}
+	g_ptr_array_add(rule->matches, m);
 	return true;
 }
 
-static int match_key_from_name(const char *name)
+static bool parse_action_key(const struct rv_ini_value *v, void *field)
 {
-	for (int k = 0; k < KEY_COUNT; k++)
-		if (g_str_equal(name, match_key_names[k]))
-			return k;
-	return -1;
-}
-
-static bool parse_match_section(struct rv_rule *rule, const struct rv_ini_section *s,
-				GPtrArray *errors)
-{
-	int seen_line[KEY_COUNT] = { 0 };
+	struct rule_parse *ctx = field;
+	struct rv_rule *rule = ctx->rule;
+	enum rv_action action = (enum rv_action)GPOINTER_TO_INT(v->key->data);
+	const char *value = v->value;
 	bool ok = true;
 
-	for (guint i = 0; i < s->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-		int key = match_key_from_name(e->key);
-		g_autofree char *error = NULL;
-		struct match *m;
-
-		if (key < 0) {
-			rv_ini_error(errors, rule->path, e->line,
-				     "unknown key %s= in [Match] (known: Name, Type, SSID, BSSID, Gateway, Carrier)",
-				     e->key);
-			ok = false;
-			continue;
-		}
-		if (seen_line[key]) {
-			rv_ini_error(errors, rule->path, e->line,
-				     "%s= repeated (first at line %d); put all patterns on one line",
-				     e->key, seen_line[key]);
-			ok = false;
-			continue;
-		}
-		seen_line[key] = e->line;
-		m = parse_match((enum match_key)key, e, &error);
-		if (!m) {
-			rv_ini_error(errors, rule->path, e->line, "%s=: %s", e->key, error);
-			ok = false;
-			continue;
-		}
-		g_ptr_array_add(rule->matches, m);
+	if (ctx->action_line) {
+		rv_ini_value_error(v, "a second action %s= (the first is at line %d); a rule has exactly one",
+				   v->entry->key, ctx->action_line);
+		return false;
 	}
-	return ok;
-}
+	ctx->action_line = v->entry->line;
 
-static bool parse_action_section(struct rv_rule *rule, const struct rv_ini_section *s,
-				 GHashTable *tunnels, GPtrArray *errors)
-{
-	int action_line = 0;
-	bool ok = true;
+	if (action == RV_ACTION_IGNORE) {
+		bool yes;
 
-	for (guint i = 0; i < s->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-		enum rv_action action;
-
-		if (g_str_equal(e->key, "Connect"))
-			action = RV_ACTION_CONNECT;
-		else if (g_str_equal(e->key, "Disconnect"))
-			action = RV_ACTION_DISCONNECT;
-		else if (g_str_equal(e->key, "Ignore"))
-			action = RV_ACTION_IGNORE;
-		else {
-			rv_ini_error(errors, rule->path, e->line,
-				     "unknown key %s= in [Action] (known: Connect, Disconnect, Ignore)",
-				     e->key);
-			ok = false;
-			continue;
-		}
-		if (action_line) {
-			rv_ini_error(errors, rule->path, e->line,
-				     "a second action %s= (the first is at line %d); a rule has exactly one",
-				     e->key, action_line);
-			ok = false;
-			continue;
-		}
-		action_line = e->line;
-
-		if (action == RV_ACTION_IGNORE) {
-			bool yes;
-
-			if (!parse_bool(e->value, &yes) || !yes) {
-				rv_ini_error(errors, rule->path, e->line, "Ignore= only takes yes");
-				ok = false;
-			}
-		} else if (action == RV_ACTION_DISCONNECT && g_str_equal(e->value, "all")) {
-			/* always valid */
-		} else if (!tunnel_name_valid(e->value)) {
-			rv_ini_error(errors, rule->path, e->line,
-				     "%s=: '%s' is not a tunnel name (1-15 of A-Z a-z 0-9 _ . -)",
-				     e->key, e->value);
-			ok = false;
-		} else if (g_str_equal(e->value, "all")) {
-			rv_ini_error(errors, rule->path, e->line, "Connect=all is not possible; name one tunnel");
-			ok = false;
-		} else if (tunnels && !g_hash_table_contains(tunnels, e->value)) {
-			rv_ini_error(errors, rule->path, e->line,
-				     "%s=: unknown tunnel '%s' (no tunnels/%s.conf)",
-				     e->key, e->value, e->value);
+		if (!rv_ini_bool_from_string(value, &yes) || !yes) {
+			rv_ini_value_error(v, "Ignore= only takes yes");
 			ok = false;
 		}
-		rule->action = action;
-		g_free(rule->tunnel);
-		rule->tunnel = action == RV_ACTION_IGNORE ? NULL : g_strdup(e->value);
-	}
-	if (!action_line) {
-		rv_ini_error(errors, rule->path, s->line,
-			     "[Action] needs one of Connect=TUNNEL, Disconnect=TUNNEL|all, Ignore=yes");
+	} else if (action == RV_ACTION_DISCONNECT && g_str_equal(value, "all")) {
+		/* always valid */
+	} else if (g_str_equal(value, "all")) {
+		rv_ini_value_error(v, "Connect=all is not possible; name one tunnel");
+		ok = false;
+	} else if (!rv_tunnel_name_valid(value)) {
+		rv_ini_bad_value(v, "is not a tunnel name (1-15 of A-Z a-z 0-9 _ . -)");
+		ok = false;
+	} else if (ctx->tunnels && !g_hash_table_contains(ctx->tunnels, value)) {
+		rv_ini_value_error(v, "%s=: unknown tunnel '%s' (no tunnels/%s.conf)",
+				   v->entry->key, value, value);
 		ok = false;
 	}
+	rule->action = action;
+	g_free(rule->tunnel);
+	rule->tunnel = action == RV_ACTION_IGNORE ? NULL : g_strdup(value);
 	return ok;
 }
+
+#define MATCH(name, key) \
+	{ "Match", name, parse_match_key, offsetof(struct rule_parse, rule), RV_INI_ONCE, \
+	  GINT_TO_POINTER(key), "put all patterns on one line" }
+#define ACTION(name, action) \
+	{ "Action", name, parse_action_key, 0, 0, GINT_TO_POINTER(action), NULL }
+
+/* Every key of a rule file. A rule has exactly one action; parse_action_key sees to it. */
+static const struct rv_ini_key rule_keys[] = {
+	MATCH("Name", KEY_NAME),
+	MATCH("Type", KEY_TYPE),
+	MATCH("SSID", KEY_SSID),
+	MATCH("BSSID", KEY_BSSID),
+	MATCH("Gateway", KEY_GATEWAY),
+	MATCH("Carrier", KEY_CARRIER),
+	ACTION("Connect", RV_ACTION_CONNECT),
+	ACTION("Disconnect", RV_ACTION_DISCONNECT),
+	ACTION("Ignore", RV_ACTION_IGNORE),
+	RV_INI_KEYS_END
+};
 
 static char *rule_id_from_path(const char *path)
 {
@@ -573,56 +511,36 @@ struct rv_rule *rv_rule_parse(const char *path, const char *text,
 			      GHashTable *tunnels, GPtrArray *errors)
 {
 	g_autoptr(rv_ini) ini = rv_ini_parse(path, text, 0, errors);
-	struct rv_rule *rule;
-	const struct rv_ini_section *match_section = NULL, *action_section = NULL;
-	bool ok = true;
+	const struct rv_ini_section *action_section;
+	struct rule_parse ctx = { .tunnels = tunnels };
+	bool ok;
 
 	if (!ini)
 		return NULL;
 
-	rule = g_new0(struct rv_rule, 1);
-	rule->id = rule_id_from_path(path);
-	rule->path = g_strdup(path);
-	rule->matches = g_ptr_array_new_with_free_func(match_free);
+	ctx.rule = g_new0(struct rv_rule, 1);
+	ctx.rule->id = rule_id_from_path(path);
+	ctx.rule->path = g_strdup(path);
+	ctx.rule->matches = g_ptr_array_new_with_free_func(match_free);
 
-	for (guint i = 0; i < ini->sections->len; i++) {
-		const struct rv_ini_section *s = g_ptr_array_index(ini->sections, i);
-		const struct rv_ini_section **slot;
-
-		if (g_str_equal(s->name, "Match"))
-			slot = &match_section;
-		else if (g_str_equal(s->name, "Action"))
-			slot = &action_section;
-		else {
-			rv_ini_error(errors, path, s->line,
-				     "unknown section [%s] (a rule has [Match] and [Action])", s->name);
-			ok = false;
-			continue;
-		}
-		if (*slot) {
-			rv_ini_error(errors, path, s->line, "[%s] repeated (first at line %d)",
-				     s->name, (*slot)->line);
-			ok = false;
-			continue;
-		}
-		*slot = s;
-	}
-
-	if (match_section)
-		ok = parse_match_section(rule, match_section, errors) && ok;
-	if (action_section)
-		ok = parse_action_section(rule, action_section, tunnels, errors) && ok;
-	else {
+	ok = rv_ini_apply(ini, rule_keys, &ctx, RV_INI_APPLY_SECTIONS_FIRST,
+			  "a rule has [Match] and [Action]", errors);
+	action_section = rv_ini_find_section(ini, "Action");
+	if (!action_section) {
 		rv_ini_error(errors, path, 1,
 			     "no [Action] section (need Connect=TUNNEL, Disconnect=TUNNEL|all or Ignore=yes)");
+		ok = false;
+	} else if (!ctx.action_line) {
+		rv_ini_error(errors, path, action_section->line,
+			     "[Action] needs one of Connect=TUNNEL, Disconnect=TUNNEL|all, Ignore=yes");
 		ok = false;
 	}
 
 	if (!ok) {
-		rv_rule_free(rule);
+		rv_rule_free(ctx.rule);
 		return NULL;
 	}
-	return rule;
+	return ctx.rule;
 }
 
 static int compare_names(gconstpointer a, gconstpointer b)
@@ -657,10 +575,11 @@ struct rv_ruleset *rv_ruleset_load_dir(const char *dir, GHashTable *tunnels,
 		g_autofree char *path = g_build_filename(dir, g_ptr_array_index(names, i), NULL);
 		g_autofree char *text = NULL;
 		struct rv_rule *rule;
+		int r = rv_ini_read_file(path, &text, NULL, errors);
 
-		if (!g_file_get_contents(path, &text, NULL, &error)) {
-			rv_ini_error(errors, path, 0, "%s", error->message);
-			g_clear_error(&error);
+		if (r < 0) {
+			if (r == -ENOENT)	/* removed since the directory was read */
+				rv_ini_error(errors, path, 0, "%s", g_strerror(-r));
 			ok = false;
 			continue;
 		}

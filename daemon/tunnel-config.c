@@ -15,8 +15,8 @@
 #include "backend.h"
 #include "ini.h"
 #include "tunnel.h"
+#include "validate.h"
 
-#define IFNAME_MAX_LEN 15
 #define WG_KEY_LEN 32
 
 void rv_tunnel_config_free(struct rv_tunnel_config *cfg)
@@ -35,35 +35,6 @@ void rv_tunnel_config_free(struct rv_tunnel_config *cfg)
 }
 
 /* --- value checks ------------------------------------------------------------- */
-
-/* Tunnel names may become interface names (wg-quick names the device after the
- * file) and D-Bus path labels; "all" is taken by Disconnect=all. */
-static bool tunnel_name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	/* Not starting with '-' (it would read as an option wherever the name ends
-	 * up in an argument, e.g. resolvconf -a NAME) or '.' (hidden, "..") either. */
-	if (len == 0 || len > IFNAME_MAX_LEN || name[0] == '-' || name[0] == '.' ||
-	    g_str_equal(name, "all"))
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '.' && *c != '-')
-			return false;
-	return true;
-}
-
-static bool ifname_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > IFNAME_MAX_LEN || g_str_equal(name, ".") || g_str_equal(name, ".."))
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c == '/' || *c == ':' || g_ascii_isspace(*c) || !g_ascii_isprint(*c))
-			return false;
-	return true;
-}
 
 /* A WireGuard key: exactly the base64 of 32 bytes. g_base64_decode() skips
  * garbage, so a key is accepted only if it re-encodes to the very same text. */
@@ -85,57 +56,6 @@ static bool wg_key_valid(const char *text)
 	/* A decoded private key must not linger in freed heap. */
 	explicit_bzero(raw, len);
 	return valid;
-}
-
-static bool ip_family(const char *text, int *family)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	if (inet_pton(AF_INET, text, buf) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, text, buf) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-/* ADDRESS or ADDRESS/PREFIX (a host route without the prefix, as wg accepts). */
-static bool cidr_valid(const char *text)
-{
-	g_autofree char *addr = g_strdup(text);
-	char *slash = strchr(addr, '/');
-	int family;
-	guint64 prefix;
-
-	if (slash)
-		*slash = '\0';
-	if (!ip_family(addr, &family))
-		return false;
-	if (!slash)
-		return true;
-	return g_ascii_string_to_unsigned(slash + 1, 10, 0, family == AF_INET ? 32 : 128,
-					  &prefix, NULL);
-}
-
-/* A DNS name (search or routing domain): letters, digits, '-', '_' and dots. */
-static bool domain_valid(const char *text, bool allow_routing)
-{
-	size_t len;
-
-	if (allow_routing && text[0] == '~')
-		text++;
-	len = strlen(text);
-	if (allow_routing && g_str_equal(text, "."))
-		return true;
-	if (len == 0 || len > 253 || text[0] == '.' || strstr(text, ".."))
-		return false;
-	for (const char *c = text; *c; c++)
-		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
-			return false;
-	return true;
 }
 
 /* HOST:PORT or [IPV6]:PORT, parsed by GUri as the authority of a URI. */
@@ -166,11 +86,11 @@ static bool endpoint_valid(const char *text, char **why)
 		*why = g_strdup("IPv6 endpoints are written [ADDRESS]:PORT");
 		return false;
 	}
-	if (text[0] == '[' && (!ip_family(host, &family) || family != AF_INET6)) {
+	if (text[0] == '[' && (!rv_ip_valid(host, &family) || family != AF_INET6)) {
 		*why = g_strdup("only an IPv6 address goes in [brackets]");
 		return false;
 	}
-	if (text[0] != '[' && !ip_family(host, &family) && !domain_valid(host, false)) {
+	if (text[0] != '[' && !rv_ip_valid(host, &family) && !rv_domain_valid(host)) {
 		*why = g_strdup("is not a valid host name or address");
 		return false;
 	}
@@ -272,7 +192,7 @@ static bool check_cidr_list(const struct rv_tunnel_config *cfg, const struct rv_
 	bool ok = true;
 
 	for (int i = 0; items[i]; i++) {
-		if (!cidr_valid(items[i])) {
+		if (!rv_cidr_valid(items[i])) {
 			rv_ini_error(errors, cfg->path, e->line,
 				     "%s=: '%s' is not an address or ADDRESS/PREFIX", e->key, items[i]);
 			ok = false;
@@ -323,9 +243,9 @@ static bool wg_interface(struct rv_tunnel_config *cfg, const struct rv_ini_secti
 			int family;
 
 			for (int j = 0; items[j]; j++) {
-				if (ip_family(items[j], &family))
+				if (rv_ip_valid(items[j], &family))
 					g_strv_builder_add(dns, items[j]);
-				else if (domain_valid(items[j], false))
+				else if (rv_domain_valid(items[j]))
 					g_strv_builder_add(domains, items[j]);
 				else {
 					rv_ini_error(errors, cfg->path, e->line,
@@ -534,7 +454,7 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 			backend_line = e->line;
 			cfg->backend = g_strdup(e->value);
 		} else if (g_str_equal(e->key, "Interface")) {
-			if (!ifname_valid(e->value)) {
+			if (!rv_ifname_valid(e->value)) {
 				rv_ini_error(errors, cfg->path, e->line,
 					     "Interface=: '%s' is not an interface name (1 to 15 bytes, no '/', ':' or blanks)",
 					     e->value);
@@ -550,11 +470,11 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 				bool good;
 
 				if (g_str_equal(e->key, "DNS"))
-					good = ip_family(items[j], &family);
+					good = rv_ip_valid(items[j], &family);
 				else if (g_str_equal(e->key, "Domains"))
-					good = domain_valid(items[j], true);
+					good = rv_routing_domain_valid(items[j]);
 				else
-					good = cidr_valid(items[j]);
+					good = rv_cidr_valid(items[j]);
 				if (!good) {
 					rv_ini_error(errors, cfg->path, e->line, "%s=: '%s' is not %s", e->key,
 						     items[j],
@@ -629,7 +549,7 @@ struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *erro
 		rv_ini_error(errors, path, 0, "%s", error->message);
 		return NULL;
 	}
-	if (!tunnel_name_valid(cfg->name)) {
+	if (!rv_tunnel_name_valid(cfg->name)) {
 		rv_ini_error(errors, path, 0,
 			     "'%s' is not a tunnel name: the file name without .conf must be 1 to 15 of "
 			     "A-Z a-z 0-9 _ . -, not start with - or . (it may become an interface name) and not 'all'",

@@ -366,6 +366,9 @@ static void test_errors(void)
 		"r/10-x.rules:2: Connect=all is not possible; name one tunnel", NULL });
 	assert_errors("[Action]\nConnect=../etc\n", NULL, (const char *[]){
 		"r/10-x.rules:2: Connect=: '../etc' is not a tunnel name (1-15 of A-Z a-z 0-9 _ . -)", NULL });
+	/* The same names as tunnel files allow: none starting with '-' (an option in argv). */
+	assert_errors("[Action]\nDisconnect=-rf\n", NULL, (const char *[]){
+		"r/10-x.rules:2: Disconnect=: '-rf' is not a tunnel name (1-15 of A-Z a-z 0-9 _ . -)", NULL });
 	assert_errors("[Match]\nType=wlan\n", NULL, (const char *[]){
 		"r/10-x.rules:1: no [Action] section (need Connect=TUNNEL, Disconnect=TUNNEL|all or Ignore=yes)", NULL });
 	assert_errors("", NULL, (const char *[]){

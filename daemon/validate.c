@@ -1,0 +1,115 @@
+/* validate.c - shared checks for names and addresses (see validate.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <glib.h>
+#include <string.h>
+
+#include "validate.h"
+
+static bool name_chars_plain(const char *name)
+{
+	for (const char *c = name; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '.' && *c != '-')
+			return false;
+	return true;
+}
+
+bool rv_tunnel_name_valid(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > RV_IFNAME_MAX_LEN || name[0] == '-' || name[0] == '.' ||
+	    g_str_equal(name, "all"))
+		return false;
+	return name_chars_plain(name);
+}
+
+bool rv_ifname_valid(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > RV_IFNAME_MAX_LEN || g_str_equal(name, ".") || g_str_equal(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || *c == ':' || g_ascii_isspace(*c) || !g_ascii_isprint(*c))
+			return false;
+	return true;
+}
+
+bool rv_ifname_plain(const char *name)
+{
+	return rv_ifname_valid(name) && name_chars_plain(name);
+}
+
+bool rv_group_name_valid(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > 32 || name[0] == '-')
+		return false;
+	return name_chars_plain(name);
+}
+
+bool rv_domain_valid(const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+
+	if (len == 0 || len > RV_DOMAIN_MAX_LEN || text[0] == '.' || text[0] == '-' ||
+	    strstr(text, ".."))
+		return false;
+	for (const char *c = text; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return true;
+}
+
+bool rv_routing_domain_valid(const char *text)
+{
+	if (text && text[0] == '~')
+		text++;
+	/* "." (or "~.") is the root: all names, as resolved's DNSDefaultRoute. */
+	return (text && g_str_equal(text, ".")) || rv_domain_valid(text);
+}
+
+bool rv_ip_valid(const char *text, int *family)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	int f;
+
+	if (!text)
+		return false;
+	if (inet_pton(AF_INET, text, buf) == 1)
+		f = AF_INET;
+	else if (inet_pton(AF_INET6, text, buf) == 1)
+		f = AF_INET6;
+	else
+		return false;
+	if (family)
+		*family = f;
+	return true;
+}
+
+bool rv_ipv4_valid(const char *text)
+{
+	int family;
+
+	return rv_ip_valid(text, &family) && family == AF_INET;
+}
+
+bool rv_cidr_valid(const char *text)
+{
+	g_autofree char *addr = g_strdup(text);
+	char *slash = addr ? strchr(addr, '/') : NULL;
+	int family;
+	guint64 prefix;
+
+	if (slash)
+		*slash = '\0';
+	if (!rv_ip_valid(addr, &family))
+		return false;
+	if (!slash)
+		return true;
+	return g_ascii_string_to_unsigned(slash + 1, 10, 0, family == AF_INET ? 32 : 128,
+					  &prefix, NULL);
+}
