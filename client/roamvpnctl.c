@@ -1,9 +1,14 @@
 /* roamvpnctl.c - command-line client for roamvpnd over D-Bus (net.roamvpn1).
  *
- * Owns: command-line parsing, human and --json output, waiting for tunnel states,
- * and the live event monitor. Exit codes (DESIGN.md): 0 ok, 1 failure, 2 usage,
- * 3 daemon not reachable. Everything the daemon says is untrusted text: SSIDs are
- * printed escaped, JSON strings are escaped (json.c).
+ * Owns: the command table (one entry per command: name, arguments, help, handler;
+ * it drives parsing, usage and shell completion), human and --json output, waiting
+ * for tunnel states (up/down --wait, hook predown), and the live event monitor.
+ *
+ * Exit codes: 0 ok, 1 failure, 2 usage, 3 the bus is there but roamvpnd is not
+ * (not running, or it went away), 4 no bus at all (dbus-daemon not running or the
+ * address is wrong). Everything the daemon says is untrusted text: SSIDs are
+ * printed escaped, JSON strings are escaped (json.c), control characters never
+ * reach the terminal.
  */
 #include "config.h"
 
@@ -14,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "dbus-mainloop.h"
 #include "dbus-service.h"
@@ -25,18 +32,25 @@ enum exit_code {
 	EXIT_OK = 0,
 	EXIT_FAILURE_ = 1,
 	EXIT_USAGE = 2,
-	EXIT_UNREACHABLE = 3,
+	EXIT_UNREACHABLE = 3,	/* bus, but no roamvpnd on it */
+	EXIT_NO_BUS = 4,	/* no bus to ask */
 };
 
 #define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
 #define OBJECT_MANAGER_IFACE "org.freedesktop.DBus.ObjectManager"
 #define DEFAULT_CALL_TIMEOUT_MS 30000
 
+struct command;
+
 static struct {
 	const char *bus;
 	bool json;
+	bool color;			/* stdout is a terminal and NO_COLOR is unset */
+	const struct command *cmd;	/* the command running, for error sentences */
 	DBusConnection *conn;
-} ctl = { "system", false, NULL };
+} ctl = { "system", false, false, NULL, NULL };
+
+static const char *command_denied_action(const struct command *cmd);
 
 /* --- talking to the daemon ----------------------------------------------------------- */
 
@@ -57,7 +71,10 @@ static int report_dbus_error(const DBusError *err)
 	}
 	if (g_str_equal(err->name, DBUS_ERROR_ACCESS_DENIED) ||
 	    g_str_equal(err->name, "net.roamvpn1.Error.PermissionDenied")) {
-		g_printerr(_("Permission denied: %s\n"), err->message);
+		/* The bus's own text names match rules and uids: say what it means. */
+		g_printerr(_("Permission denied: only root or members of group %s may %s.\n"),
+			   RV_DBUS_GROUP, command_denied_action(ctl.cmd));
+		g_debug("%s: %s", err->name, err->message);
 		return EXIT_FAILURE_;
 	}
 	g_printerr("%s\n", err->message ? err->message : err->name);
@@ -74,8 +91,9 @@ static int connect_bus(void)
 			g_printerr("%s\n", error->message);
 			return EXIT_USAGE;
 		}
-		g_printerr(_("Cannot reach the bus: %s\n"), error->message);
-		return EXIT_UNREACHABLE;
+		g_printerr(_("No D-Bus connection (is dbus-daemon running?): %s\n"),
+			   error->message);
+		return EXIT_NO_BUS;
 	}
 	return EXIT_OK;
 }
@@ -335,9 +353,155 @@ static void print_link(GVariant *l)
 		       *rule ? rule : _("no rule"));
 }
 
+/* --- tables for people: aligned columns, colour only on a terminal ---------------------- */
+
+/* Daemon text in a table cell: control characters would steer the terminal. */
+static char *cell_text(const char *s)
+{
+	char *safe = g_strdup(s && *s ? s : "-");
+
+	for (char *p = safe; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	return safe;
+}
+
+static const char *state_color(const char *state)
+{
+	static const struct { const char *state; const char *sgr; } colors[] = {
+		{ "up", "32" }, { "active", "32" }, { "running", "32" },
+		{ "starting", "33" }, { "stopping", "33" }, { "portal", "33" },
+		{ "failed", "31" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(colors); i++) {
+		if (g_str_equal(state, colors[i].state))
+			return colors[i].sgr;
+	}
+	return NULL;
+}
+
+/* Rows of cells (GPtrArray of char*), the first row the header; color_col is the
+ * column coloured by state_color (-1 for none). The last column is not padded. */
+static void print_table(GPtrArray *rows, guint n_cols, int color_col)
+{
+	g_autofree gsize *width = g_new0(gsize, n_cols);
+
+	for (guint r = 0; r < rows->len; r++) {
+		GPtrArray *row = rows->pdata[r];
+
+		for (guint c = 0; c < n_cols; c++)
+			width[c] = MAX(width[c], (gsize)g_utf8_strlen(row->pdata[c], -1));
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		GPtrArray *row = rows->pdata[r];
+
+		for (guint c = 0; c < n_cols; c++) {
+			const char *text = row->pdata[c];
+			const char *sgr = NULL;
+			gsize pad = width[c] - g_utf8_strlen(text, -1);
+
+			if (ctl.color && r == 0)
+				sgr = "1";
+			else if (ctl.color && (int)c == color_col)
+				sgr = state_color(text);
+			if (sgr)
+				printf("\033[%sm%s\033[0m", sgr, text);
+			else
+				fputs(text, stdout);
+			if (c + 1 < n_cols)
+				printf("%*s", (int)(pad + 2), "");
+		}
+		putchar('\n');
+	}
+}
+
+/* A row of n cells; a NULL or empty cell shows as "-". */
+static GPtrArray *table_row(guint n, ...)
+{
+	GPtrArray *row = g_ptr_array_new_with_free_func(g_free);
+	va_list ap;
+
+	va_start(ap, n);
+	for (guint i = 0; i < n; i++)
+		g_ptr_array_add(row, cell_text(va_arg(ap, const char *)));
+	va_end(ap);
+	return row;
+}
+
+static char *format_since(guint64 usec)
+{
+	g_autoptr(GDateTime) t = NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+
+	if (!usec)
+		return g_strdup("-");
+	t = g_date_time_new_from_unix_local((gint64)(usec / G_USEC_PER_SEC));
+	if (!t)
+		return g_strdup("-");
+	/* Today's changes need no date, like ls -l's recent files. */
+	if (g_date_time_get_year(t) == g_date_time_get_year(now) &&
+	    g_date_time_get_day_of_year(t) == g_date_time_get_day_of_year(now))
+		return g_date_time_format(t, "%H:%M:%S");
+	return g_date_time_format(t, "%Y-%m-%d %H:%M");
+}
+
+static void print_tunnel_table(GPtrArray *tunnels)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+
+	g_ptr_array_add(rows, table_row(7, _("TUNNEL"), _("STATE"), _("BACKEND"), _("DEVICE"),
+					_("TRIGGERED BY"), _("SINCE"), _("DNS")));
+	for (guint i = 0; i < tunnels->len; i++) {
+		GVariant *t = tunnels->pdata[i];
+		g_autofree char *since = format_since(prop_u64(t, "Since"));
+		g_autofree char *dns = prop_strv_joined(t, "DNS");
+
+		g_ptr_array_add(rows, table_row(7, prop_str(t, "Name"), prop_str(t, "State"),
+						prop_str(t, "Backend"), prop_str(t, "Interface"),
+						prop_str(t, "TriggeredBy"), since, dns));
+	}
+	print_table(rows, 7, 1);
+}
+
+static void print_link_table(GPtrArray *links)
+{
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+
+	g_ptr_array_add(rows, table_row(6, _("LINK"), _("TYPE"), _("STATE"), _("NETWORK"),
+					_("RULE"), _("DECISION")));
+	for (guint i = 0; i < links->len; i++) {
+		GVariant *l = links->pdata[i];
+		g_autofree char *ssid = prop_ssid(l);
+		g_autofree char *network = NULL;
+		const char *state = prop_bool(l, "Active") ? "active" : prop_str(l, "OperState");
+
+		/* What the rules can tell networks by: the SSID (escaped), else the
+		 * gateway's MAC. */
+		if (ssid)
+			network = g_strdup_printf("\"%s\"", ssid);
+		else if (*prop_str(l, "GatewayMAC"))
+			network = g_strdup_printf("%s %s", _("gateway"), prop_str(l, "GatewayMAC"));
+		g_ptr_array_add(rows, table_row(6, prop_str(l, "Name"), prop_str(l, "Type"), state,
+						network, prop_str(l, "MatchedRule"),
+						prop_str(l, "Decision")));
+	}
+	print_table(rows, 6, 2);
+}
+
 /* --- commands ----------------------------------------------------------------------- */
 
-static int cmd_status(void)
+/* A command line after parsing against the command table. */
+struct cmd_line {
+	const struct command *cmd;
+	const char *args[2];
+	int n_args;
+	bool wait;
+	double timeout_s;
+};
+
+static int cmd_status(const struct cmd_line *line)
 {
 	g_autoptr(GVariant) mgr = NULL;
 	g_autoptr(GPtrArray) tunnels = NULL;
@@ -365,17 +529,20 @@ static int cmd_status(void)
 		g_string_free(out, TRUE);
 		return EXIT_OK;
 	}
-	printf("%s %s%s\n", _("State:"), prop_str(mgr, "State"),
-	       prop_bool(mgr, "Paused") ? _(" (automation paused)") : "");
-	printf("%s %s\n", _("DNS method:"), prop_str(mgr, "DNSMethod"));
-	printf("%s\n", _("Tunnels:"));
-	if (!tunnels->len)
-		printf("  %s\n", _("(none configured)"));
-	for (guint i = 0; i < tunnels->len; i++)
-		print_tunnel(tunnels->pdata[i]);
-	printf("%s\n", _("Links:"));
-	for (guint i = 0; i < links->len; i++)
-		print_link(links->pdata[i]);
+	{
+		g_autofree char *state = cell_text(prop_str(mgr, "State"));
+		g_autofree char *dns = cell_text(prop_str(mgr, "DNSMethod"));
+
+		printf("%s %s%s\n", _("State:"), state,
+		       prop_bool(mgr, "Paused") ? _(" (automation paused)") : "");
+		printf("%s %s\n\n", _("DNS method:"), dns);
+	}
+	if (tunnels->len)
+		print_tunnel_table(tunnels);
+	else
+		printf("%s\n", _("No tunnels configured."));
+	putchar('\n');
+	print_link_table(links);
 	return EXIT_OK;
 }
 
@@ -404,8 +571,19 @@ static int cmd_list(const char *iface)
 	return EXIT_OK;
 }
 
-static int cmd_explain(const char *ifname)
+static int cmd_tunnels(const struct cmd_line *line)
 {
+	return cmd_list(RV_DBUS_TUNNEL_IFACE);
+}
+
+static int cmd_links(const struct cmd_line *line)
+{
+	return cmd_list(RV_DBUS_LINK_IFACE);
+}
+
+static int cmd_explain(const struct cmd_line *line)
+{
+	const char *ifname = line->n_args ? line->args[0] : NULL;
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GVariant) verdicts = NULL;
 	const char *text;
@@ -445,6 +623,26 @@ static int cmd_explain(const char *ifname)
 	if (*text && text[strlen(text) - 1] != '\n')
 		putchar('\n');
 	return EXIT_OK;
+}
+
+static int call_manager(const char *method)
+{
+	return call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, method, NULL, NULL);
+}
+
+static int cmd_pause(const struct cmd_line *line)
+{
+	return call_manager("Pause");
+}
+
+static int cmd_resume(const struct cmd_line *line)
+{
+	return call_manager("Resume");
+}
+
+static int cmd_reload(const struct cmd_line *line)
+{
+	return call_manager("Reload");
 }
 
 /* --- waiting for a tunnel state ------------------------------------------------------------ */
@@ -593,6 +791,219 @@ out:
 	return r;
 }
 
+static int cmd_up(const struct cmd_line *line)
+{
+	return cmd_updown(line->args[0], true, line->wait, line->timeout_s);
+}
+
+static int cmd_down(const struct cmd_line *line)
+{
+	return cmd_updown(line->args[0], false, line->wait, line->timeout_s);
+}
+
+/* --- hook: postup returns at once; predown waits until the interface's tunnels are down --
+ *
+ * The daemon stops the tunnels an interface triggered while it handles Hook (the
+ * rules run synchronously), so right after the call those tunnels are "stopping";
+ * a tunnel only reaches "down" after its DNS and routes are restored. predown
+ * therefore waits, bounded, until every tunnel that was stopping with
+ * TriggeredBy == IFACE is down (or failed, or gone), so that netifrc flushes the
+ * addresses only afterwards. Signals and the snapshot arrive in order on one
+ * connection: the snapshot (an asynchronous GetManagedObjects) replaces whatever
+ * earlier signals said, and later signals update it. */
+
+struct predown_wait {
+	const char *ifname;
+	GHashTable *pending;	/* object path -> tunnel name, still stopping */
+	bool have_snapshot;
+	bool daemon_gone;
+	bool timed_out;
+	GMainLoop *loop;
+};
+
+static bool tunnel_is_stopped(const char *state)
+{
+	return g_str_equal(state, "down") || g_str_equal(state, "failed");
+}
+
+static void predown_check_done(struct predown_wait *w)
+{
+	if (w->have_snapshot && g_hash_table_size(w->pending) == 0)
+		g_main_loop_quit(w->loop);
+}
+
+static void predown_snapshot(DBusPendingCall *pending, void *data)
+{
+	struct predown_wait *w = data;
+	DBusMessage *reply = dbus_pending_call_steal_reply(pending);
+	g_autoptr(GVariant) args = NULL;
+	g_autoptr(GVariant) all = NULL;
+	GVariantIter iter;
+	const char *path;
+	GVariant *ifaces;
+
+	w->have_snapshot = true;
+	if (reply && dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		args = rv_dbus_message_to_variant(reply);
+	if (reply)
+		dbus_message_unref(reply);
+	if (!args || !g_variant_is_of_type(args, G_VARIANT_TYPE("(a{oa{sa{sv}}})"))) {
+		/* Nothing known to wait for; the daemon going away is reported apart. */
+		predown_check_done(w);
+		return;
+	}
+	all = g_variant_get_child_value(args, 0);
+	g_variant_iter_init(&iter, all);
+	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &ifaces)) {
+		g_autoptr(GVariant) props = g_variant_lookup_value(ifaces, RV_DBUS_TUNNEL_IFACE,
+								   G_VARIANT_TYPE_VARDICT);
+
+		/* A tunnel still wanted (by another link, or by hand) stays up or
+		 * starting: that one is not waited for. */
+		if (props && g_str_equal(prop_str(props, "TriggeredBy"), w->ifname) &&
+		    g_str_equal(prop_str(props, "State"), "stopping"))
+			g_hash_table_insert(w->pending, g_strdup(path),
+					    g_strdup(prop_str(props, "Name")));
+		g_variant_unref(ifaces);
+	}
+	predown_check_done(w);
+}
+
+static DBusHandlerResult predown_filter(DBusConnection *conn, DBusMessage *msg, void *data)
+{
+	struct predown_wait *w = data;
+	g_autoptr(GVariant) args = NULL;
+	g_autoptr(GVariant) changed = NULL;
+	const char *s, *name, *old_owner, *new_owner;
+
+	if (dbus_message_is_signal(msg, DBUS_INTERFACE_LOCAL, "Disconnected") ||
+	    (dbus_message_is_signal(msg, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
+	     dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING,
+				   &old_owner, DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID) &&
+	     g_str_equal(name, RV_DBUS_NAME) && !*new_owner)) {
+		w->daemon_gone = true;
+		g_main_loop_quit(w->loop);
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	}
+	if (!w->have_snapshot)
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;	/* the snapshot decides */
+	if (dbus_message_is_signal(msg, OBJECT_MANAGER_IFACE, "InterfacesRemoved")) {
+		const char *path = NULL;
+
+		if (dbus_message_get_args(msg, NULL, DBUS_TYPE_OBJECT_PATH, &path,
+					  DBUS_TYPE_INVALID) && path)
+			g_hash_table_remove(w->pending, path);
+		predown_check_done(w);
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	}
+	if (!dbus_message_is_signal(msg, PROPERTIES_IFACE, "PropertiesChanged") ||
+	    !dbus_message_get_path(msg) ||
+	    !g_hash_table_contains(w->pending, dbus_message_get_path(msg)))
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	args = rv_dbus_message_to_variant(msg);
+	if (!args || !g_variant_is_of_type(args, G_VARIANT_TYPE("(sa{sv}as)")))
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	g_variant_get(args, "(&s@a{sv}@as)", NULL, &changed, NULL);
+	if (g_variant_lookup(changed, "State", "&s", &s) && tunnel_is_stopped(s))
+		g_hash_table_remove(w->pending, dbus_message_get_path(msg));
+	predown_check_done(w);
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+static gboolean predown_timeout(gpointer data)
+{
+	struct predown_wait *w = data;
+
+	w->timed_out = true;
+	g_main_loop_quit(w->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static const char *const predown_matches[] = {
+	"type='signal',sender='" RV_DBUS_NAME "',interface='" PROPERTIES_IFACE "',"
+	"member='PropertiesChanged',path_namespace='" RV_DBUS_TUNNEL_PREFIX "'",
+	"type='signal',sender='" RV_DBUS_NAME "',interface='" OBJECT_MANAGER_IFACE "',"
+	"member='InterfacesRemoved'",
+	"type='signal',sender='" DBUS_SERVICE_DBUS "',member='NameOwnerChanged',"
+	"arg0='" RV_DBUS_NAME "'",
+};
+
+static int cmd_hook(const struct cmd_line *line)
+{
+	const char *event = line->args[0], *ifname = line->args[1];
+	struct predown_wait w = { ifname, NULL, false, false, false, NULL };
+	bool wait = g_str_equal(event, "predown") && line->timeout_s > 0;
+	DBusMessage *msg;
+	DBusPendingCall *pending = NULL;
+	guint timer;
+	int r;
+
+	if (!wait)
+		return call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Hook",
+			    g_variant_new("(ss)", event, ifname), NULL);
+
+	/* Subscribe before asking, so that no change can slip between. */
+	for (gsize i = 0; i < G_N_ELEMENTS(predown_matches); i++)
+		dbus_bus_add_match(ctl.conn, predown_matches[i], NULL);
+	w.pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	w.loop = g_main_loop_new(NULL, FALSE);
+	dbus_connection_add_filter(ctl.conn, predown_filter, &w, NULL);
+
+	r = call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Hook",
+		 g_variant_new("(ss)", event, ifname), NULL);
+	if (r)
+		goto out;
+	msg = dbus_message_new_method_call(RV_DBUS_NAME, RV_DBUS_PATH, OBJECT_MANAGER_IFACE,
+					   "GetManagedObjects");
+	if (!dbus_connection_send_with_reply(ctl.conn, msg, &pending, DEFAULT_CALL_TIMEOUT_MS) ||
+	    !pending) {
+		dbus_message_unref(msg);
+		g_printerr(_("Lost the connection to roamvpnd while waiting\n"));
+		r = EXIT_UNREACHABLE;
+		goto out;
+	}
+	dbus_message_unref(msg);
+	dbus_pending_call_set_notify(pending, predown_snapshot, &w, NULL);
+
+	timer = g_timeout_add((guint)(line->timeout_s * 1000), predown_timeout, &w);
+	g_main_loop_run(w.loop);
+	if (!w.timed_out)
+		g_source_remove(timer);
+
+	if (w.daemon_gone) {
+		/* A daemon that stops takes its tunnels down and restores DNS itself. */
+		g_printerr(_("roamvpnd went away while %s was going down\n"), ifname);
+		r = EXIT_UNREACHABLE;
+	} else if (w.timed_out) {
+		GHashTableIter it;
+		gpointer name;
+		g_autoptr(GString) names = g_string_new(NULL);
+
+		g_hash_table_iter_init(&it, w.pending);
+		while (g_hash_table_iter_next(&it, NULL, &name))
+			g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+					       (char *)name);
+		if (!w.have_snapshot)
+			g_printerr(_("Timed out after %.0f s waiting for roamvpnd\n"),
+				   line->timeout_s);
+		else
+			g_printerr(_("Timed out after %.0f s: tunnel(s) %s not down yet\n"),
+				   line->timeout_s, names->str);
+		r = EXIT_FAILURE_;
+	}
+out:
+	if (pending) {
+		dbus_pending_call_cancel(pending);
+		dbus_pending_call_unref(pending);
+	}
+	dbus_connection_remove_filter(ctl.conn, predown_filter, &w);
+	for (gsize i = 0; i < G_N_ELEMENTS(predown_matches); i++)
+		dbus_bus_remove_match(ctl.conn, predown_matches[i], NULL);
+	g_main_loop_unref(w.loop);
+	g_hash_table_destroy(w.pending);
+	return r;
+}
+
 /* --- monitor ---------------------------------------------------------------------------- */
 
 static GMainLoop *monitor_loop;
@@ -663,7 +1074,7 @@ static gboolean monitor_quit(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static int cmd_monitor(void)
+static int cmd_monitor(const struct cmd_line *line)
 {
 	DBusError err;
 
@@ -692,30 +1103,125 @@ static int cmd_monitor(void)
 	return EXIT_OK;
 }
 
-/* --- main ------------------------------------------------------------------------------ */
+/* --- the command table ---------------------------------------------------------------- */
+
+/* What a positional argument is: for checking and for shell completion. */
+enum arg_kind {
+	ARG_TUNNEL,		/* a tunnel name (completion asks the daemon) */
+	ARG_LINK,		/* an interface name (likewise) */
+	ARG_HOOK_EVENT,		/* one of hook_events */
+};
+
+/* Options a command accepts after its name (global ones go anywhere). */
+enum {
+	OPT_WAIT = 1 << 0,	/* --wait */
+	OPT_TIMEOUT = 1 << 1,	/* --timeout SECONDS */
+};
+
+struct command {
+	const char *name;
+	const char *synopsis;		/* arguments as shown in usage */
+	const char *help;		/* N_(): one line */
+	const char *denied;		/* N_(): "only root ... may <this>"; NULL: read-only */
+	int min_args, max_args;
+	enum arg_kind arg_kinds[2];
+	unsigned options;
+	double default_timeout_s;
+	bool needs_bus;
+	int (*run)(const struct cmd_line *line);
+};
+
+static const char *const hook_events[] = { "postup", "predown", NULL };
+
+/* Adding a command is adding a line here (and its handler above): usage, argument
+ * checks and completion all come from this table. */
+static const struct command commands[] = {
+	{ "status", "", N_("daemon state, tunnels and links"), NULL,
+	  0, 0, { 0 }, 0, 0, true, cmd_status },
+	{ "tunnels", "", N_("configured tunnels in detail"), NULL,
+	  0, 0, { 0 }, 0, 0, true, cmd_tunnels },
+	{ "links", "", N_("network interfaces as the daemon sees them"), NULL,
+	  0, 0, { 0 }, 0, 0, true, cmd_links },
+	{ "up", N_("NAME [--wait] [--timeout S]"),
+	  N_("start a tunnel (until the next network change)"), N_("start tunnels"),
+	  1, 1, { ARG_TUNNEL }, OPT_WAIT | OPT_TIMEOUT, 30, true, cmd_up },
+	{ "down", N_("NAME [--wait] [--timeout S]"),
+	  N_("stop a tunnel (until the next network change)"), N_("stop tunnels"),
+	  1, 1, { ARG_TUNNEL }, OPT_WAIT | OPT_TIMEOUT, 30, true, cmd_down },
+	{ "explain", N_("[IFACE]"), N_("which rule decided, and why earlier ones did not"), NULL,
+	  0, 1, { ARG_LINK }, 0, 0, true, cmd_explain },
+	{ "pause", "", N_("suspend automation until the next network change"),
+	  N_("pause the automation"), 0, 0, { 0 }, 0, 0, true, cmd_pause },
+	{ "resume", "", N_("end a pause"), N_("resume the automation"),
+	  0, 0, { 0 }, 0, 0, true, cmd_resume },
+	{ "reload", "", N_("re-read the configuration"), N_("reload the configuration"),
+	  0, 0, { 0 }, 0, 0, true, cmd_reload },
+	{ "monitor", "", N_("print events as they happen (Ctrl-C ends)"), NULL,
+	  0, 0, { 0 }, 0, 0, true, cmd_monitor },
+	{ "hook", N_("postup|predown IFACE [--timeout S]"),
+	  N_("for netifrc and other network managers (predown waits)"),
+	  N_("send network hooks"),
+	  2, 2, { ARG_HOOK_EVENT, ARG_LINK }, OPT_TIMEOUT, 10, true, cmd_hook },
+};
+
+static const struct command *command_lookup(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (g_str_equal(commands[i].name, name))
+			return &commands[i];
+	}
+	return NULL;
+}
+
+static const char *command_denied_action(const struct command *cmd)
+{
+	return cmd && cmd->denied ? _(cmd->denied) : _("do this");
+}
+
+/* Global options, valid before or after the command. */
+static const struct {
+	const char *name;
+	const char *short_name;
+	const char *value;	/* NULL: a flag */
+	const char *help;
+} global_options[] = {
+	{ "--bus", NULL, N_("system|session|unix:ADDRESS"), N_("the bus roamvpnd is on (default system)") },
+	{ "--json", NULL, NULL, N_("machine-readable output, one JSON document per line") },
+	{ "--help", "-h", NULL, N_("show this help") },
+	{ "--version", "-V", NULL, N_("show the version") },
+};
 
 static void usage(FILE *to)
 {
-	fprintf(to, "%s", _("Usage: roamvpnctl [--bus system|session|unix:ADDRESS] [--json] COMMAND\n"
-		"\n"
-		"Commands:\n"
-		"  status                        daemon state, tunnels and links\n"
-		"  tunnels                       configured tunnels and their state\n"
-		"  links                         network interfaces as the daemon sees them\n"
-		"  up NAME [--wait] [--timeout S]    start a tunnel (until the next network change)\n"
-		"  down NAME [--wait] [--timeout S]  stop a tunnel (until the next network change)\n"
-		"  explain [IFACE]               which rule decided, and why earlier ones did not\n"
-		"  pause                         suspend automation until the next network change\n"
-		"  resume                        end a pause\n"
-		"  reload                        re-read configuration\n"
-		"  monitor                       print events as they happen (Ctrl-C ends)\n"
-		"  hook postup|predown IFACE     for netifrc and other network managers\n"
-		"\n"
-		"Exit status: 0 ok, 1 failure, 2 usage, 3 daemon not reachable.\n"));
+	fprintf(to, "%s\n\n", _("Usage: roamvpnctl [OPTIONS] COMMAND [ARGUMENTS]"));
+	fprintf(to, "%s\n", _("Commands:"));
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		const struct command *c = &commands[i];
+		g_autofree char *left = g_strdup_printf("%s %s", c->name,
+							*c->synopsis ? _(c->synopsis) : "");
+		glong w = g_utf8_strlen(left, -1);
+
+		fprintf(to, "  %s%*s  %s\n", left, (int)MAX(0, 40 - w), "", _(c->help));
+	}
+	fprintf(to, "\n%s\n", _("Options:"));
+	for (gsize i = 0; i < G_N_ELEMENTS(global_options); i++) {
+		g_autofree char *left = g_strdup_printf("%s%s%s%s%s",
+			global_options[i].short_name ? global_options[i].short_name : "",
+			global_options[i].short_name ? ", " : "", global_options[i].name,
+			global_options[i].value ? " " : "",
+			global_options[i].value ? _(global_options[i].value) : "");
+		glong w = g_utf8_strlen(left, -1);
+
+		fprintf(to, "  %s%*s  %s\n", left, (int)MAX(0, 40 - w), "",
+			_(global_options[i].help));
+	}
+	fprintf(to, "\n%s\n", _("Exit status: 0 ok, 1 failure, 2 usage error, "
+				"3 roamvpnd not running, 4 no D-Bus bus."));
 }
 
-static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
+/* A usage error: the message, then one usage: the command's if known, else all. */
+static int usage_error(const struct command *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int usage_error(const struct command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	g_autofree char *message = NULL;
@@ -723,106 +1229,274 @@ static int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	message = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_printerr("%s\n", message);
-	usage(stderr);
+	g_printerr("roamvpnctl: %s\n", message);
+	if (cmd) {
+		g_printerr(_("Usage: roamvpnctl %s %s\n"), cmd->name,
+			   *cmd->synopsis ? _(cmd->synopsis) : "");
+		g_printerr("%s\n", _("Try 'roamvpnctl --help' for more information."));
+	} else {
+		usage(stderr);
+	}
 	return EXIT_USAGE;
 }
 
+/* --- parsing ---------------------------------------------------------------------------- */
+
+/* A global option at argv[*i]: 1 if consumed (value included), 0 if not one,
+ * negative an exit code. */
+static int parse_global_option(int argc, char **argv, int *i, const struct command *cmd)
+{
+	const char *a = argv[*i];
+
+	if (g_str_equal(a, "--json")) {
+		ctl.json = true;
+	} else if (g_str_equal(a, "--bus")) {
+		if (*i + 1 >= argc)
+			return -usage_error(cmd, _("--bus needs a value"));
+		ctl.bus = argv[++*i];
+	} else if (g_str_has_prefix(a, "--bus=")) {
+		ctl.bus = a + strlen("--bus=");
+	} else if (g_str_equal(a, "--help") || g_str_equal(a, "-h")) {
+		usage(stdout);
+		return -1000;	/* done, exit 0 */
+	} else if (g_str_equal(a, "--version") || g_str_equal(a, "-V")) {
+		printf("roamvpnctl %s\n", VERSION);
+		return -1000;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static bool parse_timeout(const char *text, double *out)
+{
+	char *end = NULL;
+	double v = g_ascii_strtod(text, &end);
+
+	if (!end || end == text || *end || !(v >= 0) || v > 86400)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int check_argument(const struct command *cmd, int index, const char *arg)
+{
+	if (cmd->arg_kinds[index] == ARG_HOOK_EVENT &&
+	    !g_strv_contains((const char *const *)hook_events, arg))
+		return usage_error(cmd, _("Unknown hook event %s (postup or predown)"), arg);
+	if (!*arg)
+		return usage_error(cmd, _("Empty argument"));
+	return EXIT_OK;
+}
+
+/* Parse the whole command line against the table before touching the bus.
+ * Returns EXIT_OK with *line filled, or an exit code (-1 for "done, exit 0"). */
+static int parse_command_line(int argc, char **argv, struct cmd_line *line)
+{
+	const struct command *cmd = NULL;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		r = parse_global_option(argc, argv, &i, cmd);
+		if (r == -1000)
+			return -1;
+		if (r < 0)
+			return -r;
+		if (r > 0)
+			continue;
+		if (!cmd) {
+			if (a[0] == '-')
+				return usage_error(NULL, _("Unknown option %s"), a);
+			cmd = command_lookup(a);
+			if (!cmd)
+				return usage_error(NULL, _("Unknown command %s"), a);
+			line->cmd = cmd;
+			line->timeout_s = cmd->default_timeout_s;
+			continue;
+		}
+		if ((cmd->options & OPT_WAIT) && g_str_equal(a, "--wait")) {
+			line->wait = true;
+		} else if ((cmd->options & OPT_TIMEOUT) &&
+			   (g_str_equal(a, "--timeout") || g_str_has_prefix(a, "--timeout="))) {
+			const char *v = strchr(a, '=') ? strchr(a, '=') + 1
+				      : i + 1 < argc ? argv[++i] : NULL;
+
+			if (!v || !parse_timeout(v, &line->timeout_s))
+				return usage_error(cmd, _("Bad timeout %s (seconds, 0 to 86400)"),
+						   v ? v : "");
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error(cmd, _("Unknown option %s for %s"), a, cmd->name);
+		} else if (line->n_args >= cmd->max_args) {
+			return usage_error(cmd, _("Too many arguments for %s"), cmd->name);
+		} else {
+			if ((r = check_argument(cmd, line->n_args, a)))
+				return r;
+			line->args[line->n_args++] = a;
+		}
+	}
+	if (!cmd)
+		return usage_error(NULL, _("No command given"));
+	if (line->n_args < cmd->min_args)
+		return usage_error(cmd, _("Missing arguments for %s"), cmd->name);
+	if ((cmd->options & OPT_WAIT) && line->wait && !(line->timeout_s > 0))
+		return usage_error(cmd, _("--wait needs a timeout above 0"));
+	return EXIT_OK;
+}
+
+/* --- shell completion --------------------------------------------------------------------
+ *
+ * `roamvpnctl __complete bash|zsh WORD...`: WORD... are the words after
+ * "roamvpnctl" up to and including the one being completed (possibly empty).
+ * Prints one candidate per line that starts with that word; for zsh commands and
+ * options come as "word:description". Tunnel and interface names come from the
+ * running daemon (on the --bus given on the line); when it cannot be reached
+ * there are simply none. The shell scripts stay thin: this table decides. */
+
+static void complete_print(bool zsh, const char *prefix, const char *word, const char *help)
+{
+	if (!g_str_has_prefix(word, prefix))
+		return;
+	if (zsh && help) {
+		g_autofree char *escaped = NULL;
+		GString *w = g_string_new(NULL);
+
+		/* _describe splits at the first unescaped colon. */
+		for (const char *p = word; *p; p++) {
+			if (*p == ':' || *p == '\\')
+				g_string_append_c(w, '\\');
+			g_string_append_c(w, *p);
+		}
+		escaped = g_string_free(w, FALSE);
+		printf("%s:%s\n", escaped, _(help));
+	} else {
+		printf("%s\n", word);
+	}
+}
+
+static void complete_objects(const char *iface, const char *prefix)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) objects = NULL;
+
+	ctl.conn = rv_dbus_open(ctl.bus, &error);
+	if (!ctl.conn)
+		return;
+	/* Quietly: completion never prints errors into the user's command line. */
+	if (dup2(open("/dev/null", O_WRONLY | O_CLOEXEC), STDERR_FILENO) < 0)
+		return;
+	if (managed_objects(iface, &objects) != EXIT_OK)
+		return;
+	for (guint i = 0; i < objects->len; i++) {
+		g_autofree char *name = cell_text(prop_str(objects->pdata[i], "Name"));
+
+		if (!strpbrk(name, " \t\n"))
+			complete_print(false, prefix, name, NULL);
+	}
+}
+
+static int complete(int argc, char **argv)
+{
+	bool zsh;
+	const struct command *cmd = NULL;
+	const char *cur, *prev = NULL;
+	int n_args = 0;
+
+	if (argc < 2)
+		return EXIT_USAGE;
+	zsh = g_str_equal(argv[0], "zsh");
+	cur = argv[argc - 1];
+	/* Walk the finished words: the command, its arguments, option values. */
+	for (int i = 1; i < argc - 1; i++) {
+		const char *a = argv[i];
+
+		if (g_str_equal(a, "--bus") && i + 1 < argc - 1) {
+			ctl.bus = argv[++i];
+		} else if (g_str_has_prefix(a, "--bus=")) {
+			ctl.bus = a + strlen("--bus=");
+		} else if (g_str_equal(a, "--timeout") && i + 1 < argc - 1) {
+			i++;
+		} else if (a[0] == '-') {
+			continue;
+		} else if (!cmd) {
+			cmd = command_lookup(a);
+		} else {
+			n_args++;
+		}
+	}
+	if (argc >= 3)
+		prev = argv[argc - 2];
+	if (prev && g_str_equal(prev, "--bus")) {
+		complete_print(zsh, cur, "system", NULL);
+		complete_print(zsh, cur, "session", NULL);
+		complete_print(zsh, cur, "unix:path=", NULL);
+		return EXIT_OK;
+	}
+	if (prev && g_str_equal(prev, "--timeout") && cmd && (cmd->options & OPT_TIMEOUT))
+		return EXIT_OK;		/* a number: nothing to offer */
+	if (cur[0] == '-') {
+		for (gsize i = 0; i < G_N_ELEMENTS(global_options); i++)
+			complete_print(zsh, cur, global_options[i].name, global_options[i].help);
+		if (cmd && (cmd->options & OPT_WAIT))
+			complete_print(zsh, cur, "--wait", N_("wait until the tunnel is there"));
+		if (cmd && (cmd->options & OPT_TIMEOUT))
+			complete_print(zsh, cur, "--timeout", N_("how long to wait, in seconds"));
+		return EXIT_OK;
+	}
+	if (!cmd) {
+		for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+			complete_print(zsh, cur, commands[i].name, commands[i].help);
+		return EXIT_OK;
+	}
+	if (n_args >= cmd->max_args)
+		return EXIT_OK;
+	switch (cmd->arg_kinds[n_args]) {
+	case ARG_HOOK_EVENT:
+		for (gsize i = 0; hook_events[i]; i++)
+			complete_print(zsh, cur, hook_events[i], NULL);
+		break;
+	case ARG_TUNNEL:
+		complete_objects(RV_DBUS_TUNNEL_IFACE, cur);
+		break;
+	case ARG_LINK:
+		complete_objects(RV_DBUS_LINK_IFACE, cur);
+		break;
+	}
+	return EXIT_OK;
+}
+
+/* --- main ------------------------------------------------------------------------------ */
+
 static int run(int argc, char **argv)
 {
-	const char *cmd;
-	int i = 1, r;
+	struct cmd_line line = { 0 };
+	int r;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (g_str_equal(argv[i], "--json")) {
-			ctl.json = true;
-		} else if (g_str_equal(argv[i], "--bus") && i + 1 < argc) {
-			ctl.bus = argv[++i];
-		} else if (g_str_has_prefix(argv[i], "--bus=")) {
-			ctl.bus = argv[i] + strlen("--bus=");
-		} else if (g_str_equal(argv[i], "--help") || g_str_equal(argv[i], "-h")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else if (g_str_equal(argv[i], "--version")) {
-			printf("roamvpnctl %s\n", VERSION);
-			return EXIT_OK;
-		} else {
-			return usage_error(_("Unknown option %s"), argv[i]);
-		}
-	}
-	if (i >= argc)
-		return usage_error("%s", _("No command given"));
-	cmd = argv[i++];
-	argc -= i;
-	argv += i;
-
-	/* Check the command line completely before touching the bus. */
-	if (g_str_equal(cmd, "status") || g_str_equal(cmd, "tunnels") || g_str_equal(cmd, "links") ||
-	    g_str_equal(cmd, "pause") || g_str_equal(cmd, "resume") || g_str_equal(cmd, "reload") ||
-	    g_str_equal(cmd, "monitor")) {
-		if (argc)
-			return usage_error(_("Too many arguments for %s"), cmd);
-	} else if (g_str_equal(cmd, "explain")) {
-		if (argc > 1)
-			return usage_error(_("Too many arguments for %s"), cmd);
-	} else if (g_str_equal(cmd, "hook")) {
-		if (argc != 2 || (!g_str_equal(argv[0], "postup") && !g_str_equal(argv[0], "predown")))
-			return usage_error("%s", _("Usage: roamvpnctl hook postup|predown IFACE"));
-	} else if (g_str_equal(cmd, "up") || g_str_equal(cmd, "down")) {
-		/* Parsed below. */
-	} else {
-		return usage_error(_("Unknown command %s"), cmd);
-	}
-
-	if (g_str_equal(cmd, "up") || g_str_equal(cmd, "down")) {
-		const char *name = NULL;
-		bool wait = false;
-		double timeout_s = 30;
-
-		for (int k = 0; k < argc; k++) {
-			if (g_str_equal(argv[k], "--wait")) {
-				wait = true;
-			} else if (g_str_equal(argv[k], "--timeout") && k + 1 < argc) {
-				char *end = NULL;
-
-				timeout_s = g_ascii_strtod(argv[++k], &end);
-				if (!end || *end || !(timeout_s > 0) || timeout_s > 86400)
-					return usage_error(_("Bad timeout %s (seconds, > 0)"), argv[k]);
-			} else if (argv[k][0] == '-' || name) {
-				return usage_error(_("Unexpected argument %s"), argv[k]);
-			} else {
-				name = argv[k];
-			}
-		}
-		if (!name)
-			return usage_error(_("%s needs a tunnel name"), cmd);
-		if ((r = connect_bus()))
-			return r;
-		return cmd_updown(name, g_str_equal(cmd, "up"), wait, timeout_s);
-	}
-
-	if ((r = connect_bus()))
+	if (argc >= 2 && g_str_equal(argv[1], "__complete"))
+		return complete(argc - 2, argv + 2);
+	r = parse_command_line(argc, argv, &line);
+	if (r < 0)
+		return EXIT_OK;		/* --help, --version */
+	if (r)
 		return r;
-	if (g_str_equal(cmd, "status"))
-		return cmd_status();
-	if (g_str_equal(cmd, "tunnels"))
-		return cmd_list(RV_DBUS_TUNNEL_IFACE);
-	if (g_str_equal(cmd, "links"))
-		return cmd_list(RV_DBUS_LINK_IFACE);
-	if (g_str_equal(cmd, "explain"))
-		return cmd_explain(argc ? argv[0] : NULL);
-	if (g_str_equal(cmd, "monitor"))
-		return cmd_monitor();
-	if (g_str_equal(cmd, "hook"))
-		return call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Hook",
-			    g_variant_new("(ss)", argv[0], argv[1]), NULL);
-	/* pause, resume, reload */
-	{
-		const char *method = g_str_equal(cmd, "pause") ? "Pause"
-				   : g_str_equal(cmd, "resume") ? "Resume" : "Reload";
+	ctl.cmd = line.cmd;
+	if (line.cmd->needs_bus && (r = connect_bus()))
+		return r;
+	return line.cmd->run(&line);
+}
 
-		return call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, method, NULL, NULL);
-	}
+/* Colour for people at a terminal only; NO_COLOR (https://no-color.org) wins. */
+static bool want_color(void)
+{
+	const char *no_color = g_getenv("NO_COLOR");
+	const char *term = g_getenv("TERM");
+
+	if (no_color && *no_color)
+		return false;
+	if (!term || g_str_equal(term, "dumb"))
+		return false;
+	return isatty(STDOUT_FILENO);
 }
 
 int main(int argc, char **argv)
@@ -833,6 +1507,7 @@ int main(int argc, char **argv)
 	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
+	ctl.color = want_color();
 
 	r = run(argc, argv);
 	if (ctl.conn)

@@ -10,6 +10,9 @@
 # function returns 0, whether roamvpnd runs or not, and the call is bounded.
 #
 # Per interface (in /etc/conf.d/net):  roamvpn_wlan0="no"   skips wlan0.
+# roamvpn_timeout="10"  bounds how long predown waits for the interface's tunnels
+# to be down and DNS restored (seconds; 0 does not wait).
+# Loopback is skipped: no tunnel runs over it, and net.lo starts before dbus.
 # roamvpnd also watches netlink and nl80211 itself; this hook is only an early
 # trigger and a boot-order integration point (see docs/netifrc.md).
 
@@ -35,17 +38,25 @@ _roamvpn_enabled()
 
 _roamvpn_hook()
 {
-	local event="$1" rc=0
+	local event="$1" rc=0 wait="${roamvpn_timeout:-10}"
+	[ "${IFACE}" = lo ] && return 0
 	_roamvpn_enabled || return 0
-	# A bounded call: a hung bus must not hang the interface.
+	case "${wait}" in
+		""|*[!0-9]*) wait=10 ;;
+	esac
+	# predown waits (bounded by roamvpnctl itself) until the tunnels are down;
+	# timeout(1) is only the last resort against a hung bus.
+	set -- hook "${event}" "${IFACE}"
+	[ "${event}" = predown ] && set -- "$@" --timeout "${wait}"
 	if command -v timeout >/dev/null 2>&1; then
-		timeout 10 roamvpnctl hook "${event}" "${IFACE}" >/dev/null 2>&1 || rc=$?
+		timeout $((wait + 5)) roamvpnctl "$@" >/dev/null 2>&1 || rc=$?
 	else
-		roamvpnctl hook "${event}" "${IFACE}" >/dev/null 2>&1 || rc=$?
+		roamvpnctl "$@" >/dev/null 2>&1 || rc=$?
 	fi
 	case "${rc}" in
 		0) ;;
 		3) vewarn "roamvpnd is not running; not telling it about ${IFACE}" ;;
+		4) vewarn "no D-Bus system bus; not telling roamvpnd about ${IFACE}" ;;
 		*) vewarn "roamvpnctl hook ${event} ${IFACE} failed (exit ${rc})" ;;
 	esac
 	return 0

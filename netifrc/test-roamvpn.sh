@@ -34,7 +34,7 @@ fail=0
 ok() { n=$((n + 1)); echo "ok ${n} - $1"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok ${n} - $1"; }
 
-echo "1..6"
+echo "1..9"
 
 IFACE='wl an0;$(touch x)'
 IFVAR='wl_an0__touch_x_'
@@ -93,5 +93,40 @@ if [ "$?" = 0 ] && [ ! -e pwned ] && [ -e "${tmp}/args" ]; then
 	ok "a malformed IFVAR is never evaluated"
 else
 	not_ok "a malformed IFVAR is never evaluated"
+fi
+rm -f "${tmp}/args"
+IFACE=lo
+IFVAR=lo
+roamvpn_pre_stop
+if [ "$?" = 0 ] && [ ! -e "${tmp}/args" ]; then
+	ok "loopback is skipped"
+else
+	not_ok "loopback is skipped"
+fi
+
+rm -f "${tmp}/args"
+IFACE=wlan0
+IFVAR=wlan0
+roamvpn_timeout=7
+roamvpn_pre_stop
+if [ "$?" = 0 ] && [ "$(cat "${tmp}/args")" = "hook
+predown
+wlan0
+--timeout
+7" ]; then
+	ok "predown passes the configured wait bound"
+else
+	not_ok "predown passes the configured wait bound"
+fi
+
+export FAKE_RC=4
+: > "${tmp}/warnings"
+roamvpn_post_start
+rc=$?
+unset FAKE_RC
+if [ "${rc}" = 0 ] && grep -q "no D-Bus" "${tmp}/warnings"; then
+	ok "no bus: interface still comes up, with its own warning"
+else
+	not_ok "no bus: interface still comes up, with its own warning"
 fi
 exit "${fail}"
