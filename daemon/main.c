@@ -54,14 +54,16 @@ static int take_lock(const char *state_dir, GError **error)
 	g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
 	int fd;
 
-	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
+	/* 0700/0600 as the systemd unit makes them (RuntimeDirectoryMode, UMask):
+	 * the saved resolv.conf and the hook socket live here. */
+	if (g_mkdir_with_parents(state_dir, 0700) < 0) {
 		int err = errno;
 
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
 			    "cannot create state directory %s: %s", state_dir, g_strerror(err));
 		return -err;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
 
