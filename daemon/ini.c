@@ -60,7 +60,7 @@ struct rv_ini *rv_ini_parse(const char *path, const char *text, unsigned flags,
 	g_autoptr(rv_ini) ini = g_new0(struct rv_ini, 1);
 	g_auto(GStrv) lines = NULL;
 	struct rv_ini_section *current = NULL;
-	bool ok = true;
+	bool ok = true, in_bad_section = false;
 
 	ini->path = g_strdup(path);
 	ini->sections = g_ptr_array_new_with_free_func(section_free);
@@ -97,9 +97,15 @@ struct rv_ini *rv_ini_parse(const char *path, const char *text, unsigned flags,
 		if (line[0] == '[') {
 			size_t len = strlen(line);
 
-			if (line[len - 1] != ']' || len < 3) {
-				rv_ini_error(errors, path, lineno, "malformed section header '%s'", line);
+			/* Exactly one [ and one ]: "[Tunnel]]" or "[Tunnel] x]" must not
+			 * become a section named "Tunnel]" that one reader takes for
+			 * [Tunnel] and another does not. The line is not echoed. */
+			if (len < 3 || line[len - 1] != ']' || strpbrk(line + 1, "[]") != line + len - 1) {
+				rv_ini_error(errors, path, lineno,
+					     "malformed section header (a line starting with '[' must be [Name])");
 				ok = false;
+				current = NULL;
+				in_bad_section = true;	/* its lines are not "outside any section" */
 				continue;
 			}
 			current = g_new0(struct rv_ini_section, 1);
@@ -108,15 +114,22 @@ struct rv_ini *rv_ini_parse(const char *path, const char *text, unsigned flags,
 			current->line = lineno;
 			current->entries = g_ptr_array_new_with_free_func(entry_free);
 			g_ptr_array_add(ini->sections, current);
+			in_bad_section = false;
 			continue;
 		}
 
 		eq = strchr(line, '=');
 		if (!eq) {
-			rv_ini_error(errors, path, lineno, "expected 'Key=Value' or '[Section]', got '%s'", line);
+			/* Never echo the line: "PrivateKey yAnz..." or "Password hunter2"
+			 * with the '=' forgotten is exactly what lands here. */
+			rv_ini_error(errors, path, lineno,
+				     "expected 'Key=Value' or '[Section]': line %d is not KEY=VALUE "
+				     "(not shown, it may hold a secret)", lineno);
 			ok = false;
 			continue;
 		}
+		if (!current && in_bad_section)
+			continue;
 		if (!current) {
 			rv_ini_error(errors, path, lineno, "assignment outside of any [Section]");
 			ok = false;

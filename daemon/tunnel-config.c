@@ -58,45 +58,6 @@ static bool wg_key_valid(const char *text)
 	return valid;
 }
 
-/* HOST:PORT or [IPV6]:PORT, parsed by GUri as the authority of a URI. */
-static bool endpoint_valid(const char *text, char **why)
-{
-	g_autofree char *uri = g_strconcat("udp://", text, NULL);
-	g_autofree char *userinfo = NULL, *host = NULL, *path = NULL, *query = NULL, *fragment = NULL;
-	int port = -1;
-	int family;
-
-	if (strchr(text, '@') || strchr(text, '/') || strchr(text, '?') || strchr(text, '#') ||
-	    strchr(text, '%') ||
-	    !g_uri_split(uri, G_URI_FLAGS_NON_DNS, NULL, &userinfo, &host, &port, &path, &query,
-			 &fragment, NULL) ||
-	    !host || host[0] == '\0' || (path && path[0])) {
-		*why = g_strdup("is not HOST:PORT or [IPv6]:PORT");
-		return false;
-	}
-	if (port < 0) {
-		*why = g_strdup("has no :PORT");
-		return false;
-	}
-	if (port < 1 || port > 65535) {
-		*why = g_strdup("port must be 1 to 65535");
-		return false;
-	}
-	if (text[0] != '[' && strchr(host, ':')) {
-		*why = g_strdup("IPv6 endpoints are written [ADDRESS]:PORT");
-		return false;
-	}
-	if (text[0] == '[' && (!rv_ip_valid(host, &family) || family != AF_INET6)) {
-		*why = g_strdup("only an IPv6 address goes in [brackets]");
-		return false;
-	}
-	if (text[0] != '[' && !rv_ip_valid(host, &family) && !rv_domain_valid(host)) {
-		*why = g_strdup("is not a valid host name or address");
-		return false;
-	}
-	return true;
-}
-
 static bool parse_uint(const char *text, guint64 max, guint64 *out)
 {
 	return g_ascii_string_to_unsigned(text, 10, 0, max, out, NULL);
@@ -343,7 +304,7 @@ static bool wg_peer(struct rv_tunnel_config *cfg, const struct rv_ini_section *s
 		} else if (key_is(e, "PresharedKey")) {
 			ok = check_key(cfg, e, errors) && ok;
 		} else if (key_is(e, "Endpoint")) {
-			if (!endpoint_valid(e->value, &why)) {
+			if (!rv_endpoint_valid(e->value, &why)) {
 				rv_ini_error(errors, cfg->path, e->line, "Endpoint=: '%s' %s", e->value, why);
 				ok = false;
 			}
@@ -534,21 +495,23 @@ static bool has_tunnel_section(const char *text)
 struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *errors)
 {
 	g_autoptr(rv_tunnel_config) cfg = g_new0(struct rv_tunnel_config, 1);
-	g_autoptr(GError) error = NULL;
 	g_autofree char *text = NULL;
 	g_autofree char *base = g_path_get_basename(path);
 	bool tunnel_file, ok = true;
 	gsize len;
+	int r;
 
 	cfg->path = g_strdup(path);
 	if (g_str_has_suffix(base, ".conf"))
 		base[strlen(base) - strlen(".conf")] = '\0';
 	cfg->name = g_steal_pointer(&base);
 
-	if (!g_file_get_contents(path, &text, &len, &error)) {
-		rv_ini_error(errors, path, 0, "%s", error->message);
+	/* A regular file of at most 1 MiB without NUL bytes (a FIFO must not hang). */
+	r = rv_ini_read_file(path, &text, &len, errors);
+	if (r == -ENOENT)
+		rv_ini_error(errors, path, 0, "%s", g_strerror(ENOENT));
+	if (r < 0)
 		return NULL;
-	}
 	if (!rv_tunnel_name_valid(cfg->name)) {
 		rv_ini_error(errors, path, 0,
 			     "'%s' is not a tunnel name: the file name without .conf must be 1 to 15 of "

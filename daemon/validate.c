@@ -113,3 +113,42 @@ bool rv_cidr_valid(const char *text)
 	return g_ascii_string_to_unsigned(slash + 1, 10, 0, family == AF_INET ? 32 : 128,
 					  &prefix, NULL);
 }
+
+/* HOST:PORT or [IPV6]:PORT, parsed by GUri as the authority of a URI. */
+bool rv_endpoint_valid(const char *text, char **why)
+{
+	g_autofree char *uri = g_strconcat("udp://", text, NULL);
+	g_autofree char *userinfo = NULL, *host = NULL, *path = NULL, *query = NULL, *fragment = NULL;
+	int port = -1;
+	int family;
+
+	if (strchr(text, '@') || strchr(text, '/') || strchr(text, '?') || strchr(text, '#') ||
+	    strchr(text, '%') ||
+	    !g_uri_split(uri, G_URI_FLAGS_NON_DNS, NULL, &userinfo, &host, &port, &path, &query,
+			 &fragment, NULL) ||
+	    !host || host[0] == '\0' || (path && path[0])) {
+		*why = g_strdup("is not HOST:PORT or [IPv6]:PORT");
+		return false;
+	}
+	if (port < 0) {
+		*why = g_strdup("has no :PORT");
+		return false;
+	}
+	if (port < 1 || port > 65535) {
+		*why = g_strdup("port must be 1 to 65535");
+		return false;
+	}
+	if (text[0] != '[' && strchr(host, ':')) {
+		*why = g_strdup("IPv6 endpoints are written [ADDRESS]:PORT");
+		return false;
+	}
+	if (text[0] == '[' && (!rv_ip_valid(host, &family) || family != AF_INET6)) {
+		*why = g_strdup("only an IPv6 address goes in [brackets]");
+		return false;
+	}
+	if (text[0] != '[' && !rv_ip_valid(host, &family) && !rv_domain_valid(host)) {
+		*why = g_strdup("is not a valid host name or address");
+		return false;
+	}
+	return true;
+}

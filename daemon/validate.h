@@ -38,3 +38,6 @@ bool rv_ip_valid(const char *text, int *family);
 bool rv_ipv4_valid(const char *text);
 /* ADDRESS or ADDRESS/PREFIX (a host route without the prefix, as wg accepts). */
 bool rv_cidr_valid(const char *text);
+/* A WireGuard-style endpoint: HOST:PORT or [IPV6]:PORT (HOST a name or an IPv4
+ * address). On false *why says what is wrong ("has no :PORT"); free it. */
+bool rv_endpoint_valid(const char *text, char **why);

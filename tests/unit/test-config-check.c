@@ -158,6 +158,38 @@ static void test_unknown_tunnel(void)
 	remove_tree(confdir);
 }
 
+/* Issue 8 §1, §2, §9: typos and hostile files are FILE:LINE errors; --check neither
+ * aborts ("[Tunnel]]" hit an assertion: exit 134), nor hangs on a FIFO, nor echoes a
+ * line that lost its '=' (it may be a password). */
+static void test_hostile_files(void)
+{
+	static const char nul_rule[] = "[Match]\nType=wlan\n\0[Action]\nIgnore=yes\n";
+	g_autofree char *fifo = NULL, *nul = NULL, *out = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (skip_without_daemon())
+		return;
+	write_file("tunnels/typo.conf", "[Tunnel]]\nBackend=exec\n[exec]\nStart=/bin/true\n", 0600);
+	write_file("tunnels/typo2.conf", "[Tunnel] x]\nBackend=exec\n[exec]\nStart=/bin/true\n", 0600);
+	write_file("tunnels/pw.conf", "[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/true\nPassword hunter2\n", 0600);
+	write_file("rules/10-ok.rules", "[Action]\nIgnore=yes\n", 0644);
+	fifo = g_build_filename(confdir, "rules", "20-fifo.rules", NULL);
+	g_assert_cmpint(mkfifo(fifo, 0644), ==, 0);
+	nul = g_build_filename(confdir, "rules", "30-nul.rules", NULL);
+	g_file_set_contents(nul, nul_rule, sizeof(nul_rule) - 1, &error);
+	g_assert_no_error(error);
+
+	g_assert_cmpint(run_check(&out), ==, 1);
+	assert_line(out, "tunnels/typo.conf:1: malformed section header (a line starting with '[' must be [Name])");
+	assert_line(out, "tunnels/typo2.conf:1: malformed section header (a line starting with '[' must be [Name])");
+	assert_line(out, "tunnels/pw.conf:5: expected 'Key=Value' or '[Section]': line 5 is not KEY=VALUE "
+		    "(not shown, it may hold a secret)");
+	assert_line(out, "rules/20-fifo.rules: not a regular file");
+	assert_line(out, "rules/30-nul.rules:3: NUL byte in a text file");
+	g_assert_null(strstr(out, "hunter2"));
+	remove_tree(confdir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = g_getenv("ROAMVPN_BUILD_ROOT");
@@ -181,6 +213,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config-check/empty", test_empty_configuration);
 	g_test_add_func("/config-check/every-error", test_every_error_reported);
 	g_test_add_func("/config-check/unknown-tunnel", test_unknown_tunnel);
+	g_test_add_func("/config-check/hostile-files", test_hostile_files);
 	ret = g_test_run();
 
 	g_assert_cmpint(g_rmdir(plugindir), ==, 0);

@@ -1,7 +1,12 @@
 /* test-ini.c - the line-numbered INI reader. */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ini.h"
 
@@ -59,6 +64,104 @@ static void test_not_utf8(void)
 	g_assert_null(rv_ini_parse("x.rules", "[Match]\nSSID=\xff\xfe\n", 0, errors));
 	g_assert_cmpuint(errors->len, ==, 1);
 	g_assert_true(g_str_has_prefix(g_ptr_array_index(errors, 0), "x.rules:2: not valid UTF-8"));
+}
+
+/* Issue 8 §1: "[Tunnel]]" must not become a section "Tunnel]". */
+static void test_malformed_section_headers(void)
+{
+	const char *bad[] = { "[Tunnel]]\n", "[Tunnel] x]\n", "[Tu[nnel]\n", "[[Tunnel]\n", "[]\n",
+			      "[Tunnel\n", NULL };
+
+	for (int i = 0; bad[i]; i++) {
+		g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+		g_autofree char *text = g_strconcat("# header\n", bad[i], "Backend=exec\n", NULL);
+
+		g_assert_null(rv_ini_parse("t.conf", text, 0, errors));
+		g_assert_cmpuint(errors->len, ==, 1);
+		g_assert_cmpstr(g_ptr_array_index(errors, 0), ==,
+				"t.conf:2: malformed section header (a line starting with '[' must be [Name])");
+	}
+}
+
+/* Issue 8 §2: a line without '=' is never echoed; it may be a key with the '=' missing. */
+static void test_line_not_echoed(void)
+{
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_null(rv_ini_parse("wg.conf", "[Interface]\nPrivateKey yAnzsecretsecret\n[exec]\nPassword hunter2\n",
+				   RV_INI_INLINE_COMMENTS, errors));
+	g_assert_cmpuint(errors->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(errors, 0), ==,
+			"wg.conf:2: expected 'Key=Value' or '[Section]': line 2 is not KEY=VALUE "
+			"(not shown, it may hold a secret)");
+	for (guint i = 0; i < errors->len; i++) {
+		g_assert_null(strstr(g_ptr_array_index(errors, i), "yAnz"));
+		g_assert_null(strstr(g_ptr_array_index(errors, i), "hunter2"));
+	}
+}
+
+/* Issue 8 §9: only regular files, at most 1 MiB, no NUL; nothing blocks. */
+static void test_hostile_files(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("roamvpn-ini-XXXXXX", &error);
+	g_autofree char *fifo = g_build_filename(dir, "fifo.rules", NULL);
+	g_autofree char *zero = g_build_filename(dir, "zero.rules", NULL);
+	g_autofree char *big = g_build_filename(dir, "big.rules", NULL);
+	g_autofree char *nul = g_build_filename(dir, "nul.rules", NULL);
+	g_autofree char *ok = g_build_filename(dir, "ok.rules", NULL);
+	g_autofree char *absent = g_build_filename(dir, "absent.rules", NULL);
+	g_autofree char *big_text = g_strnfill(RV_INI_MAX_FILE_SIZE + 1, 'x');
+	static const char nul_text[] = "[Match]\nType=wlan\nSSID=a\0[Action]\nIgnore=yes\n";
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+
+	g_assert_no_error(error);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(symlink("/dev/zero", zero), ==, 0);
+	g_file_set_contents(big, big_text, -1, &error);
+	g_assert_no_error(error);
+	g_file_set_contents(nul, nul_text, sizeof(nul_text) - 1, &error);
+	g_assert_no_error(error);
+	g_file_set_contents(ok, "[Action]\nIgnore=yes\n", -1, &error);
+	g_assert_no_error(error);
+
+	/* A FIFO without a writer would block a plain read forever. */
+	g_assert_null(rv_ini_load(fifo, 0, errors));
+	g_assert_null(rv_ini_load(zero, 0, errors));
+	g_assert_null(rv_ini_load(big, 0, errors));
+	g_assert_null(rv_ini_load(nul, 0, errors));
+	g_assert_null(rv_ini_load(absent, 0, errors));
+	g_assert_cmpuint(errors->len, ==, 5);
+	{
+		g_autofree char *e0 = g_strdup_printf("%s: not a regular file", fifo);
+		g_autofree char *e1 = g_strdup_printf("%s: not a regular file", zero);
+		g_autofree char *e2 = g_strdup_printf("%s: too large (%d bytes; the limit is %d)", big,
+						      RV_INI_MAX_FILE_SIZE + 1, RV_INI_MAX_FILE_SIZE);
+		g_autofree char *e3 = g_strdup_printf("%s:3: NUL byte in a text file", nul);
+		g_autofree char *e4 = g_strdup_printf("%s: %s", absent, g_strerror(ENOENT));
+
+		g_assert_cmpstr(g_ptr_array_index(errors, 0), ==, e0);
+		g_assert_cmpstr(g_ptr_array_index(errors, 1), ==, e1);
+		g_assert_cmpstr(g_ptr_array_index(errors, 2), ==, e2);
+		g_assert_cmpstr(g_ptr_array_index(errors, 3), ==, e3);
+		g_assert_cmpstr(g_ptr_array_index(errors, 4), ==, e4);
+	}
+	/* A missing file is -ENOENT without a message: the caller decides. */
+	g_ptr_array_set_size(errors, 0);
+	g_assert_cmpint(rv_ini_read_file(absent, &text, &len, errors), ==, -ENOENT);
+	g_assert_cmpuint(errors->len, ==, 0);
+	g_assert_cmpint(rv_ini_read_file(ok, &text, &len, errors), ==, 0);
+	g_assert_cmpstr(text, ==, "[Action]\nIgnore=yes\n");
+	g_assert_cmpuint(len, ==, strlen(text));
+
+	g_assert_cmpint(g_remove(fifo), ==, 0);
+	g_assert_cmpint(g_remove(zero), ==, 0);
+	g_assert_cmpint(g_remove(big), ==, 0);
+	g_assert_cmpint(g_remove(nul), ==, 0);
+	g_assert_cmpint(g_remove(ok), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
 /* --- key tables --- */
@@ -204,6 +307,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/ini/errors-have-lines", test_errors_have_lines);
 	g_test_add_func("/ini/inline-comments", test_inline_comments);
 	g_test_add_func("/ini/not-utf8", test_not_utf8);
+	g_test_add_func("/ini/malformed-section-headers", test_malformed_section_headers);
+	g_test_add_func("/ini/line-not-echoed", test_line_not_echoed);
+	g_test_add_func("/ini/hostile-files", test_hostile_files);
 	g_test_add_func("/ini/table-values", test_table_values);
 	g_test_add_func("/ini/table-errors", test_table_errors);
 	g_test_add_func("/ini/table-required-and-flags", test_table_required_and_flags);

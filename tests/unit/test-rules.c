@@ -385,7 +385,8 @@ static void test_errors(void)
 		"r/10-x.rules:3: [Match] repeated (first at line 1)", NULL });
 	/* INI syntax errors come through with their lines too. */
 	assert_errors("[Match]\nType wlan\n[Action]\nIgnore=yes\n", NULL, (const char *[]){
-		"r/10-x.rules:2: expected 'Key=Value' or '[Section]', got 'Type wlan'", NULL });
+		"r/10-x.rules:2: expected 'Key=Value' or '[Section]': line 2 is not KEY=VALUE "
+		"(not shown, it may hold a secret)", NULL });
 	/* Every error in a file is reported, not just the first. */
 	assert_errors("[Match]\nSSID=\"x\nFoo=1\nCarrier=2\n[Action]\nConnect=nosuch\nDisconnect=all\n[X]\n",
 		      tunnels, (const char *[]){
