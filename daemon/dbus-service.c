@@ -25,7 +25,7 @@
 #include "events.h"
 #include "link.h"
 #include "manager.h"
-#include "rules.h"
+#include "policy.h"
 #include "ssid.h"
 #include "tunnel.h"
 
@@ -301,6 +301,7 @@ static GVariant *tunnel_properties(const struct rv_tunnel *t)
 
 static GVariant *link_properties(const struct rv_link *l)
 {
+	const struct rv_decision *decision = rv_manager_link_decision(l->ifindex);
 	GVariantBuilder b;
 	g_autofree char *bssid = l->has_bssid ? rv_mac_to_string(l->bssid) : NULL;
 	g_autofree char *gw_mac = l->has_gateway_mac ? rv_mac_to_string(l->gateway_mac) : NULL;
@@ -326,8 +327,9 @@ static GVariant *link_properties(const struct rv_link *l)
 	g_variant_builder_add(&b, "{sv}", "Gateway", g_variant_new_string(or_empty(l->gateway)));
 	g_variant_builder_add(&b, "{sv}", "GatewayMAC", g_variant_new_string(or_empty(gw_mac)));
 	g_variant_builder_add(&b, "{sv}", "MatchedRule",
-			      g_variant_new_string(or_empty(l->matched_rule)));
-	g_variant_builder_add(&b, "{sv}", "Decision", g_variant_new_string(or_empty(l->decision)));
+			      g_variant_new_string(or_empty(decision ? decision->rule : NULL)));
+	g_variant_builder_add(&b, "{sv}", "Decision",
+			      g_variant_new_string(or_empty(decision ? decision->action : NULL)));
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
@@ -732,9 +734,9 @@ static DBusHandlerResult handle_explain(DBusConnection *conn, DBusMessage *msg, 
 		if (!list && error)
 			return reply_gerror(conn, msg, error);
 		for (guint i = 0; list && i < list->len; i++) {
-			const struct rv_rule_verdict *v = list->pdata[i];
+			const struct rv_verdict *v = list->pdata[i];
 
-			g_variant_builder_add(&verdicts, "(sbs)", or_empty(rv_rule_id(v->rule)),
+			g_variant_builder_add(&verdicts, "(sbs)", or_empty(v->rule),
 					      v->matched, or_empty(v->reason));
 		}
 	}
@@ -1030,6 +1032,10 @@ static void on_core_event(enum rv_event_kind kind, const void *object, void *use
 	case RV_EVENT_LINK_REMOVED:
 		if (object)
 			link_event(kind, object);
+		break;
+	case RV_EVENT_DECISION_CHANGED:
+		if (object)
+			link_event(RV_EVENT_LINK_CHANGED, object);
 		break;
 	case RV_EVENT_TUNNEL_ADDED:
 	case RV_EVENT_TUNNEL_CHANGED:

@@ -47,6 +47,7 @@ const char *rv_event_kind_name(enum rv_event_kind kind)
 	case RV_EVENT_LINK_ADDED: return "link-added";
 	case RV_EVENT_LINK_CHANGED: return "link-changed";
 	case RV_EVENT_LINK_REMOVED: return "link-removed";
+	case RV_EVENT_DECISION_CHANGED: return "decision-changed";
 	case RV_EVENT_TUNNEL_ADDED: return "tunnel-added";
 	case RV_EVENT_TUNNEL_CHANGED: return "tunnel-changed";
 	case RV_EVENT_TUNNEL_REMOVED: return "tunnel-removed";

@@ -1,8 +1,10 @@
 /* events.h - in-process change notifications.
  *
  * The core (links, supervisor, manager) emits an event whenever an object it owns
- * appears, changes or goes away; consumers (the D-Bus service, the policy) subscribe.
- * Emission is synchronous: subscribers must not re-enter the emitter.
+ * appears, changes or goes away; consumers (the manager, wifi.c, the D-Bus service)
+ * subscribe. Emission is synchronous: subscribers must not re-enter the emitter;
+ * one that has work to do in reply (evaluate, query nl80211) notes it and does it
+ * from a timer or an idle callback.
  */
 #pragma once
 
@@ -12,6 +14,8 @@ enum rv_event_kind {
 	RV_EVENT_LINK_ADDED,
 	RV_EVENT_LINK_CHANGED,
 	RV_EVENT_LINK_REMOVED,
+	/* The policy's decision for a link changed (manager.h rv_manager_link_decision). */
+	RV_EVENT_DECISION_CHANGED,
 	RV_EVENT_TUNNEL_ADDED,
 	RV_EVENT_TUNNEL_CHANGED,
 	RV_EVENT_TUNNEL_REMOVED,

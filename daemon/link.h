@@ -2,7 +2,9 @@
  *
  * links.c owns these objects and keeps them current from rtnetlink events
  * (RTM_NEWLINK/DELLINK, addresses, routes, neighbours); wifi.c adds what nl80211
- * says about association. Everyone else reads them and never frees them.
+ * says about association. Everyone else reads them and never frees them. They hold
+ * facts only: what the policy decided is kept by the manager (manager.h), and which
+ * devices are tunnels by the supervisor (supervisor.h).
  */
 #pragma once
 
@@ -31,11 +33,6 @@ struct rv_link {
 	GBytes *ssid;		/* NULL when unknown */
 	uint8_t bssid[6];
 	bool has_bssid;
-
-	/* Set by the policy after each evaluation. */
-	char *matched_rule;	/* rule id ("50-untrusted-wifi") or NULL */
-	char *decision;		/* "connect corp", "disconnect all", "ignore", NULL */
-	bool tunnel_device;	/* the interface of a tunnel we run: never matched */
 };
 
 /* Up, carrier, and for Wi-Fi really joined (RUNNING with operstate UP, which WPA
@@ -56,8 +53,3 @@ GPtrArray *rv_links_list(void);
 /* Called by wifi.c. ssid may be NULL (unknown). connected=false clears SSID/BSSID. */
 void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid,
 		       size_t ssid_len, const uint8_t bssid[6]);
-/* Called by the policy to record its decision and by the supervisor to mark
- * tunnel devices; emits RV_EVENT_LINK_CHANGED when something changed. */
-void rv_links_set_decision(struct rv_link *link, const char *rule,
-			   const char *decision);
-void rv_links_set_tunnel_device(const char *ifname, bool is_tunnel);

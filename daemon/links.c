@@ -3,7 +3,7 @@
  * libnl keeps caches of links, addresses, routes and neighbours current from
  * kernel events; after each batch of events we rebuild every struct rv_link from
  * those caches and announce what changed. Nothing here polls. Wi-Fi facts
- * (wifi.c) and policy decisions live in the same objects and survive rebuilds.
+ * (wifi.c) live in the same objects and survive rebuilds.
  */
 #include "config.h"
 
@@ -38,7 +38,6 @@ static struct nl_cache *neigh_cache;
 static guint mngr_watch;
 static guint sync_idle;
 static GHashTable *links;		/* GINT_TO_POINTER(ifindex) -> struct rv_link * */
-static GHashTable *tunnel_devices;	/* names of devices our tunnels run on */
 
 static void link_free(gpointer p)
 {
@@ -51,8 +50,6 @@ static void link_free(gpointer p)
 	g_free(l->gateway);
 	if (l->ssid)
 		g_bytes_unref(l->ssid);
-	g_free(l->matched_rule);
-	g_free(l->decision);
 	g_free(l);
 }
 
@@ -328,7 +325,6 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		g_clear_pointer(&l->ssid, g_bytes_unref);
 		l->wifi_connected = false;
 	}
-	l->tunnel_device = tunnel_devices && g_hash_table_contains(tunnel_devices, l->name);
 	return changed;
 }
 
@@ -459,7 +455,6 @@ void rv_links_exit(void)
 	g_clear_pointer(&mngr, nl_cache_mngr_free);
 	link_cache = addr_cache = route_cache = neigh_cache = NULL;
 	g_clear_pointer(&links, g_hash_table_destroy);
-	g_clear_pointer(&tunnel_devices, g_hash_table_destroy);
 }
 
 struct rv_link *rv_links_lookup_index(int ifindex)
@@ -537,32 +532,4 @@ void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t 
 	}
 	if (changed)
 		rv_events_emit(RV_EVENT_LINK_CHANGED, l);
-}
-
-void rv_links_set_decision(struct rv_link *l, const char *rule, const char *decision)
-{
-	if (g_strcmp0(l->matched_rule, rule) == 0 && g_strcmp0(l->decision, decision) == 0)
-		return;
-	g_free(l->matched_rule);
-	g_free(l->decision);
-	l->matched_rule = g_strdup(rule);
-	l->decision = g_strdup(decision);
-	rv_events_emit(RV_EVENT_LINK_CHANGED, l);
-}
-
-void rv_links_set_tunnel_device(const char *ifname, bool is_tunnel)
-{
-	struct rv_link *l;
-
-	if (!tunnel_devices)
-		tunnel_devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	if (is_tunnel)
-		g_hash_table_add(tunnel_devices, g_strdup(ifname));
-	else
-		g_hash_table_remove(tunnel_devices, ifname);
-	l = rv_links_lookup_name(ifname);
-	if (l && l->tunnel_device != is_tunnel) {
-		l->tunnel_device = is_tunnel;
-		rv_events_emit(RV_EVENT_LINK_CHANGED, l);
-	}
 }

@@ -1,5 +1,11 @@
 /* manager.c - ties configuration, link view, policy, supervisor, DNS and routes
  * together, and is the one place that changes them on request (manager.h).
+ *
+ * Data flows one way (docs/architecture.md): link events only mark a link dirty
+ * and, when a fact the rules can see changed, restart the one debounce; when it
+ * expires the policy decides for the dirty links (a pure function), the manager
+ * keeps those decisions (D-Bus and explain read them here) and hands the wanted
+ * set to the supervisor, which starts and stops backends.
  */
 #include "config.h"
 
@@ -7,6 +13,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "debounce.h"
 #include "dns.h"
 #include "error.h"
 #include "hook-server.h"
@@ -33,11 +40,22 @@ static struct rv_ruleset *rules;
 static struct rv_dns *dns;
 static bool paused;
 static bool shutting_down;
-static char *last_identity;		/* networks we were on at the last evaluation */
-static char *pending_fingerprint;	/* network facts when the debounce was (re)started */
 static GHashTable *manual;		/* tunnel name -> GINT_TO_POINTER(desired + 1) */
 static GHashTable *hook_skip;		/* links a predown hook took out */
 static guint events_id;
+
+/* The evaluation pipeline's state, all keyed by GINT_TO_POINTER(ifindex) so that
+ * the work per link event is proportional to what changed, not to the number of
+ * links. */
+static struct rv_debounce *debounce;	/* the one delay before the policy runs */
+static guint refresh_idle;		/* re-decide dirty links whose facts did not change */
+static GHashTable *dirty;		/* set: links changed since their last decision */
+static GHashTable *decisions;		/* -> struct rv_decision *, the policy's last word */
+static GHashTable *fingerprints;	/* -> char *, rule-visible facts when last seen */
+static GHashTable *identities;		/* -> char *, networks at the last evaluation */
+static bool identity_lost;		/* a link with a network went away since then */
+static GHashTable *connects;		/* tunnel name -> set of ifindexes whose rule connects it */
+static GHashTable *devices;		/* the supervisor's tunnel devices (owned names) */
 
 static void register_backends(void)
 {
@@ -102,40 +120,6 @@ int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors)
 	return 0;
 }
 
-static GHashTable *tunnel_device_names(void)
-{
-	GHashTable *names = g_hash_table_new(g_str_hash, g_str_equal);
-	g_autoptr(GPtrArray) list = rv_supervisor_tunnels();
-
-	for (guint i = 0; i < list->len; i++) {
-		struct rv_tunnel *t = g_ptr_array_index(list, i);
-
-		if (t->config->interface)
-			g_hash_table_add(names, t->config->interface);
-		if (g_str_equal(t->config->backend, "builtin"))
-			g_hash_table_add(names, t->name);	/* the engine's TUN is named after it */
-		if (t->net && t->net->ifname)
-			g_hash_table_add(names, t->net->ifname);
-	}
-	return names;
-}
-
-static char *current_fingerprint(void)
-{
-	g_autoptr(GPtrArray) links = rv_links_list();
-	g_autoptr(GHashTable) devices = tunnel_device_names();
-
-	return rv_policy_fingerprint(links, devices, hook_skip);
-}
-
-static char *current_identity(void)
-{
-	g_autoptr(GPtrArray) links = rv_links_list();
-	g_autoptr(GHashTable) devices = tunnel_device_names();
-
-	return rv_policy_network_identity(links, devices, hook_skip);
-}
-
 static void set_paused(bool value)
 {
 	if (paused == value)
@@ -145,35 +129,214 @@ static void set_paused(bool value)
 	rv_events_emit(RV_EVENT_MANAGER_CHANGED, NULL);
 }
 
-static void evaluate(void *user_data)
+static void connects_remove(const struct rv_decision *d)
 {
-	g_autoptr(GPtrArray) links = rv_links_list();
-	g_autoptr(GHashTable) devices = tunnel_device_names();
-	g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	g_autoptr(GPtrArray) tunnels = rv_supervisor_tunnels();
-	g_autofree char *identity = rv_policy_network_identity(links, devices, hook_skip);
+	GHashTable *set;
 
-	if (g_strcmp0(identity, last_identity) != 0) {
+	if (!d || !d->connect || !(set = g_hash_table_lookup(connects, d->connect)))
+		return;
+	g_hash_table_remove(set, GINT_TO_POINTER(d->ifindex));
+	if (g_hash_table_size(set) == 0)
+		g_hash_table_remove(connects, d->connect);
+}
+
+static void connects_add(const struct rv_decision *d)
+{
+	GHashTable *set;
+
+	if (!d->connect)
+		return;
+	set = g_hash_table_lookup(connects, d->connect);
+	if (!set) {
+		set = g_hash_table_new(g_direct_hash, g_direct_equal);
+		g_hash_table_insert(connects, g_strdup(d->connect), set);
+	}
+	g_hash_table_add(set, GINT_TO_POINTER(d->ifindex));
+}
+
+/* tunnel name -> the link that wants it (lowest ifindex, "connect wins"), with the
+ * manual overrides on top. */
+static GHashTable *wanted_tunnels(void)
+{
+	GHashTable *wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTableIter iter, inner;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&iter, connects);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		int first = G_MAXINT;
+		struct rv_link *l;
+
+		g_hash_table_iter_init(&inner, value);
+		while (g_hash_table_iter_next(&inner, &value, NULL))
+			first = MIN(first, GPOINTER_TO_INT(value));
+		if ((l = rv_links_lookup_index(first)))
+			g_hash_table_insert(wanted, g_strdup(key), g_strdup(l->name));
+	}
+	g_hash_table_iter_init(&iter, manual);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		if (GPOINTER_TO_INT(value) - 1)
+			g_hash_table_insert(wanted, g_strdup(key), g_strdup("manual"));
+		else
+			g_hash_table_remove(wanted, key);
+	}
+	return wanted;
+}
+
+/* Ask the policy about every dirty link and keep its decisions. With apply, also a
+ * network change ends a pause and the manual overrides, and the wanted set goes to
+ * the supervisor. */
+static void evaluate(bool apply)
+{
+	g_autoptr(GHashTable) wanted = NULL;
+	bool network_changed = identity_lost;
+	GHashTableIter iter;
+	gpointer key;
+
+	g_clear_handle_id(&refresh_idle, g_source_remove);
+	g_hash_table_iter_init(&iter, dirty);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		struct rv_link *l = rv_links_lookup_index(GPOINTER_TO_INT(key));
+		struct rv_decision *d, *old;
+		char *identity;
+
+		if (!l)
+			continue;
+		identity = rv_policy_link_identity(l, devices, hook_skip);
+		if (g_strcmp0(identity, g_hash_table_lookup(identities, key)) != 0)
+			network_changed = true;
+		g_hash_table_replace(identities, key, identity);
+
+		d = rv_policy_decide(rules, l, devices, hook_skip);
+		old = g_hash_table_lookup(decisions, key);
+		connects_remove(old);
+		connects_add(d);
+		if (!rv_decision_same(old, d)) {
+			g_hash_table_replace(decisions, key, d);
+			rv_events_emit(RV_EVENT_DECISION_CHANGED, l);
+		} else {
+			g_hash_table_replace(decisions, key, d);
+		}
+	}
+	g_hash_table_remove_all(dirty);
+	identity_lost = false;
+
+	if (!apply)
+		return;
+	if (network_changed) {
 		/* A network change ends a pause and every manual override. */
-		g_debug("network changed: %s", identity);
-		g_free(last_identity);
-		last_identity = g_steal_pointer(&identity);
+		g_debug("network changed");
 		g_hash_table_remove_all(manual);
 		set_paused(false);
 	}
-	rv_policy_evaluate(rules, links, devices, hook_skip, wanted);
 	if (paused)
 		return;
-	for (guint i = 0; i < tunnels->len; i++) {
-		struct rv_tunnel *t = g_ptr_array_index(tunnels, i);
-		gpointer m = g_hash_table_lookup(manual, t->name);
-		const char *trigger = g_hash_table_lookup(wanted, t->name);
+	wanted = wanted_tunnels();
+	rv_supervisor_want(wanted);
+}
 
-		if (m)
-			rv_supervisor_set_desired(t, GPOINTER_TO_INT(m) - 1, "manual");
-		else
-			rv_supervisor_set_desired(t, trigger != NULL, trigger);
+static void debounce_expired(void *data)
+{
+	if (!shutting_down)
+		evaluate(true);
+}
+
+static gboolean refresh_cb(gpointer data)
+{
+	refresh_idle = 0;
+	evaluate(false);
+	return G_SOURCE_REMOVE;
+}
+
+static void remember_fingerprint(const struct rv_link *l)
+{
+	g_hash_table_replace(fingerprints, GINT_TO_POINTER(l->ifindex),
+			     rv_policy_link_fingerprint(l, devices, hook_skip));
+}
+
+/* Everything anew now (start, reload, hooks, resume): every link is dirty. */
+static void evaluate_now(void)
+{
+	g_autoptr(GPtrArray) links = rv_links_list();
+
+	if (shutting_down)
+		return;
+	rv_debounce_cancel(debounce);
+	for (guint i = 0; i < links->len; i++) {
+		struct rv_link *l = g_ptr_array_index(links, i);
+
+		g_hash_table_add(dirty, GINT_TO_POINTER(l->ifindex));
+		remember_fingerprint(l);
 	}
+	evaluate(true);
+}
+
+/* One link's facts changed: only what rules can see restarts the debounce; an
+ * address or neighbour update re-decides that link without delaying a pending
+ * decision and without touching tunnels. */
+static void link_changed(const struct rv_link *l)
+{
+	gpointer key = GINT_TO_POINTER(l->ifindex);
+	char *fp = rv_policy_link_fingerprint(l, devices, hook_skip);
+
+	g_hash_table_add(dirty, key);
+	if (g_strcmp0(fp, g_hash_table_lookup(fingerprints, key)) != 0) {
+		g_hash_table_replace(fingerprints, key, fp);
+		g_clear_handle_id(&refresh_idle, g_source_remove);
+		rv_debounce_kick(debounce);
+		return;
+	}
+	g_free(fp);
+	if (!rv_debounce_pending(debounce) && !refresh_idle)
+		refresh_idle = g_idle_add(refresh_cb, NULL);
+}
+
+static void link_removed(const struct rv_link *l)
+{
+	gpointer key = GINT_TO_POINTER(l->ifindex);
+	const char *fp = g_hash_table_lookup(fingerprints, key);
+	const char *identity = g_hash_table_lookup(identities, key);
+
+	if (fp && *fp)
+		rv_debounce_kick(debounce);
+	if (identity && *identity)
+		identity_lost = true;
+	connects_remove(g_hash_table_lookup(decisions, key));
+	g_hash_table_remove(decisions, key);
+	g_hash_table_remove(fingerprints, key);
+	g_hash_table_remove(identities, key);
+	g_hash_table_remove(dirty, key);
+}
+
+/* A tunnel came up or went down: the devices it names join or leave the set the
+ * policy leaves out; only those links are looked at again. */
+static void tunnels_changed(void)
+{
+	GHashTable *now = rv_supervisor_tunnel_devices();
+	GHashTable *old = devices;
+	GHashTableIter iter;
+	gpointer name;
+
+	devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_hash_table_iter_init(&iter, now);
+	while (g_hash_table_iter_next(&iter, &name, NULL))
+		g_hash_table_add(devices, g_strdup(name));
+	g_hash_table_unref(now);
+	for (int pass = 0; pass < 2; pass++) {
+		GHashTable *a = pass ? old : devices, *b = pass ? devices : old;
+
+		g_hash_table_iter_init(&iter, a);
+		while (g_hash_table_iter_next(&iter, &name, NULL)) {
+			struct rv_link *l;
+
+			if (b && g_hash_table_contains(b, name))
+				continue;
+			if ((l = rv_links_lookup_name(name)))
+				link_changed(l);
+		}
+	}
+	if (old)
+		g_hash_table_unref(old);
 }
 
 static int net_up(struct rv_tunnel *t, GError **error)
@@ -183,8 +346,6 @@ static int net_up(struct rv_tunnel *t, GError **error)
 	char **domains = t->config->domains ? t->config->domains : net->domains;
 	bool full = net->routes->len == 0;
 
-	if (net->ifname)
-		rv_links_set_tunnel_device(net->ifname, true);
 	for (guint i = 0; i < net->routes->len; i++) {
 		const char *r = g_ptr_array_index(net->routes, i);
 
@@ -225,32 +386,24 @@ static void net_down(struct rv_tunnel *t)
 	}
 	if (t->routes_applied && rv_routes_remove(t->name, &error) < 0)
 		g_warning("tunnel %s: removing routes: %s", t->name, error->message);
-	if (t->net && t->net->ifname)
-		rv_links_set_tunnel_device(t->net->ifname, false);
 }
 
 static void on_event(enum rv_event_kind kind, const void *object, void *user_data)
 {
-	const struct rv_link *l = object;
-	g_autofree char *fp = NULL;
-
+	if (shutting_down)
+		return;
 	switch (kind) {
 	case RV_EVENT_LINK_ADDED:
-		if (l->type && g_str_equal(l->type, "wlan"))
-			rv_wifi_refresh(l->ifindex);
-		/* fall through */
 	case RV_EVENT_LINK_CHANGED:
+		link_changed(object);
+		break;
 	case RV_EVENT_LINK_REMOVED:
-		if (shutting_down)
-			return;
-		/* Only facts that rules can see restart the debounce; an address or
-		 * neighbour update does not delay a pending decision. */
-		fp = current_fingerprint();
-		if (g_strcmp0(fp, pending_fingerprint) != 0) {
-			g_free(pending_fingerprint);
-			pending_fingerprint = g_steal_pointer(&fp);
-			rv_supervisor_network_changed();
-		}
+		link_removed(object);
+		break;
+	case RV_EVENT_TUNNEL_ADDED:
+	case RV_EVENT_TUNNEL_CHANGED:
+	case RV_EVENT_TUNNEL_REMOVED:
+		tunnels_changed();
 		break;
 	default:
 		break;
@@ -260,7 +413,6 @@ static void on_event(enum rv_event_kind kind, const void *object, void *user_dat
 static int apply_configuration(struct configuration *c)
 {
 	struct rv_supervisor_params p = {
-		.debounce_ms = c->settings.debounce_ms,
 		.backoff_initial_ms = c->settings.backoff_initial_ms,
 		.backoff_max_ms = c->settings.backoff_max_ms,
 	};
@@ -269,6 +421,7 @@ static int apply_configuration(struct configuration *c)
 	gpointer value;
 
 	rv_supervisor_set_params(&p);
+	rv_debounce_set_delay(debounce, c->settings.debounce_ms);
 	for (guint i = 0; i < existing->len; i++) {
 		struct rv_tunnel *t = g_ptr_array_index(existing, i);
 
@@ -299,7 +452,6 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
 	struct configuration c = { 0 };
 	struct rv_supervisor_hooks hooks = {
-		.evaluate = evaluate,
 		.net_up = net_up,
 		.net_down = net_down,
 	};
@@ -313,6 +465,13 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 	config_dir = g_strdup(opts->config_dir);
 	manual = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	hook_skip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	debounce = rv_debounce_new(0, debounce_expired, NULL);
+	dirty = g_hash_table_new(g_direct_hash, g_direct_equal);
+	decisions = rv_policy_decisions_new();
+	fingerprints = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	identities = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	connects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 (GDestroyNotify)g_hash_table_unref);
 
 	if (load_configuration(opts->config_dir, &c, errors) < 0) {
 		g_autofree char *all = join_errors(errors);
@@ -336,23 +495,16 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 
 	rv_supervisor_init(&p, &hooks);
 	apply_configuration(&c);
+	tunnels_changed();
 	events_id = rv_events_subscribe(on_event, NULL);
 	if (rv_links_init(error) < 0)
 		return -EIO;
+	/* Reads the association of every station now, before the first decision;
+	 * later links it learns about from the link events itself. */
 	if (rv_wifi_init(&wifi_error) < 0)
 		g_message("Wi-Fi: %s; running without Wi-Fi facts", wifi_error->message);
-	{
-		g_autoptr(GPtrArray) links = rv_links_list();
-
-		for (guint i = 0; i < links->len; i++) {
-			struct rv_link *l = g_ptr_array_index(links, i);
-
-			if (l->type && g_str_equal(l->type, "wlan"))
-				rv_wifi_refresh(l->ifindex);
-		}
-	}
 	/* The network as it is at start-up counts as a change: decide now. */
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	return 0;
 }
 
@@ -380,6 +532,8 @@ void rv_manager_shutdown(void (*done)(void *), void *user_data)
 	ctx->done = done;
 	ctx->user_data = user_data;
 	shutting_down = true;
+	rv_debounce_cancel(debounce);
+	g_clear_handle_id(&refresh_idle, g_source_remove);
 	rv_events_emit(RV_EVENT_MANAGER_CHANGED, NULL);
 	rv_supervisor_stop_all(all_stopped, ctx);
 }
@@ -398,9 +552,16 @@ void rv_manager_exit(void)
 	rv_settings_clear(&settings);
 	g_clear_pointer(&manual, g_hash_table_destroy);
 	g_clear_pointer(&hook_skip, g_hash_table_destroy);
-	g_clear_pointer(&last_identity, g_free);
 	g_clear_pointer(&config_dir, g_free);
-	g_clear_pointer(&pending_fingerprint, g_free);
+	g_clear_pointer(&debounce, rv_debounce_free);
+	g_clear_handle_id(&refresh_idle, g_source_remove);
+	g_clear_pointer(&dirty, g_hash_table_destroy);
+	g_clear_pointer(&decisions, g_hash_table_destroy);
+	g_clear_pointer(&fingerprints, g_hash_table_destroy);
+	g_clear_pointer(&identities, g_hash_table_destroy);
+	g_clear_pointer(&connects, g_hash_table_destroy);
+	g_clear_pointer(&devices, g_hash_table_unref);
+	identity_lost = false;
 }
 
 static struct rv_tunnel *find_tunnel(const char *name, GError **error)
@@ -466,22 +627,33 @@ int rv_manager_reload(GError **error)
 	apply_configuration(&c);
 	g_info("configuration reloaded");
 	rv_events_emit(RV_EVENT_MANAGER_CHANGED, NULL);
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	return 0;
 }
 
 void rv_manager_pause(void)
 {
-	/* The current network is the reference: the next change ends the pause. */
-	g_free(last_identity);
-	last_identity = current_identity();
+	GHashTableIter iter;
+	gpointer key;
+
+	/* The current network is the reference: the next change ends the pause. Links
+	 * that did not change since the last evaluation already hold theirs. */
+	g_hash_table_iter_init(&iter, dirty);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		struct rv_link *l = rv_links_lookup_index(GPOINTER_TO_INT(key));
+
+		if (l)
+			g_hash_table_replace(identities, key,
+					     rv_policy_link_identity(l, devices, hook_skip));
+	}
+	identity_lost = false;
 	set_paused(true);
 }
 
 void rv_manager_resume(void)
 {
 	set_paused(false);
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 }
 
 bool rv_manager_is_paused(void)
@@ -506,7 +678,7 @@ int rv_manager_hook(const char *event, const char *ifname, GError **error)
 		return -EINVAL;
 	}
 	g_info("hook %s %s", event, ifname);
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	return 0;
 }
 
@@ -535,54 +707,57 @@ static void describe_link(GString *out, const struct rv_link *l)
 	g_string_append(out, ")");
 }
 
+const struct rv_decision *rv_manager_link_decision(int ifindex)
+{
+	return decisions ? g_hash_table_lookup(decisions, GINT_TO_POINTER(ifindex)) : NULL;
+}
+
 GPtrArray *rv_manager_explain_link(const char *ifname, GError **error)
 {
 	struct rv_link *l = rv_links_lookup_name(ifname);
+	const struct rv_decision *d;
 
 	if (!l) {
 		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link named '%s'", ifname);
 		return NULL;
 	}
-	return rv_ruleset_explain(rules, l);
+	d = rv_manager_link_decision(l->ifindex);
+	return d ? g_ptr_array_ref(d->verdicts) : g_ptr_array_new();
 }
 
 char *rv_manager_explain(const char *ifname, GError **error)
 {
 	g_autoptr(GPtrArray) links = rv_links_list();
-	g_autoptr(GHashTable) devices = tunnel_device_names();
 	GString *out = g_string_new(NULL);
 	bool found = false;
 
 	for (guint i = 0; i < links->len; i++) {
 		struct rv_link *l = g_ptr_array_index(links, i);
-		const char *excluded = rv_policy_link_excluded(l, devices, hook_skip);
-		g_autoptr(GPtrArray) verdicts = NULL;
+		const struct rv_decision *d;
 
 		if (ifname && !g_str_equal(l->name, ifname))
 			continue;
 		found = true;
 		describe_link(out, l);
-		if (excluded) {
-			g_string_append_printf(out, ": not evaluated: %s\n", excluded);
+		d = rv_manager_link_decision(l->ifindex);
+		if (!d) {
+			g_string_append(out, ": not evaluated yet: waiting for the network to settle\n");
+			continue;
+		}
+		if (d->excluded) {
+			g_string_append_printf(out, ": not evaluated: %s\n", d->excluded);
 			continue;
 		}
 		g_string_append(out, ":\n");
-		verdicts = rv_ruleset_explain(rules, l);
-		for (guint j = 0; j < verdicts->len; j++) {
-			struct rv_rule_verdict *v = g_ptr_array_index(verdicts, j);
+		for (guint j = 0; j < d->verdicts->len; j++) {
+			const struct rv_verdict *v = g_ptr_array_index(d->verdicts, j);
 
-			if (v->matched) {
-				g_autofree char *action = rv_rule_describe_action(v->rule);
-
-				g_string_append_printf(out, "  %s: matched -> %s\n",
-						       rv_rule_id(v->rule), action);
-			} else {
-				g_string_append_printf(out, "  %s: no match: %s\n",
-						       rv_rule_id(v->rule), v->reason);
-			}
+			if (v->matched)
+				g_string_append_printf(out, "  %s: matched -> %s\n", v->rule, d->action);
+			else
+				g_string_append_printf(out, "  %s: no match: %s\n", v->rule, v->reason);
 		}
-		if (verdicts->len == 0 ||
-		    !((struct rv_rule_verdict *)g_ptr_array_index(verdicts, verdicts->len - 1))->matched)
+		if (!d->rule)
 			g_string_append(out, "  no rule matched: no tunnel wanted for this link\n");
 	}
 	if (paused)

@@ -11,6 +11,8 @@
 
 #include "tunnel.h"
 
+struct rv_decision;
+
 struct rv_daemon_options {
 	char *config_dir;
 	char *state_dir;
@@ -46,9 +48,14 @@ bool rv_manager_is_paused(void);
 /* "postup"/"predown" from netifrc or other network managers. */
 int rv_manager_hook(const char *event, const char *ifname, GError **error);
 
-/* Human-readable explanation for one link (NULL: all links), one line per rule. */
+/* What the policy last decided for a link (policy.h), or NULL before its first
+ * decision (a new link while the network settles). Kept here, not in the link:
+ * D-Bus and explain read it from this one place. */
+const struct rv_decision *rv_manager_link_decision(int ifindex);
+/* Human-readable explanation for one link (NULL: all links), one line per rule,
+ * from the kept decisions. */
 char *rv_manager_explain(const char *ifname, GError **error);
-/* Structured: for ifname, GPtrArray of struct rv_rule_verdict (see rules.h). */
+/* Structured: for ifname, GPtrArray of struct rv_verdict (see policy.h); unref it. */
 GPtrArray *rv_manager_explain_link(const char *ifname, GError **error);
 
 const char *rv_manager_state(void);	/* "running", "paused", "stopping" */

@@ -1,4 +1,4 @@
-/* supervisor.c - desired versus actual tunnels: start, stop, debounce, backoff.
+/* supervisor.c - desired versus actual tunnels: start, stop, backoff; tunnel devices.
  *
  * State per tunnel (tunnel.h):
  *   DOWN --start--> STARTING --report_up--> UP
@@ -23,7 +23,6 @@
 static struct rv_supervisor_params params;
 static struct rv_supervisor_hooks hooks;
 static GHashTable *tunnels;	/* name -> struct rv_tunnel * */
-static guint debounce_source;
 static bool stopping_all;
 static void (*stop_all_done)(void *);
 static void *stop_all_data;
@@ -109,7 +108,6 @@ void rv_supervisor_set_params(const struct rv_supervisor_params *p)
 
 void rv_supervisor_exit(void)
 {
-	g_clear_handle_id(&debounce_source, g_source_remove);
 	g_clear_handle_id(&stop_all_timeout, g_source_remove);
 	g_clear_pointer(&tunnels, g_hash_table_destroy);
 }
@@ -357,29 +355,41 @@ void rv_supervisor_reconcile(void)
 	}
 }
 
-static gboolean debounce_cb(gpointer data)
+void rv_supervisor_want(GHashTable *wanted)
 {
-	debounce_source = 0;
-	rv_supervisor_evaluate_now();
-	return G_SOURCE_REMOVE;
-}
+	g_autoptr(GPtrArray) list = rv_supervisor_tunnels();
 
-void rv_supervisor_network_changed(void)
-{
 	if (stopping_all)
 		return;
-	g_clear_handle_id(&debounce_source, g_source_remove);
-	debounce_source = g_timeout_add(params.debounce_ms, debounce_cb, NULL);
-}
+	for (guint i = 0; i < list->len; i++) {
+		struct rv_tunnel *t = g_ptr_array_index(list, i);
+		const char *trigger = wanted ? g_hash_table_lookup(wanted, t->name) : NULL;
 
-void rv_supervisor_evaluate_now(void)
-{
-	if (stopping_all)
-		return;
-	g_clear_handle_id(&debounce_source, g_source_remove);
-	if (hooks.evaluate)
-		hooks.evaluate(hooks.user_data);
+		rv_supervisor_set_desired(t, trigger != NULL, trigger);
+	}
 	rv_supervisor_reconcile();
+}
+
+GHashTable *rv_supervisor_tunnel_devices(void)
+{
+	GHashTable *names = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTableIter iter;
+	gpointer value;
+
+	if (!tunnels)
+		return names;
+	g_hash_table_iter_init(&iter, tunnels);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct rv_tunnel *t = value;
+
+		if (t->config && t->config->interface)
+			g_hash_table_add(names, t->config->interface);
+		if (t->config && g_str_equal(t->config->backend, "builtin"))
+			g_hash_table_add(names, t->name);	/* the engine's TUN is named after it */
+		if (t->net && t->net->ifname)
+			g_hash_table_add(names, t->net->ifname);
+	}
+	return names;
 }
 
 static bool all_down(void)
@@ -518,7 +528,6 @@ void rv_supervisor_stop_all(void (*done)(void *), void *user_data)
 	stopping_all = true;
 	stop_all_done = done;
 	stop_all_data = user_data;
-	g_clear_handle_id(&debounce_source, g_source_remove);
 	stop_all_timeout = g_timeout_add(STOP_ALL_TIMEOUT_MS, stop_all_timeout_cb, NULL);
 	rv_supervisor_reconcile();
 	check_stop_all_done();

@@ -1,10 +1,14 @@
 /* supervisor.h - desired versus actual tunnels.
  *
- * The supervisor owns every struct rv_tunnel. Policy (or a manual request) sets
- * tunnel->desired; rv_supervisor_reconcile() starts and stops backends until the
- * actual state follows, never running two instances of one tunnel. Network changes
- * are debounced before policy is asked again; a backend that fails while wanted is
- * restarted with exponential backoff.
+ * The supervisor owns every struct rv_tunnel. The manager hands it the wanted set
+ * the policy computed (rv_supervisor_want) or a manual request sets one tunnel's
+ * desired flag; rv_supervisor_reconcile() starts and stops backends until the
+ * actual state follows, never running two instances of one tunnel. A backend that
+ * fails while wanted is restarted with exponential backoff. The supervisor never
+ * asks the policy anything: debouncing and evaluation happen before it (manager.c).
+ *
+ * It is also the one owner of which interfaces are tunnel devices (the policy
+ * leaves those out): it knows every tunnel's configured and reported device.
  */
 #pragma once
 
@@ -15,14 +19,12 @@
 #include "tunnel.h"
 
 struct rv_supervisor_params {
-	guint debounce_ms;
 	guint backoff_initial_ms;
 	guint backoff_max_ms;
 };
 
+/* The next stage down: addresses, routes and DNS of a tunnel that is up. */
 struct rv_supervisor_hooks {
-	/* Debounce expired: set every tunnel's desired flag (rv_supervisor_set_desired). */
-	void (*evaluate)(void *user_data);
 	/* A backend reported up: apply addresses, routes and DNS. On failure the
 	 * tunnel is stopped again: nothing stays half up. */
 	int (*net_up)(struct rv_tunnel *tunnel, GError **error);
@@ -44,13 +46,18 @@ void rv_supervisor_remove(const char *name);
 struct rv_tunnel *rv_supervisor_lookup(const char *name);
 GPtrArray *rv_supervisor_tunnels(void);	/* name order; caller frees the array */
 
-/* A link changed: evaluate after the debounce delay (restarting the delay). */
-void rv_supervisor_network_changed(void);
-/* Evaluate now (manual requests, reload). */
-void rv_supervisor_evaluate_now(void);
+/* The policy's answer: every tunnel in wanted (name -> what triggered it: a link
+ * name or "manual") is desired, every other one is not; then reconcile. Ignored
+ * after rv_supervisor_stop_all. */
+void rv_supervisor_want(GHashTable *wanted);
 void rv_supervisor_set_desired(struct rv_tunnel *tunnel, bool desired,
 			       const char *triggered_by);
 void rv_supervisor_reconcile(void);
 /* Stop everything, then call done (after every backend reported down, or a
  * bounded wait). No new starts after this. */
 void rv_supervisor_stop_all(void (*done)(void *), void *user_data);
+
+/* Interface names our tunnels run on (configured Interface=, the builtin engine's
+ * TUN named after its tunnel, the device a backend reported up): a new set of
+ * const names, valid until the next change of tunnels. */
+GHashTable *rv_supervisor_tunnel_devices(void);

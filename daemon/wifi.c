@@ -5,6 +5,10 @@
  * Messages are turned into structs by nl80211-parse.c; this file decides what they
  * mean for a link and calls rv_links_set_wifi(). The approach follows ConnMan's and
  * NetworkManager's use of the CONNECT/ROAM/DISCONNECT events (see docs/wifi.md).
+ *
+ * A wlan link that appears later (a USB dongle, a driver reload) is learned from
+ * the link events (events.h): the event only notes the link, and the query runs
+ * from an idle callback, so nothing re-enters the event emitter.
  */
 #include "config.h"
 
@@ -24,6 +28,7 @@
 #include <netlink/netlink.h>
 
 #include "error.h"
+#include "events.h"
 #include "link.h"
 #include "nl80211-parse.h"
 #include "ssid.h"
@@ -40,6 +45,9 @@ static struct nl_cb *event_cb;	/* the event socket's own callbacks (a reference)
 static guint event_source;
 static gboolean absence_logged;
 static rv_wifi_tap_fn message_tap;
+static guint events_id;
+static GHashTable *pending_refresh;	/* set of ifindexes to query from the idle callback */
+static guint refresh_idle;
 
 void rv_wifi_set_tap(rv_wifi_tap_fn tap)
 {
@@ -518,10 +526,51 @@ fail:
 	return r;
 }
 
+static gboolean refresh_pending_cb(gpointer data)
+{
+	g_autoptr(GHashTable) todo = pending_refresh;
+	GHashTableIter iter;
+	gpointer key;
+
+	refresh_idle = 0;
+	pending_refresh = NULL;
+	if (!todo)
+		return G_SOURCE_REMOVE;
+	g_hash_table_iter_init(&iter, todo);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		rv_wifi_refresh(GPOINTER_TO_INT(key));
+	return G_SOURCE_REMOVE;
+}
+
+static void on_link_event(enum rv_event_kind kind, const void *object, void *user_data)
+{
+	const struct rv_link *l = object;
+
+	switch (kind) {
+	case RV_EVENT_LINK_ADDED:
+		if (!l->type || !g_str_equal(l->type, "wlan"))
+			return;
+		if (!pending_refresh)
+			pending_refresh = g_hash_table_new(g_direct_hash, g_direct_equal);
+		g_hash_table_add(pending_refresh, GINT_TO_POINTER(l->ifindex));
+		if (!refresh_idle)
+			refresh_idle = g_idle_add(refresh_pending_cb, NULL);
+		return;
+	case RV_EVENT_LINK_REMOVED:
+		if (pending_refresh)
+			g_hash_table_remove(pending_refresh, GINT_TO_POINTER(l->ifindex));
+		return;
+	default:
+		return;
+	}
+}
+
 int rv_wifi_init(GError **error)
 {
 	int r;
 
+	if (!events_id)
+		events_id = rv_events_subscribe(on_link_event, NULL);
 	if (event_sock)
 		return 0;
 	r = open_sockets(error);
@@ -539,6 +588,11 @@ int rv_wifi_init(GError **error)
 
 void rv_wifi_exit(void)
 {
+	if (events_id)
+		rv_events_unsubscribe(events_id);
+	events_id = 0;
+	g_clear_handle_id(&refresh_idle, g_source_remove);
+	g_clear_pointer(&pending_refresh, g_hash_table_destroy);
 	close_sockets();
 }
 

@@ -17,7 +17,9 @@
 #include <stdint.h>
 
 /* Opens the nl80211 event socket and hooks it into the default GLib main context,
- * then reads the current association of every station interface.
+ * then reads the current association of every station interface. From then on it
+ * follows RV_EVENT_LINK_ADDED itself: a new wlan link is queried from an idle
+ * callback (never inside the event).
  * Returns 0 also when nl80211 is absent (no cfg80211 in the kernel): it then logs
  * "nl80211 not available: running without Wi-Fi facts" once, and a later
  * rv_wifi_refresh() tries again quietly (the module may be loaded after us).

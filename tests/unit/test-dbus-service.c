@@ -30,7 +30,7 @@
 #include "events.h"
 #include "link.h"
 #include "manager.h"
-#include "rules.h"
+#include "policy.h"
 #include "tunnel.h"
 
 /* --- fake core ----------------------------------------------------------------------- */
@@ -38,6 +38,7 @@
 static const uint8_t hostile_ssid[] = { '"', ';', ' ', '$', '(', 0x00, 0xff, '\\', 'x', '\n' };
 
 static GPtrArray *fake_links;	/* struct rv_link * */
+static struct rv_decision *fake_decision;	/* what the policy decided for wlan0 */
 static GPtrArray *fake_tunnels;	/* struct rv_tunnel * */
 static bool fake_paused;
 static char *last_call;
@@ -59,8 +60,6 @@ static void fake_link_free(struct rv_link *l)
 	g_free(l->type);
 	g_free(l->kind);
 	g_free(l->gateway);
-	g_free(l->matched_rule);
-	g_free(l->decision);
 	g_clear_pointer(&l->ssid, g_bytes_unref);
 	g_ptr_array_unref(l->addresses);
 	g_free(l);
@@ -108,8 +107,12 @@ static void fake_reset(void)
 	wlan->ssid = g_bytes_new(hostile_ssid, sizeof(hostile_ssid));
 	memcpy(wlan->bssid, (uint8_t[]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
 	wlan->has_bssid = true;
-	wlan->matched_rule = g_strdup("50-untrusted-wifi");
-	wlan->decision = g_strdup("connect corp");
+	g_clear_pointer(&fake_decision, rv_decision_free);
+	fake_decision = g_new0(struct rv_decision, 1);
+	fake_decision->ifindex = wlan->ifindex;
+	fake_decision->rule = g_strdup("50-untrusted-wifi");
+	fake_decision->action = g_strdup("connect corp");
+	fake_decision->verdicts = g_ptr_array_new();
 	g_ptr_array_add(fake_links, wlan);
 
 	g_ptr_array_add(fake_tunnels, fake_tunnel_new("corp"));
@@ -277,14 +280,22 @@ char *rv_manager_explain(const char *ifname, GError **error)
 			       ifname ? ifname : "wlan0", ifname ? ifname : "wlan0");
 }
 
-/* Rules are opaque: our fake rule "is" its id string. */
-const char *rv_rule_id(const struct rv_rule *rule)
+const struct rv_decision *rv_manager_link_decision(int ifindex)
 {
-	return (const char *)rule;
+	return fake_decision && fake_decision->ifindex == ifindex ? fake_decision : NULL;
 }
 
-static void verdict_free(struct rv_rule_verdict *v)
+void rv_decision_free(struct rv_decision *d)
 {
+	g_free(d->rule);
+	g_free(d->action);
+	g_ptr_array_unref(d->verdicts);
+	g_free(d);
+}
+
+static void verdict_free(struct rv_verdict *v)
+{
+	g_free(v->rule);
 	g_free(v->reason);
 	g_free(v);
 }
@@ -292,13 +303,13 @@ static void verdict_free(struct rv_rule_verdict *v)
 GPtrArray *rv_manager_explain_link(const char *ifname, GError **error)
 {
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)verdict_free);
-	struct rv_rule_verdict *v = g_new0(struct rv_rule_verdict, 1);
+	struct rv_verdict *v = g_new0(struct rv_verdict, 1);
 
-	v->rule = (const struct rv_rule *)"10-home";
+	v->rule = g_strdup("10-home");
 	v->reason = g_strdup("SSID is excluded by !HomeNet");
 	g_ptr_array_add(list, v);
-	v = g_new0(struct rv_rule_verdict, 1);
-	v->rule = (const struct rv_rule *)"50-untrusted-wifi";
+	v = g_new0(struct rv_verdict, 1);
+	v->rule = g_strdup("50-untrusted-wifi");
 	v->matched = true;
 	g_ptr_array_add(list, v);
 	return list;

@@ -1,10 +1,12 @@
 /* test-supervisor.c - the supervisor state machine against a scripted backend:
- * debounce of flaps, exponential backoff, one instance per tunnel, nothing half up. */
+ * debounce of flaps (the manager's debounce in front of a fake policy), exponential
+ * backoff, one instance per tunnel, nothing half up. */
 #include "config.h"
 
 #include <string.h>
 
 #include "backend.h"
+#include "debounce.h"
 #include "error.h"
 #include "supervisor.h"
 
@@ -24,6 +26,7 @@ struct fake {
 };
 
 static struct fake fake;
+static struct rv_debounce *debounce;
 
 static gboolean die_idle(gpointer data)
 {
@@ -58,10 +61,28 @@ static const struct rv_backend fake_backend = {
 	.stop = fake_stop,
 };
 
+/* The policy's part, as the manager plays it: the wanted set to the supervisor. */
 static void evaluate(void *data)
 {
+	g_autoptr(GHashTable) wanted = g_hash_table_new(g_str_hash, g_str_equal);
+
 	fake.evaluations++;
-	rv_supervisor_set_desired(fake.tunnel, fake.want, fake.want ? "eth0" : NULL);
+	if (fake.want)
+		g_hash_table_insert(wanted, (gpointer) "corp", (gpointer) "eth0");
+	rv_supervisor_want(wanted);
+}
+
+/* A link changed: evaluate after the debounce delay (restarting the delay). */
+static void network_changed(void)
+{
+	rv_debounce_kick(debounce);
+}
+
+/* Evaluate now (manual requests, reload). */
+static void evaluate_now(void)
+{
+	rv_debounce_cancel(debounce);
+	evaluate(NULL);
 }
 
 static int net_up(struct rv_tunnel *t, GError **error)
@@ -82,8 +103,8 @@ static void net_down(struct rv_tunnel *t)
 
 static void setup(guint debounce_ms)
 {
-	struct rv_supervisor_params p = { debounce_ms, 20, 160 };
-	struct rv_supervisor_hooks h = { evaluate, net_up, net_down, NULL };
+	struct rv_supervisor_params p = { 20, 160 };
+	struct rv_supervisor_hooks h = { net_up, net_down, NULL };
 	struct rv_tunnel_config *cfg = g_new0(struct rv_tunnel_config, 1);
 	static bool registered;
 
@@ -96,11 +117,13 @@ static void setup(guint debounce_ms)
 	cfg->path = g_strdup("/nonexistent/corp.conf");
 	cfg->backend = g_strdup("fake");
 	rv_supervisor_init(&p, &h);
+	debounce = rv_debounce_new(debounce_ms, evaluate, NULL);
 	fake.tunnel = rv_supervisor_add(cfg);
 }
 
 static void teardown(void)
 {
+	g_clear_pointer(&debounce, rv_debounce_free);
 	rv_supervisor_exit();
 }
 
@@ -140,7 +163,7 @@ static void test_debounce_flaps(void)
 	fake.want = true;
 	/* Ten flaps 20 ms apart: every change restarts the delay. */
 	for (int i = 0; i < 10; i++) {
-		rv_supervisor_network_changed();
+		network_changed();
 		spin_for(20);
 	}
 	g_assert_cmpuint(fake.evaluations, ==, 0);
@@ -155,7 +178,7 @@ static void test_debounce_flaps(void)
 	g_assert_cmpuint(fake.net_ups, ==, 1);
 
 	fake.want = false;
-	rv_supervisor_network_changed();
+	network_changed();
 	g_assert_true(spin_until(is_down, 1000));
 	g_assert_cmpuint(fake.stops, ==, 1);
 	g_assert_cmpuint(fake.net_downs, ==, 1);
@@ -167,7 +190,7 @@ static void test_backoff(void)
 	setup(0);
 	fake.want = true;
 	fake.die_after_start = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	g_assert_true(spin_until(five_starts, 3000));
 	/* 20, 40, 80, 160 (capped) ms between attempts. */
 	for (int i = 1; i < 5; i++) {
@@ -184,7 +207,7 @@ static void test_backoff(void)
 
 	/* Not wanted any more: the pending retry is cancelled. */
 	fake.want = false;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_DOWN);
 	{
 		guint starts = fake.starts;
@@ -200,7 +223,7 @@ static void test_start_error_backs_off(void)
 	setup(0);
 	fake.want = true;
 	fake.fail_start = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	g_assert_cmpuint(fake.starts, ==, 1);
 	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_FAILED);
 	g_assert_cmpstr(fake.tunnel->last_error, ==, "no");
@@ -216,17 +239,17 @@ static void test_single_instance(void)
 	setup(0);
 	fake.report_down_on_stop = false;	/* a slow backend */
 	fake.want = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	report_up();
 	g_assert_cmpuint(fake.starts, ==, 1);
 
 	fake.want = false;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STOPPING);
 	/* Wanted again while it is still stopping: no second instance. */
 	fake.want = true;
-	rv_supervisor_evaluate_now();
-	rv_supervisor_evaluate_now();
+	evaluate_now();
+	evaluate_now();
 	g_assert_cmpuint(fake.starts, ==, 1);
 	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_STOPPING);
 	/* Once down it starts again, exactly once. */
@@ -241,7 +264,7 @@ static void test_net_up_failure_is_not_half_up(void)
 	setup(0);
 	fake.want = true;
 	fake.fail_net_up = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	report_up();
 	/* The backend was stopped again and the tunnel waits for a retry. */
 	g_assert_cmpuint(fake.stops, ==, 1);
@@ -255,7 +278,7 @@ static void test_unexpected_down_while_up(void)
 {
 	setup(0);
 	fake.want = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	report_up();
 	rv_tunnel_report_down(fake.tunnel, "peer went away");
 	g_assert_cmpuint(fake.net_downs, ==, 1);
@@ -273,7 +296,7 @@ static void test_stop_all(void)
 {
 	setup(0);
 	fake.want = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	report_up();
 	stopped_all = false;
 	rv_supervisor_stop_all(stop_all_done, NULL);
@@ -281,8 +304,8 @@ static void test_stop_all(void)
 	g_assert_cmpint(fake.tunnel->state, ==, RV_TUNNEL_DOWN);
 	g_assert_cmpuint(fake.net_downs, ==, 1);
 	/* No restarts after a stop-all, whatever policy says. */
-	rv_supervisor_network_changed();
-	rv_supervisor_evaluate_now();
+	network_changed();
+	evaluate_now();
 	spin_for(50);
 	g_assert_cmpuint(fake.starts, ==, 1);
 	teardown();
@@ -305,7 +328,7 @@ static void test_reload_restarts_only_changed(void)
 	setup(0);
 	rv_supervisor_add(config_from("[Tunnel]\nBackend=fake\n# comment\n"));
 	fake.want = true;
-	rv_supervisor_evaluate_now();
+	evaluate_now();
 	report_up();
 	g_assert_cmpuint(fake.starts, ==, 1);
 
