@@ -1205,18 +1205,22 @@ static int rebind(struct rv_device *dev, uint16_t port)
 	if (dev->udp.fd4 >= 0 && nu.fd4 >= 0) {
 		dup3(nu.fd4, dev->udp.fd4, O_CLOEXEC);
 		close(nu.fd4);
-	} else {
+	} else if (dev->udp.fd4 >= 0 || dev->udp.fd6 < 0) {
 		if (dev->udp.fd4 >= 0)
 			close(dev->udp.fd4);
 		dev->udp.fd4 = nu.fd4;
+	} else if (nu.fd4 >= 0) {
+		close(nu.fd4);	/* the sandbox only knows the fd numbers we started with */
 	}
 	if (dev->udp.fd6 >= 0 && nu.fd6 >= 0) {
 		dup3(nu.fd6, dev->udp.fd6, O_CLOEXEC);
 		close(nu.fd6);
-	} else {
+	} else if (dev->udp.fd6 >= 0 || dev->udp.fd4 < 0) {
 		if (dev->udp.fd6 >= 0)
 			close(dev->udp.fd6);
 		dev->udp.fd6 = nu.fd6;
+	} else if (nu.fd6 >= 0) {
+		close(nu.fd6);
 	}
 	dev->udp.port = nu.port;
 	/* the RX thread polls the old files until it re-reads the fds */
@@ -1651,7 +1655,7 @@ int rv_device_run(struct rv_device *dev)
 		control_tick(dev);
 		now = rv_now_ns();
 		if (now - last_mtu_check > RV_NSEC_PER_SEC) {
-			int mtu = rv_tun_get_mtu(dev->ifname);
+			int mtu = rv_tun_get_mtu_on(dev->udp.fd4 >= 0 ? dev->udp.fd4 : dev->udp.fd6, dev->ifname);
 
 			if (mtu > 0)
 				atomic_store(&dev->mtu, mtu);

@@ -263,13 +263,20 @@ int main(int argc, char **argv)
 
 		localtime_r(&t, &tm);
 	}
-	if (uapi_fd >= 0 || user) {
-		ret = rv_sandbox_enter(RV_SANDBOX_USER, user, seccomp);
-	} else if (geteuid() == 0) {
-		ret = rv_sandbox_enter(RV_SANDBOX_KEEP_NET_ADMIN, NULL, seccomp);
-	} else {
-		/* not root (pre-made TUN): nothing to drop, still filter */
-		ret = seccomp ? rv_sandbox_install_seccomp() : 0;
+	{
+		/* after this the engine opens no socket but, stand-alone, a UDP
+		 * one for `set listen_port`; the daemon owns the port in daemon mode */
+		const struct rv_sandbox_policy policy = {
+			.udp_fd4 = dev->udp.fd4, .udp_fd6 = dev->udp.fd6, .allow_rebind = uapi_fd < 0,
+		};
+		const struct rv_sandbox_policy *pol = seccomp ? &policy : NULL;
+
+		if (uapi_fd >= 0 || user)
+			ret = rv_sandbox_enter(RV_SANDBOX_USER, user, pol);
+		else if (geteuid() == 0)
+			ret = rv_sandbox_enter(RV_SANDBOX_KEEP_NET_ADMIN, NULL, pol);
+		else	/* not root (pre-made TUN): nothing to drop, still filter */
+			ret = pol ? rv_sandbox_install_seccomp(pol) : 0;
 	}
 	if (ret < 0) {
 		fprintf(stderr, "roamvpn-engine: cannot drop privileges: %s\n", strerror(-ret));

@@ -13,8 +13,20 @@ enum rv_sandbox_mode {
 	RV_SANDBOX_KEEP_NET_ADMIN,
 };
 
+/* What the filter lets through beyond the fixed allow-list. */
+struct rv_sandbox_policy {
+	/* The engine's UDP sockets (-1: absent): the only fds that may send
+	 * datagrams to an address, and the only targets of a rebind's dup3(). */
+	int udp_fd4, udp_fd6;
+	/* `set listen_port` may open and bind a new UDP socket (stand-alone).
+	 * false (daemon mode): no socket() and no bind() at all. */
+	bool allow_rebind;
+};
+
 /* user: NULL means "nobody". Sets no_new_privs and installs the seccomp
- * allow-list unless seccomp is false (debugging only). 0 or -errno. */
-int rv_sandbox_enter(enum rv_sandbox_mode mode, const char *user, bool seccomp);
-/* Only the seccomp filter (tests). */
-int rv_sandbox_install_seccomp(void);
+ * filters unless policy is NULL (--test-no-seccomp, debugging only).
+ * 0 or -errno. */
+int rv_sandbox_enter(enum rv_sandbox_mode mode, const char *user, const struct rv_sandbox_policy *policy);
+/* Only the seccomp filters (a never-root engine; tests). Applies to the
+ * calling thread and the threads it creates afterwards. */
+int rv_sandbox_install_seccomp(const struct rv_sandbox_policy *policy);

@@ -101,6 +101,19 @@ int rv_tun_set_mtu(const char *ifname, int mtu)
 	return ifreq_ioctl(ifname, SIOCSIFMTU, &ifr);
 }
 
+int rv_tun_get_mtu_on(int sock, const char *ifname)
+{
+	struct ifreq ifr;
+
+	if (sock < 0 || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	if (ioctl(sock, SIOCGIFMTU, &ifr) < 0)
+		return -errno;
+	return ifr.ifr_mtu;
+}
+
 int rv_tun_get_mtu(const char *ifname)
 {
 	struct ifreq ifr;

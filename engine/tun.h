@@ -28,6 +28,8 @@ int rv_tun_adopt(int fd, char *name_out, bool *vnet);
 /* Sets / reads the MTU of IFNAME; set needs CAP_NET_ADMIN. */
 int rv_tun_set_mtu(const char *ifname, int mtu);
 int rv_tun_get_mtu(const char *ifname);
+/* The same on an existing IPv4/IPv6 socket (the sandbox allows no new one). */
+int rv_tun_get_mtu_on(int sock, const char *ifname);
 
 /* One frame; -EAGAIN when none, -EBADFD/-EIO when the interface is gone. */
 ssize_t rv_tun_read(int fd, void *buf, size_t len);
