@@ -17,7 +17,7 @@ char **rv_backend_child_env(const struct rv_tunnel *tunnel, const struct rv_link
 		const char *hook = g_getenv("ROAMVPN_HOOK_PATH");
 
 		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_HOOK=%s", hook ? hook : HOOK_PATH));
-		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_HOOK_SOCKET=%s", rv_hook_server_path()));
+		g_ptr_array_add(extra, g_strdup_printf(RV_HOOK_SOCKET_ENV "=%s", rv_hook_server_path()));
 	}
 	if (tunnel->config && tunnel->config->interface)
 		g_ptr_array_add(extra, g_strdup_printf("ROAMVPN_INTERFACE=%s",

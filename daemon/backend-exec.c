@@ -152,14 +152,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 		rv_tunnel_net_free(net);
 		return 0;
 	}
-	if (cfg->dns) {
-		g_strfreev(net->dns);
-		net->dns = g_strdupv(cfg->dns);
-	}
-	if (cfg->domains) {
-		g_strfreev(net->domains);
-		net->domains = g_strdupv(cfg->domains);
-	}
+	/* [Tunnel] DNS=/Domains= over the program's report: the manager settles that. */
 	if (cfg->routes) {
 		g_ptr_array_set_size(net->routes, 0);
 		for (char **r = cfg->routes; *r; r++)

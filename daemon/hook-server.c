@@ -170,7 +170,7 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 int rv_hook_server_init(const char *state_dir, GError **error)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	g_autofree char *path = g_build_filename(state_dir, "hook.sock", NULL);
+	g_autofree char *path = g_build_filename(state_dir, RV_HOOK_SOCKET_NAME, NULL);
 	mode_t old_umask;
 	int err;
 

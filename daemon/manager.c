@@ -339,12 +339,30 @@ static void tunnels_changed(void)
 		g_hash_table_unref(old);
 }
 
+/* [Tunnel] DNS= and Domains= win over what the backend reported. Settled once,
+ * here where the tunnel comes up: the DNS backend below and the D-Bus DNS and
+ * Domains properties both read net->dns and net->domains afterwards. */
+static void settle_dns(struct rv_tunnel_net *net, const struct rv_tunnel_config *cfg)
+{
+	if (cfg->dns) {
+		g_strfreev(net->dns);
+		net->dns = g_strdupv(cfg->dns);
+	}
+	if (cfg->domains) {
+		g_strfreev(net->domains);
+		net->domains = g_strdupv(cfg->domains);
+	}
+}
+
 static int net_up(struct rv_tunnel *t, GError **error)
 {
 	struct rv_tunnel_net *net = t->net;
-	char **servers = t->config->dns ? t->config->dns : net->dns;
-	char **domains = t->config->domains ? t->config->domains : net->domains;
+	char **servers, **domains;
 	bool full = net->routes->len == 0;
+
+	settle_dns(net, t->config);
+	servers = net->dns;
+	domains = net->domains;
 
 	for (guint i = 0; i < net->routes->len; i++) {
 		const char *r = g_ptr_array_index(net->routes, i);

@@ -20,8 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAGIC "ROAMVPN-HOOK 1"
-#define MAX_REPORT (64 * 1024)
+#include "protocol.h"
+
 
 extern char **environ;
 
@@ -29,7 +29,7 @@ static int append(char *buf, size_t *len, char tag, const char *text)
 {
 	size_t n = strlen(text) + 1;
 
-	if (*len + n + (tag ? 1 : 0) > MAX_REPORT)
+	if (*len + n + (tag ? 1 : 0) > RV_HOOK_MAX_REPORT)
 		return -E2BIG;
 	if (tag)
 		buf[(*len)++] = tag;
@@ -55,10 +55,10 @@ static int send_all(int fd, const char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("ROAMVPN_HOOK_SOCKET");
+	const char *path = getenv(RV_HOOK_SOCKET_ENV);
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 10 };
-	static char report[MAX_REPORT];
+	static char report[RV_HOOK_MAX_REPORT];
 	char answer[512];
 	size_t len = 0;
 	ssize_t n;
@@ -69,14 +69,14 @@ int main(int argc, char **argv)
 		first = 2;
 	}
 	if (!path || !*path)
-		path = STATEDIR "/hook.sock";
+		path = STATEDIR "/" RV_HOOK_SOCKET_NAME;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		fprintf(stderr, "roamvpn-hook: socket path too long\n");
 		return 1;
 	}
 	strcpy(addr.sun_path, path);
 
-	err = append(report, &len, 0, MAGIC);
+	err = append(report, &len, 0, RV_HOOK_MAGIC);
 	/* argv[0] too: pppd's scripts are told apart by the name they run under. */
 	for (int i = 0; i < argc && !err; i++)
 		if (i == 0 || i >= first)
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	for (char **e = environ; *e && !err; e++)
 		err = append(report, &len, 'E', *e);
 	if (err) {
-		fprintf(stderr, "roamvpn-hook: report larger than %d bytes\n", MAX_REPORT);
+		fprintf(stderr, "roamvpn-hook: report larger than %d bytes\n", RV_HOOK_MAX_REPORT);
 		return 1;
 	}
 

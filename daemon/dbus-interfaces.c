@@ -1,0 +1,371 @@
+/* dbus-interfaces.c - net.roamvpn1.Manager, .Tunnel and .Link, each declared once.
+ *
+ * One table per interface (dbus-table.h): every method with its arguments, who may
+ * call it and its handler; every property with its type and getter; every signal.
+ * dbus-service.c serves them, dbus-xml.c writes data/net.roamvpn1.*.xml from them.
+ * To add a property: a getter below and one line in its table (and a paragraph in
+ * docs/<interface>-api.txt). Getters read the model and never keep pointers into it.
+ */
+#include "config.h"
+
+#include <linux/if.h>
+
+#include "backend.h"
+#include "dbus-mainloop.h"
+#include "dbus-interfaces.h"
+#include "error.h"
+#include "link.h"
+#include "manager.h"
+#include "policy.h"
+#include "tunnel.h"
+
+char *rv_dbus_tunnel_path(const char *name)
+{
+	g_autofree char *label = rv_dbus_label_escape(name);
+
+	return g_strconcat(RV_DBUS_TUNNEL_PREFIX "/", label, NULL);
+}
+
+char *rv_dbus_link_path(const char *ifname)
+{
+	g_autofree char *label = rv_dbus_label_escape(ifname);
+
+	return g_strconcat(RV_DBUS_LINK_PREFIX "/", label, NULL);
+}
+
+/* --- value helpers ------------------------------------------------------------------- */
+
+static GVariant *strv_variant(const char *const *strv)
+{
+	return g_variant_new_strv(strv ? strv : (const char *const[]){ NULL }, -1);
+}
+
+static GVariant *ptr_array_strv_variant(GPtrArray *array)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_STRING_ARRAY);
+	for (guint i = 0; array && i < array->len; i++)
+		g_variant_builder_add(&b, "s", (const char *)array->pdata[i]);
+	return g_variant_builder_end(&b);
+}
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static GVariant *string(const char *s)
+{
+	return g_variant_new_string(or_empty(s));
+}
+
+static GVariant *usec(gint64 t)
+{
+	return g_variant_new_uint64(t > 0 ? (guint64)t : 0);
+}
+
+static const char *operstate_name(uint8_t operstate)
+{
+	switch (operstate) {
+	case IF_OPER_NOTPRESENT: return "notpresent";
+	case IF_OPER_DOWN: return "down";
+	case IF_OPER_LOWERLAYERDOWN: return "lowerlayerdown";
+	case IF_OPER_TESTING: return "testing";
+	case IF_OPER_DORMANT: return "dormant";
+	case IF_OPER_UP: return "up";
+	default: return "unknown";
+	}
+}
+
+/* --- net.roamvpn1.Manager (docs/manager-api.txt) ------------------------------------- */
+
+static GVariant *mgr_state(const void *o) { return string(rv_manager_state()); }
+static GVariant *mgr_paused(const void *o) { return g_variant_new_boolean(rv_manager_is_paused()); }
+static GVariant *mgr_dns_method(const void *o) { return string(rv_manager_dns_method()); }
+
+static GVariant *mgr_tunnels(const void *o)
+{
+	g_autoptr(GPtrArray) tunnels = rv_manager_tunnels();
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+	for (guint i = 0; tunnels && i < tunnels->len; i++) {
+		const struct rv_tunnel *t = tunnels->pdata[i];
+		g_autofree char *path = rv_dbus_tunnel_path(t->name);
+
+		g_variant_builder_add(&b, "o", path);
+	}
+	return g_variant_builder_end(&b);
+}
+
+static GVariant *mgr_links(const void *o)
+{
+	g_autoptr(GPtrArray) links = rv_links_list();
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+	for (guint i = 0; links && i < links->len; i++) {
+		const struct rv_link *l = links->pdata[i];
+		g_autofree char *path = rv_dbus_link_path(l->name);
+
+		g_variant_builder_add(&b, "o", path);
+	}
+	return g_variant_builder_end(&b);
+}
+
+static GVariant *done_or_error(int r, const char *what, GError **error)
+{
+	if (r >= 0)
+		return g_variant_new("()");
+	if (error && !*error)
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "%s failed: %s", what, g_strerror(-r));
+	return NULL;
+}
+
+static GVariant *m_connect(const void *o, GVariant *args, GError **error)
+{
+	const char *tunnel;
+
+	g_variant_get(args, "(&s)", &tunnel);
+	return done_or_error(rv_manager_connect(tunnel, error), "Connect", error);
+}
+
+static GVariant *m_disconnect(const void *o, GVariant *args, GError **error)
+{
+	const char *tunnel;
+
+	g_variant_get(args, "(&s)", &tunnel);
+	return done_or_error(rv_manager_disconnect(tunnel, error), "Disconnect", error);
+}
+
+static GVariant *m_reload(const void *o, GVariant *args, GError **error)
+{
+	return done_or_error(rv_manager_reload(error), "Reload", error);
+}
+
+static GVariant *m_pause(const void *o, GVariant *args, GError **error)
+{
+	rv_manager_pause();
+	return g_variant_new("()");
+}
+
+static GVariant *m_resume(const void *o, GVariant *args, GError **error)
+{
+	rv_manager_resume();
+	return g_variant_new("()");
+}
+
+static GVariant *m_hook(const void *o, GVariant *args, GError **error)
+{
+	const char *event, *ifname;
+
+	g_variant_get(args, "(&s&s)", &event, &ifname);
+	return done_or_error(rv_manager_hook(event, ifname, error), "Hook", error);
+}
+
+static GVariant *m_explain(const void *o, GVariant *args, GError **error)
+{
+	g_autofree char *text = NULL;
+	GVariantBuilder verdicts;
+	const char *ifname;
+
+	g_variant_get(args, "(&s)", &ifname);
+	text = rv_manager_explain(*ifname ? ifname : NULL, error);
+	if (!text)
+		return NULL;
+	g_variant_builder_init(&verdicts, G_VARIANT_TYPE("a(sbs)"));
+	if (*ifname) {
+		g_autoptr(GPtrArray) list = rv_manager_explain_link(ifname, error);
+
+		if (!list && error && *error) {
+			g_variant_builder_clear(&verdicts);
+			return NULL;
+		}
+		for (guint i = 0; list && i < list->len; i++) {
+			const struct rv_verdict *v = list->pdata[i];
+
+			g_variant_builder_add(&verdicts, "(sbs)", or_empty(v->rule),
+					      v->matched, or_empty(v->reason));
+		}
+	}
+	return g_variant_new("(sa(sbs))", text, &verdicts);
+}
+
+const struct rv_dbus_interface rv_dbus_manager_iface = {
+	.name = RV_DBUS_MANAGER_IFACE,
+	.methods = (const struct rv_dbus_method[]){
+		{ "Connect", "s tunnel", "", RV_AUTH_CONTROL, m_connect },
+		{ "Disconnect", "s tunnel", "", RV_AUTH_CONTROL, m_disconnect },
+		{ "Reload", "", "", RV_AUTH_RELOAD, m_reload },
+		{ "Explain", "s interface", "s text, a(sbs) verdicts", RV_AUTH_ANYONE, m_explain },
+		{ "Pause", "", "", RV_AUTH_CONTROL, m_pause },
+		{ "Resume", "", "", RV_AUTH_CONTROL, m_resume },
+		/* netifrc and dispatcher scripts, as root: no polkit action for people. */
+		{ "Hook", "s event, s interface", "", RV_AUTH_ADMIN, m_hook },
+		{ NULL },
+	},
+	.signals = (const struct rv_dbus_signal[]){
+		{ "Event", "s kind, s object, s message" },
+		{ NULL },
+	},
+	.properties = (const struct rv_dbus_property[]){
+		{ "State", "s", mgr_state },
+		{ "Paused", "b", mgr_paused },
+		{ "DNSMethod", "s", mgr_dns_method },
+		{ "Tunnels", "ao", mgr_tunnels },
+		{ "Links", "ao", mgr_links },
+		{ NULL },
+	},
+};
+
+/* --- net.roamvpn1.Tunnel (docs/tunnel-api.txt) -------------------------------------- */
+
+#define TUNNEL(o) ((const struct rv_tunnel *)(o))
+
+static GVariant *t_name(const void *o) { return string(TUNNEL(o)->name); }
+static GVariant *t_state(const void *o) { return string(rv_tunnel_state_name(TUNNEL(o)->state)); }
+static GVariant *t_since(const void *o) { return usec(TUNNEL(o)->since); }
+static GVariant *t_last_error(const void *o) { return string(TUNNEL(o)->last_error); }
+static GVariant *t_triggered_by(const void *o) { return string(TUNNEL(o)->triggered_by); }
+static GVariant *t_rx_bytes(const void *o) { return g_variant_new_uint64(TUNNEL(o)->rx_bytes); }
+static GVariant *t_tx_bytes(const void *o) { return g_variant_new_uint64(TUNNEL(o)->tx_bytes); }
+static GVariant *t_last_handshake(const void *o) { return usec(TUNNEL(o)->last_handshake); }
+
+static GVariant *t_backend(const void *o)
+{
+	const struct rv_tunnel *t = o;
+
+	return string(t->backend ? t->backend->name : t->config ? t->config->backend : NULL);
+}
+
+static GVariant *t_interface(const void *o)
+{
+	const struct rv_tunnel *t = o;
+
+	return string(t->net && t->net->ifname ? t->net->ifname
+					       : t->config ? t->config->interface : NULL);
+}
+
+static GVariant *t_addresses(const void *o)
+{
+	return ptr_array_strv_variant(TUNNEL(o)->net ? TUNNEL(o)->net->addresses : NULL);
+}
+
+/* While up: what is in use (the manager settled "[Tunnel] DNS= wins" when the
+ * tunnel came up). Otherwise what is configured. */
+static GVariant *t_dns(const void *o)
+{
+	const struct rv_tunnel *t = o;
+
+	return strv_variant((const char *const *)(t->net ? t->net->dns
+						  : t->config ? t->config->dns : NULL));
+}
+
+static GVariant *t_domains(const void *o)
+{
+	const struct rv_tunnel *t = o;
+
+	return strv_variant((const char *const *)(t->net ? t->net->domains
+						  : t->config ? t->config->domains : NULL));
+}
+
+const struct rv_dbus_interface rv_dbus_tunnel_iface = {
+	.name = RV_DBUS_TUNNEL_IFACE,
+	.properties = (const struct rv_dbus_property[]){
+		{ "Name", "s", t_name },
+		{ "State", "s", t_state },
+		{ "Backend", "s", t_backend },
+		{ "Interface", "s", t_interface },
+		{ "Addresses", "as", t_addresses },
+		{ "DNS", "as", t_dns },
+		{ "Domains", "as", t_domains },
+		{ "Since", "t", t_since },
+		{ "LastError", "s", t_last_error },
+		{ "TriggeredBy", "s", t_triggered_by },
+		{ "RxBytes", "t", t_rx_bytes },
+		{ "TxBytes", "t", t_tx_bytes },
+		{ "LastHandshake", "t", t_last_handshake },
+		{ NULL },
+	},
+};
+
+/* --- net.roamvpn1.Link (docs/link-api.txt) ------------------------------------------ */
+
+#define LINK(o) ((const struct rv_link *)(o))
+
+static GVariant *l_name(const void *o) { return string(LINK(o)->name); }
+static GVariant *l_index(const void *o) { return g_variant_new_int32(LINK(o)->ifindex); }
+static GVariant *l_type(const void *o) { return string(LINK(o)->type); }
+static GVariant *l_kind(const void *o) { return string(LINK(o)->kind); }
+static GVariant *l_carrier(const void *o) { return g_variant_new_boolean(LINK(o)->carrier); }
+static GVariant *l_active(const void *o) { return g_variant_new_boolean(rv_link_is_active(LINK(o))); }
+static GVariant *l_operstate(const void *o) { return string(operstate_name(LINK(o)->operstate)); }
+static GVariant *l_addresses(const void *o) { return ptr_array_strv_variant(LINK(o)->addresses); }
+static GVariant *l_wifi_state(const void *o) { return string(rv_link_wifi_state(LINK(o))); }
+static GVariant *l_gateway(const void *o) { return string(LINK(o)->gateway); }
+
+/* What the policy decided, kept by the manager (not in the link). */
+static GVariant *l_matched_rule(const void *o)
+{
+	const struct rv_decision *d = rv_manager_link_decision(LINK(o)->ifindex);
+
+	return string(d ? d->rule : NULL);
+}
+
+static GVariant *l_decision(const void *o)
+{
+	const struct rv_decision *d = rv_manager_link_decision(LINK(o)->ifindex);
+
+	return string(d ? d->action : NULL);
+}
+
+/* Raw bytes: an SSID is not text (ssid.h). */
+static GVariant *l_ssid(const void *o)
+{
+	gsize n = 0;
+	const void *ssid = LINK(o)->ssid ? g_bytes_get_data(LINK(o)->ssid, &n) : NULL;
+
+	return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, ssid, n, 1);
+}
+
+static GVariant *l_bssid(const void *o)
+{
+	g_autofree char *mac = LINK(o)->has_bssid ? rv_mac_to_string(LINK(o)->bssid) : NULL;
+
+	return string(mac);
+}
+
+static GVariant *l_gateway_mac(const void *o)
+{
+	g_autofree char *mac = LINK(o)->has_gateway_mac ? rv_mac_to_string(LINK(o)->gateway_mac)
+							: NULL;
+
+	return string(mac);
+}
+
+const struct rv_dbus_interface rv_dbus_link_iface = {
+	.name = RV_DBUS_LINK_IFACE,
+	.properties = (const struct rv_dbus_property[]){
+		{ "Name", "s", l_name },
+		{ "Index", "i", l_index },
+		{ "Type", "s", l_type },
+		{ "Kind", "s", l_kind },
+		{ "Carrier", "b", l_carrier },
+		{ "Active", "b", l_active },
+		{ "OperState", "s", l_operstate },
+		{ "Addresses", "as", l_addresses },
+		{ "SSID", "ay", l_ssid },
+		{ "BSSID", "s", l_bssid },
+		{ "WifiState", "s", l_wifi_state },
+		{ "Gateway", "s", l_gateway },
+		{ "GatewayMAC", "s", l_gateway_mac },
+		{ "MatchedRule", "s", l_matched_rule },
+		{ "Decision", "s", l_decision },
+		{ NULL },
+	},
+};
+
+const struct rv_dbus_interface *const rv_dbus_interfaces[] = {
+	&rv_dbus_manager_iface, &rv_dbus_tunnel_iface, &rv_dbus_link_iface, NULL,
+};
