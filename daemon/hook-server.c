@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,10 +18,15 @@
 
 #define REPORT_TIMEOUT_MS 5000
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77		/* Linux 6.5; older libc headers lack it */
+#endif
+
 struct connection {
 	int fd;
 	pid_t peer;
 	pid_t child_pid;	/* the child it descends from, 0: none */
+	const char *refusal;	/* why not, when child_pid is 0 */
 	GByteArray *data;
 	guint watch;
 	guint timeout;
@@ -83,8 +89,12 @@ static void handle_report(struct connection *c)
 	struct rv_child *child = c->child_pid ? rv_child_find_ancestor(c->child_pid) : NULL;
 
 	if (!child) {
-		g_warning("hook: report from pid %d refused: not started by roamvpnd", (int)c->peer);
-		reply(c, "ERROR not a process started by roamvpnd\n");
+		g_autofree char *msg = g_strdup_printf("ERROR %s\n",
+						       c->refusal ? c->refusal : "its child has exited");
+
+		g_warning("hook: report from pid %d refused: %s", (int)c->peer,
+			  c->refusal ? c->refusal : "its child has exited");
+		reply(c, msg);
 		return;
 	}
 	if (!parse_report(c->data, argv, env)) {
@@ -140,6 +150,59 @@ static gboolean on_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A pidfd for the process that connected. SO_PEERPIDFD (Linux 6.5) names the very
+ * process that called connect(), even if the accept came seconds later; fails with
+ * ESRCH when it is gone. Older kernels: pin whatever holds the pid now; the caller
+ * then checks it is still alive after looking at it. */
+static int peer_pidfd(int cfd, pid_t pid, bool *exact)
+{
+	int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+
+	*exact = true;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)
+		return pidfd;
+	if (errno != ENOPROTOOPT && errno != EINVAL)
+		return -errno;
+	*exact = false;
+	pidfd = pidfd_open(pid, 0);
+	return pidfd < 0 ? -errno : pidfd;
+}
+
+static bool pidfd_alive(int pidfd)
+{
+	return pidfd_send_signal(pidfd, 0, NULL, 0) == 0;
+}
+
+/* The child the connecting process descends from, or NULL (with *why). */
+static struct rv_child *peer_child(int cfd, pid_t pid, const char **why)
+{
+	struct rv_child *child;
+	bool exact;
+	int pidfd = peer_pidfd(cfd, pid, &exact);
+
+	if (pidfd < 0 || !pidfd_alive(pidfd)) {
+		/* Its pid may already belong to someone else: never walk it. */
+		*why = "the reporter exited before its report was checked";
+		if (pidfd >= 0)
+			close(pidfd);
+		return NULL;
+	}
+	child = rv_child_find_ancestor(pid);
+	/* Alive after the walk means alive during it: the /proc entries read were its
+	 * own and its pid was not reused in between. */
+	if (child && !pidfd_alive(pidfd)) {
+		*why = "the reporter exited while its report was checked";
+		child = NULL;
+	} else if (!child) {
+		*why = "not a process started by roamvpnd";
+	}
+	if (!exact)
+		g_debug("hook: no SO_PEERPIDFD; pid %d checked through pidfd_open", (int)pid);
+	close(pidfd);
+	return child;
+}
+
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ucred cred;
@@ -157,9 +220,9 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	c = g_new0(struct connection, 1);
 	c->fd = cfd;
 	c->peer = cred.pid;
-	/* Decide who it is now, while the reporter is certainly alive (it is
-	 * connected), not after it may have exited and its pid been reused. */
-	child = rv_child_find_ancestor(cred.pid);
+	/* Decide who it is now, through a pidfd of the process that connected, not by
+	 * a pid that may have been reused since connect() (accept can come late). */
+	child = peer_child(cfd, cred.pid, &c->refusal);
 	c->child_pid = child ? rv_child_pid(child) : 0;
 	c->data = g_byte_array_new();
 	c->watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, c);

@@ -4,7 +4,12 @@
  * when the connecting process (SO_PEERCRED, from the kernel) is a child the
  * daemon started or one of its descendants: vpnc runs its script, pppd its
  * ip-up, and those run roamvpn-hook. The report goes to that child's handler
- * (spawn.h). ConnMan's task.c never checked the sender (anchors.md §1.4); we do.
+ * (spawn.h). (ConnMan's vpn task helper never checks the sender; we do.)
+ *
+ * The check is made at accept time through a pidfd of the connecting process
+ * (SO_PEERPIDFD; before Linux 6.5, pidfd_open at accept): a reporter that has
+ * exited is refused, so its pid, reused by a process under one of our children
+ * between connect() and accept(), cannot pass the ancestry walk.
  *
  * The wire format is in protocol.h, shared with roamvpn-hook.
  */
