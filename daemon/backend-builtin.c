@@ -39,13 +39,10 @@
 #include <glib-unix.h>
 
 #include "backend.h"
+#include "backend-builtin.h"
 #include "error.h"
 #include "spawn.h"
 
-/* Marks the engine's own encrypted packets so that a full tunnel's routing rule
- * ("not fwmark -> tunnel table", as wg-quick) lets them out. "RVN". */
-#define RV_ENGINE_FWMARK 0x52564e
-#define DEFAULT_MTU 1420
 #define STOP_GRACE_MS 5000
 #define STATS_INTERVAL_S 5
 #define CONFIGURE_TIMEOUT_S 10	/* engine start + "set" answered */
@@ -56,26 +53,12 @@
 
 enum uapi_request { REQ_SET, REQ_GET };
 
-struct builtin_peer {
-	char *public_key;	/* base64, as in the file */
-	char *preshared_key;
-	char *endpoint_host;	/* NULL: no Endpoint= */
-	guint16 endpoint_port;
-	char *endpoint;		/* resolved, "1.2.3.4:51820" or "[fd00::1]:51820" */
-	int keepalive;
-	GPtrArray *allowed_ips;
-};
-
 struct builtin_run {
 	struct rv_tunnel *tunnel;	/* NULL once reported down while resolving */
+	struct rv_tunnel_config *config;	/* a reference, for the whole run */
+	const struct rv_wg_config *wg;	/* config's parsed [Interface]/[Peer] */
 	char *ifname;
-	char *private_key;
-	int listen_port;
-	guint32 fwmark;
-	int mtu;
-	bool table_off;
-	GPtrArray *addresses;
-	GPtrArray *peers;		/* struct builtin_peer * */
+	char **endpoints;		/* per peer: resolved "1.2.3.4:51820", or NULL */
 
 	GCancellable *cancel;
 	guint resolving;		/* lookups outstanding */
@@ -100,21 +83,6 @@ struct builtin_run {
 	char *last_error_line;		/* the engine's last error message (escaped) */
 };
 
-static void peer_free(gpointer data)
-{
-	struct builtin_peer *p = data;
-
-	g_free(p->public_key);
-	if (p->preshared_key) {
-		explicit_bzero(p->preshared_key, strlen(p->preshared_key));
-		g_free(p->preshared_key);
-	}
-	g_free(p->endpoint_host);
-	g_free(p->endpoint);
-	g_ptr_array_unref(p->allowed_ips);
-	g_free(p);
-}
-
 static void run_free(struct builtin_run *run)
 {
 	g_clear_handle_id(&run->child_watch, g_source_remove);
@@ -136,14 +104,12 @@ static void run_free(struct builtin_run *run)
 	g_queue_clear(&run->requests);
 	if (run->pid > 0)
 		g_spawn_close_pid(run->pid);
-	if (run->private_key) {
-		explicit_bzero(run->private_key, strlen(run->private_key));
-		g_free(run->private_key);
-	}
 	g_clear_object(&run->cancel);
 	g_free(run->ifname);
-	g_ptr_array_unref(run->addresses);
-	g_ptr_array_unref(run->peers);
+	for (guint i = 0; run->endpoints && run->wg && i < run->wg->peers->len; i++)
+		g_free(run->endpoints[i]);
+	g_free(run->endpoints);
+	rv_tunnel_config_free(run->config);
 	g_free(run->resolve_error);
 	g_free(run->failure);
 	g_free(run->last_error_line);
@@ -152,37 +118,6 @@ static void run_free(struct builtin_run *run)
 
 /* ------------------------------------------------------------------ configuration */
 
-static void add_list(GPtrArray *to, const char *value)
-{
-	g_auto(GStrv) items = g_strsplit(value, ",", -1);
-
-	for (int i = 0; items[i]; i++) {
-		char *item = g_strstrip(items[i]);
-
-		if (*item)
-			g_ptr_array_add(to, g_strdup(item));
-	}
-}
-
-/* "host:port", "[v6]:port": tunnel-config.c validated the form already. */
-static bool split_endpoint(const char *text, char **host, guint16 *port)
-{
-	const char *colon = strrchr(text, ':');
-	guint64 v;
-
-	if (!colon || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &v, NULL))
-		return false;
-	if (text[0] == '[') {
-		if (colon < text + 2 || colon[-1] != ']')
-			return false;
-		*host = g_strndup(text + 1, (gsize)(colon - text - 2));
-	} else {
-		*host = g_strndup(text, (gsize)(colon - text));
-	}
-	*port = (guint16)v;
-	return **host != '\0';
-}
-
 static char *format_endpoint(GInetAddress *addr, guint16 port)
 {
 	g_autofree char *text = g_inet_address_to_string(addr);
@@ -190,90 +125,6 @@ static char *format_endpoint(GInetAddress *addr, guint16 port)
 	if (g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6)
 		return g_strdup_printf("[%s]:%u", text, port);
 	return g_strdup_printf("%s:%u", text, port);
-}
-
-static int read_config(struct builtin_run *run, const struct rv_tunnel_config *cfg, GError **error)
-{
-	const struct rv_ini *ini = cfg->ini;
-
-	run->mtu = DEFAULT_MTU;
-	run->fwmark = RV_ENGINE_FWMARK;
-	for (guint i = 0; i < ini->sections->len; i++) {
-		const struct rv_ini_section *s = g_ptr_array_index(ini->sections, i);
-		bool is_peer = g_ascii_strcasecmp(s->name, "Peer") == 0;
-		struct builtin_peer *peer = NULL;
-
-		if (!is_peer && g_ascii_strcasecmp(s->name, "Interface") != 0)
-			continue;
-		if (is_peer) {
-			peer = g_new0(struct builtin_peer, 1);
-			peer->allowed_ips = g_ptr_array_new_with_free_func(g_free);
-			g_ptr_array_add(run->peers, peer);
-		}
-		for (guint j = 0; j < s->entries->len; j++) {
-			const struct rv_ini_entry *e = g_ptr_array_index(s->entries, j);
-			const char *k = e->key;
-			guint64 v;
-
-			if (!is_peer) {
-				if (g_ascii_strcasecmp(k, "PrivateKey") == 0) {
-					g_free(run->private_key);
-					run->private_key = g_strdup(e->value);
-				} else if (g_ascii_strcasecmp(k, "ListenPort") == 0 &&
-					   g_ascii_string_to_unsigned(e->value, 10, 0, 65535, &v, NULL)) {
-					run->listen_port = (int)v;
-				} else if (g_ascii_strcasecmp(k, "MTU") == 0 &&
-					   g_ascii_string_to_unsigned(e->value, 10, 576, 65535, &v, NULL)) {
-					run->mtu = (int)v;
-				} else if (g_ascii_strcasecmp(k, "FwMark") == 0) {
-					bool hex = g_ascii_strncasecmp(e->value, "0x", 2) == 0;
-
-					if (g_ascii_strcasecmp(e->value, "off") == 0)
-						run->fwmark = 0;
-					else if (g_ascii_string_to_unsigned(e->value + (hex ? 2 : 0),
-									    hex ? 16 : 10, 0, G_MAXUINT32,
-									    &v, NULL))
-						run->fwmark = (guint32)v;
-				} else if (g_ascii_strcasecmp(k, "Table") == 0) {
-					/* wg-quick: Table=off adds no routes. Other tables are the
-					 * daemon's choice (routes.c). */
-					run->table_off = g_ascii_strcasecmp(e->value, "off") == 0;
-				} else if (g_ascii_strcasecmp(k, "Address") == 0) {
-					add_list(run->addresses, e->value);
-				}
-				continue;
-			}
-			if (g_ascii_strcasecmp(k, "PublicKey") == 0) {
-				g_free(peer->public_key);
-				peer->public_key = g_strdup(e->value);
-			} else if (g_ascii_strcasecmp(k, "PresharedKey") == 0) {
-				g_free(peer->preshared_key);
-				peer->preshared_key = g_strdup(e->value);
-			} else if (g_ascii_strcasecmp(k, "Endpoint") == 0) {
-				g_clear_pointer(&peer->endpoint_host, g_free);
-				if (!split_endpoint(e->value, &peer->endpoint_host, &peer->endpoint_port)) {
-					g_set_error(error, RV_ERROR, RV_ERROR_INVALID,
-						    "%s:%d: Endpoint= is not HOST:PORT", cfg->path, e->line);
-					return -EINVAL;
-				}
-			} else if (g_ascii_strcasecmp(k, "PersistentKeepalive") == 0) {
-				if (g_ascii_string_to_unsigned(e->value, 10, 0, 65535, &v, NULL))
-					peer->keepalive = (int)v;
-			} else if (g_ascii_strcasecmp(k, "AllowedIPs") == 0) {
-				add_list(peer->allowed_ips, e->value);
-			}
-		}
-		if (is_peer && !peer->public_key) {
-			g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "%s:%d: [Peer] has no PublicKey=",
-				    cfg->path, s->line);
-			return -EINVAL;
-		}
-	}
-	if (!run->private_key) {
-		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "%s: no [Interface] PrivateKey=", cfg->path);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* base64 key (wg format) to the UAPI's 64 hex digits; false if it is not 32 bytes. */
@@ -309,18 +160,18 @@ static GString *build_set_request(const struct builtin_run *run, GError **error)
 	GString *req = g_string_sized_new(512);
 
 	g_string_append(req, "set=1\n");
-	if (!append_hex_key(req, "private_key", run->private_key))
+	if (!append_hex_key(req, "private_key", run->wg->private_key))
 		goto bad_key;
 	g_string_append(req, "replace_peers=true\n");
-	for (guint i = 0; i < run->peers->len; i++) {
-		const struct builtin_peer *p = g_ptr_array_index(run->peers, i);
+	for (guint i = 0; i < run->wg->peers->len; i++) {
+		const struct rv_wg_peer *p = g_ptr_array_index(run->wg->peers, i);
 
 		if (!append_hex_key(req, "public_key", p->public_key))
 			goto bad_key;
 		if (p->preshared_key && !append_hex_key(req, "preshared_key", p->preshared_key))
 			goto bad_key;
-		if (p->endpoint)
-			g_string_append_printf(req, "endpoint=%s\n", p->endpoint);
+		if (run->endpoints[i])
+			g_string_append_printf(req, "endpoint=%s\n", run->endpoints[i]);
 		g_string_append_printf(req, "persistent_keepalive_interval=%d\n", p->keepalive);
 		g_string_append(req, "replace_allowed_ips=true\n");
 		for (guint j = 0; j < p->allowed_ips->len; j++)
@@ -340,18 +191,19 @@ bad_key:
 static struct rv_tunnel_net *build_net(const struct builtin_run *run)
 {
 	struct rv_tunnel_net *net = rv_tunnel_net_new();
-	const struct rv_tunnel_config *cfg = run->tunnel->config;
+	const struct rv_tunnel_config *cfg = run->config;
+	const struct rv_wg_config *wg = run->wg;
 
 	net->ifname = g_strdup(run->ifname);
-	for (guint i = 0; i < run->addresses->len; i++)
-		g_ptr_array_add(net->addresses, g_strdup(g_ptr_array_index(run->addresses, i)));
+	for (guint i = 0; i < wg->addresses->len; i++)
+		g_ptr_array_add(net->addresses, g_strdup(g_ptr_array_index(wg->addresses, i)));
 	net->addresses_assigned = false;
 	if (cfg->routes) {
 		for (char **r = cfg->routes; *r; r++)
 			g_ptr_array_add(net->routes, g_strdup(*r));
-	} else if (!run->table_off) {
-		for (guint i = 0; i < run->peers->len; i++) {
-			const struct builtin_peer *p = g_ptr_array_index(run->peers, i);
+	} else if (!wg->table_off) {
+		for (guint i = 0; i < wg->peers->len; i++) {
+			const struct rv_wg_peer *p = g_ptr_array_index(wg->peers, i);
 
 			for (guint j = 0; j < p->allowed_ips->len; j++)
 				g_ptr_array_add(net->routes, g_strdup(g_ptr_array_index(p->allowed_ips, j)));
@@ -359,13 +211,10 @@ static struct rv_tunnel_net *build_net(const struct builtin_run *run)
 	}
 	net->dns = g_strdupv(cfg->dns);
 	net->domains = g_strdupv(cfg->domains);
-	net->mtu = run->mtu;
-	net->fwmark = run->fwmark;
-	for (guint i = 0; i < run->peers->len && !net->endpoint; i++) {
-		const struct builtin_peer *p = g_ptr_array_index(run->peers, i);
-
-		net->endpoint = g_strdup(p->endpoint);
-	}
+	net->mtu = wg->mtu;
+	net->fwmark = wg->fwmark;
+	for (guint i = 0; i < wg->peers->len && !net->endpoint; i++)
+		net->endpoint = g_strdup(run->endpoints[i]);
 	return net;
 }
 
@@ -572,8 +421,8 @@ static void handle_response(struct builtin_run *run, const char *text)
 	if (run->reported_up || run->stopping || !run->tunnel)
 		return;
 	run->reported_up = true;
-	g_info("tunnel %s: engine configured (%u peer%s)", run->ifname, run->peers->len,
-	       run->peers->len == 1 ? "" : "s");
+	g_info("tunnel %s: engine configured (%u peer%s)", run->ifname, run->wg->peers->len,
+	       run->wg->peers->len == 1 ? "" : "s");
 	/* report_up may stop us at once (network setup failed): nothing after it. */
 	rv_tunnel_report_up(run->tunnel, build_net(run));
 }
@@ -739,18 +588,18 @@ static int create_udp_pair(struct builtin_run *run, int *fd4, int *fd6, GError *
 	for (int attempt = 0; attempt < 8; attempt++) {
 		int port;
 
-		*fd4 = create_udp(AF_INET, run->listen_port, run->fwmark, error);
+		*fd4 = create_udp(AF_INET, run->wg->listen_port, run->wg->fwmark, error);
 		if (*fd4 < 0)
 			return *fd4;
 		port = bound_port(*fd4);
-		*fd6 = create_udp(AF_INET6, port, run->fwmark, NULL);
+		*fd6 = create_udp(AF_INET6, port, run->wg->fwmark, NULL);
 		if (*fd6 >= 0 || *fd6 == -EAFNOSUPPORT) {
 			*fd6 = MAX(*fd6, -1);
 			return 0;
 		}
 		close(*fd4);
 		*fd4 = -1;
-		if (*fd6 != -EADDRINUSE || run->listen_port) {
+		if (*fd6 != -EADDRINUSE || run->wg->listen_port) {
 			g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "cannot bind UDP port %d for IPv6: %s",
 				    port, g_strerror(-*fd6));
 			return *fd6;
@@ -878,21 +727,22 @@ out:
 
 struct lookup {
 	struct builtin_run *run;
-	struct builtin_peer *peer;
+	guint peer;		/* index in wg->peers and endpoints */
 };
 
 static void resolved(GObject *source, GAsyncResult *result, gpointer data)
 {
 	struct lookup *lookup = data;
 	struct builtin_run *run = lookup->run;
-	struct builtin_peer *peer = lookup->peer;
+	const struct rv_wg_peer *peer = g_ptr_array_index(run->wg->peers, lookup->peer);
+	guint index = lookup->peer;
 	g_autoptr(GError) error = NULL;
 	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(source), result, &error);
 
 	g_free(lookup);
 
 	if (addrs) {
-		peer->endpoint = format_endpoint(addrs->data, peer->endpoint_port);
+		run->endpoints[index] = format_endpoint(addrs->data, peer->endpoint_port);
 		g_resolver_free_addresses(addrs);
 	} else if (!run->resolve_error && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		g_autofree char *host = g_strescape(peer->endpoint_host, NULL);
@@ -925,8 +775,8 @@ static guint resolve_endpoints(struct builtin_run *run)
 {
 	guint started = 0;
 
-	for (guint i = 0; i < run->peers->len; i++) {
-		struct builtin_peer *p = g_ptr_array_index(run->peers, i);
+	for (guint i = 0; i < run->wg->peers->len; i++) {
+		const struct rv_wg_peer *p = g_ptr_array_index(run->wg->peers, i);
 		g_autoptr(GInetAddress) addr = NULL;
 		g_autoptr(GResolver) resolver = NULL;
 		struct lookup *lookup;
@@ -935,13 +785,13 @@ static guint resolve_endpoints(struct builtin_run *run)
 			continue;
 		addr = g_inet_address_new_from_string(p->endpoint_host);
 		if (addr) {
-			p->endpoint = format_endpoint(addr, p->endpoint_port);
+			run->endpoints[i] = format_endpoint(addr, p->endpoint_port);
 			continue;
 		}
 		resolver = g_resolver_get_default();
 		lookup = g_new(struct lookup, 1);
 		lookup->run = run;
-		lookup->peer = p;
+		lookup->peer = i;
 		run->resolving++;
 		started++;
 		g_resolver_lookup_by_name_async(resolver, p->endpoint_host, run->cancel, resolved, lookup);
@@ -951,113 +801,50 @@ static guint resolve_endpoints(struct builtin_run *run)
 
 /* ------------------------------------------------------------------ the vtable */
 
-static bool key_valid(const char *base64)
+static void *builtin_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
-	GString *scratch = g_string_new(NULL);
-	bool ok = append_hex_key(scratch, "k", base64);
-
-	explicit_bzero(scratch->str, scratch->len);
-	g_string_free(scratch, TRUE);
-	return ok;
+	return rv_wg_config_parse(cfg, errors);
 }
 
-/* wg-quick files are validated completely by tunnel-config.c. A [Tunnel] file with
- * Backend=builtin carries the same [Interface] and [Peer] sections (parsed without
- * wg-style trailing comments): check what start() relies on. */
-static int builtin_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
+static void builtin_free_config(void *config)
 {
-	const struct rv_ini_section *interface = NULL;
-	int ret = 0;
-
-	if (cfg->wg_quick)
-		return 0;
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
-		bool is_peer = g_ascii_strcasecmp(s->name, "Peer") == 0;
-		const char *needed = is_peer ? "PublicKey" : "PrivateKey";
-		bool have_key = false;
-
-		if (g_str_equal(s->name, "Tunnel"))
-			continue;
-		if (!is_peer && g_ascii_strcasecmp(s->name, "Interface") != 0) {
-			rv_ini_error(errors, cfg->path, s->line,
-				     "unknown section [%s] for Backend=builtin ([Interface] and [Peer])", s->name);
-			ret = -EINVAL;
-			continue;
-		}
-		if (!is_peer) {
-			if (interface) {
-				rv_ini_error(errors, cfg->path, s->line, "[Interface] repeated (first at line %d)",
-					     interface->line);
-				ret = -EINVAL;
-			}
-			interface = s;
-		}
-		for (guint j = 0; j < s->entries->len; j++) {
-			const struct rv_ini_entry *e = g_ptr_array_index(s->entries, j);
-			g_autofree char *host = NULL;
-			guint16 port;
-
-			have_key |= g_ascii_strcasecmp(e->key, needed) == 0;
-			if (g_ascii_strcasecmp(e->key, "PrivateKey") == 0 ||
-			    g_ascii_strcasecmp(e->key, "PublicKey") == 0 ||
-			    g_ascii_strcasecmp(e->key, "PresharedKey") == 0) {
-				/* Never echo the value: it may be a secret. */
-				if (!key_valid(e->value)) {
-					rv_ini_error(errors, cfg->path, e->line,
-						     "%s= is not a base64-encoded 32-byte key (see wg genkey)", e->key);
-					ret = -EINVAL;
-				}
-			} else if (g_ascii_strcasecmp(e->key, "Endpoint") == 0 &&
-				   !split_endpoint(e->value, &host, &port)) {
-				rv_ini_error(errors, cfg->path, e->line, "Endpoint= must be HOST:PORT");
-				ret = -EINVAL;
-			}
-		}
-		if (!have_key) {
-			rv_ini_error(errors, cfg->path, s->line, "[%s] has no %s=", s->name, needed);
-			ret = -EINVAL;
-		}
-	}
-	if (!interface) {
-		rv_ini_error(errors, cfg->path, 0,
-			     "Backend=builtin needs an [Interface] section with PrivateKey= (as in wg-quick files)");
-		ret = -EINVAL;
-	}
-	return ret;
+	rv_wg_config_free(config);
 }
 
-static int builtin_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
+static bool builtin_config_equal(const void *a, const void *b)
 {
-	const struct rv_tunnel_config *cfg = t->config;
+	return rv_wg_config_equal(a, b);
+}
+
+/* The engine's TUN: [Tunnel] Interface=, else named after the tunnel. */
+static const char *builtin_device(const struct rv_tunnel_config *cfg)
+{
+	const struct rv_wg_config *wg = cfg->parsed;
+
+	return wg ? wg->ifname : cfg->interface ? cfg->interface : cfg->name;
+}
+
+static int builtin_start(struct rv_tunnel *t, const void *config, const struct rv_link *trigger,
+			 GError **error)
+{
+	const struct rv_wg_config *wg = config;
 	struct builtin_run *run;
 	int r;
 
-	if (!cfg || !cfg->ini) {
+	if (!wg) {
 		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "tunnel %s has no configuration", t->name);
 		return -EINVAL;
 	}
 	run = g_new0(struct builtin_run, 1);
 	run->tunnel = t;
+	run->config = rv_tunnel_config_ref(t->config);
+	run->wg = wg;
 	run->uapi_fd = -1;
 	run->log_fd[0] = run->log_fd[1] = -1;
-	run->ifname = g_strdup(cfg->interface ? cfg->interface : cfg->name);
-	run->addresses = g_ptr_array_new_with_free_func(g_free);
-	run->peers = g_ptr_array_new_with_free_func(peer_free);
+	run->ifname = g_strdup(wg->ifname);
+	run->endpoints = g_new0(char *, wg->peers->len + 1);
 	run->cancel = g_cancellable_new();
 	g_queue_init(&run->requests);
-	if (strlen(run->ifname) >= IFNAMSIZ) {
-		g_set_error(error, RV_ERROR, RV_ERROR_INVALID,
-			    "tunnel name %s is too long for an interface name (set [Tunnel] Interface=)",
-			    run->ifname);
-		run_free(run);
-		return -EINVAL;
-	}
-	r = read_config(run, cfg, error);
-	if (r < 0) {
-		run_free(run);
-		return r;
-	}
 	t->backend_data = run;
 	if (resolve_endpoints(run) > 0)
 		return 0;	/* launch() when the names are resolved */
@@ -1088,7 +875,11 @@ static void builtin_stop(struct rv_tunnel *t)
 
 const struct rv_backend rv_backend_builtin = {
 	.name = "builtin",
-	.check = builtin_check,
+	.abi = RV_BACKEND_ABI,
+	.parse = builtin_parse,
+	.free_config = builtin_free_config,
+	.config_equal = builtin_config_equal,
+	.device = builtin_device,
 	.start = builtin_start,
 	.stop = builtin_stop,
 };

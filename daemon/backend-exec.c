@@ -32,66 +32,105 @@
 
 enum exec_type { EXEC_SIMPLE, EXEC_ONESHOT };
 
-struct exec_run {
-	struct rv_tunnel *tunnel;
+/* [exec], parsed. */
+struct exec_config {
+	char **start;			/* argv */
+	char **stop;			/* argv, or NULL */
 	enum exec_type type;
 	bool report_hook;		/* Report=hook: up when the hook says so */
+};
+
+struct exec_run {
+	struct rv_tunnel *tunnel;
+	struct rv_tunnel_config *config;	/* a reference: Stop= of what was started */
+	const struct exec_config *exec;
 	struct rv_child *start;		/* Start= while it runs */
 	struct rv_child *stop;		/* Stop= while it runs */
 	bool stopping;
 	guint up_idle;
 };
 
-static int parse_command(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
-			 char ***argv, GPtrArray *errors)
+static void exec_free_config(void *data)
+{
+	struct exec_config *c = data;
+
+	if (!c)
+		return;
+	g_strfreev(c->start);
+	g_strfreev(c->stop);
+	g_free(c);
+}
+
+static bool exec_config_equal(const void *a, const void *b)
+{
+	const struct exec_config *x = a, *y = b;
+
+	return g_strv_equal((const char *const *)x->start, (const char *const *)y->start) &&
+	       (x->stop && y->stop ? g_strv_equal((const char *const *)x->stop,
+						  (const char *const *)y->stop) : x->stop == y->stop) &&
+	       x->type == y->type && x->report_hook == y->report_hook;
+}
+
+/* A command line, split like a shell would. The message names the key only: a
+ * command line may carry a password. */
+static bool parse_command(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
+			  char ***argv, GPtrArray *errors)
 {
 	g_autoptr(GError) error = NULL;
 
+	if (*argv) {
+		rv_ini_error(errors, cfg->path, e->line, "%s= repeated", e->key);
+		return false;
+	}
 	if (!g_shell_parse_argv(e->value, NULL, argv, &error)) {
 		rv_ini_error(errors, cfg->path, e->line, "%s=: %s", e->key, error->message);
-		return -EINVAL;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
-static int exec_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
+static void *exec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
 	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
-	int ret = 0;
-	bool have_start = false;
+	struct exec_config *c;
+	bool ok = true, have_start = false;
 
 	if (!s) {
 		rv_ini_error(errors, cfg->path, 0, "Backend=exec needs an [exec] section with Start=");
-		return -EINVAL;
+		return NULL;
 	}
+	c = g_new0(struct exec_config, 1);
 	for (guint i = 0; i < s->entries->len; i++) {
 		struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-		g_auto(GStrv) argv = NULL;
 
-		if (g_str_equal(e->key, "Start") || g_str_equal(e->key, "Stop")) {
-			if (parse_command(cfg, e, &argv, errors) < 0)
-				ret = -EINVAL;
-			have_start |= g_str_equal(e->key, "Start");
+		if (g_str_equal(e->key, "Start")) {
+			have_start = true;
+			ok = parse_command(cfg, e, &c->start, errors) && ok;
+		} else if (g_str_equal(e->key, "Stop")) {
+			ok = parse_command(cfg, e, &c->stop, errors) && ok;
 		} else if (g_str_equal(e->key, "Report")) {
 			if (!g_str_equal(e->value, "hook")) {
 				rv_ini_error(errors, cfg->path, e->line,
 					     "Report= must be hook, not '%s'", e->value);
-				ret = -EINVAL;
+				ok = false;
 			}
+			c->report_hook = true;
 		} else if (g_str_equal(e->key, "Type")) {
-			if (!g_str_equal(e->value, "simple") && !g_str_equal(e->value, "oneshot")) {
+			if (g_str_equal(e->value, "oneshot")) {
+				c->type = EXEC_ONESHOT;
+			} else if (!g_str_equal(e->value, "simple")) {
 				rv_ini_error(errors, cfg->path, e->line,
 					     "Type= must be simple or oneshot, not '%s'", e->value);
-				ret = -EINVAL;
+				ok = false;
 			}
 		} else {
 			rv_ini_error(errors, cfg->path, e->line, "unknown key '%s' in [exec]", e->key);
-			ret = -EINVAL;
+			ok = false;
 		}
 	}
 	if (!have_start) {
 		rv_ini_error(errors, cfg->path, s->line, "[exec] needs Start=");
-		ret = -EINVAL;
+		ok = false;
 	}
 	for (guint i = 0; i < cfg->ini->sections->len; i++) {
 		struct rv_ini_section *other = g_ptr_array_index(cfg->ini->sections, i);
@@ -99,24 +138,20 @@ static int exec_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
 		if (!g_str_equal(other->name, "exec") && !g_str_equal(other->name, "Tunnel")) {
 			rv_ini_error(errors, cfg->path, other->line,
 				     "unknown section [%s] for Backend=exec", other->name);
-			ret = -EINVAL;
+			ok = false;
 		}
 	}
-	return ret;
+	if (!ok) {
+		exec_free_config(c);
+		return NULL;
+	}
+	return c;
 }
 
-static const char *exec_value(const struct rv_tunnel_config *cfg, const char *key)
-{
-	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
-	struct rv_ini_entry *e = s ? rv_ini_find_entry(s, key) : NULL;
-
-	return e ? e->value : NULL;
-}
-
-static struct rv_tunnel_net *exec_net(const struct rv_tunnel *t)
+static struct rv_tunnel_net *exec_net(const struct exec_run *run)
 {
 	struct rv_tunnel_net *net = rv_tunnel_net_new();
-	const struct rv_tunnel_config *cfg = t->config;
+	const struct rv_tunnel_config *cfg = run->config;
 
 	net->ifname = g_strdup(cfg->interface);
 	/* The command configures its own device; routes only if the file asks. */
@@ -135,7 +170,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 {
 	struct exec_run *run = data;
 	struct rv_tunnel *t = run->tunnel;
-	const struct rv_tunnel_config *cfg = t->config;
+	const struct rv_tunnel_config *cfg = run->config;
 	struct rv_tunnel_net *net = NULL;
 	int event = rv_hook_report_parse(argv, env, &net, error);
 
@@ -166,6 +201,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 static void run_free(struct exec_run *run)
 {
 	g_clear_handle_id(&run->up_idle, g_source_remove);
+	rv_tunnel_config_free(run->config);
 	g_free(run);
 }
 
@@ -186,7 +222,7 @@ static gboolean report_up_idle(gpointer data)
 
 	run->up_idle = 0;
 	/* report_up may stop us again (network setup failed): nothing after it. */
-	rv_tunnel_report_up(run->tunnel, exec_net(run->tunnel));
+	rv_tunnel_report_up(run->tunnel, exec_net(run));
 	return G_SOURCE_REMOVE;
 }
 
@@ -206,13 +242,11 @@ static void stop_exited(struct rv_child *child, int status, void *data)
 static void run_stop_command(struct exec_run *run)
 {
 	struct rv_tunnel *t = run->tunnel;
-	const char *stop = exec_value(t->config, "Stop");
-	g_auto(GStrv) argv = NULL;
 	g_auto(GStrv) env = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = NULL;
 
-	if (!stop || !g_shell_parse_argv(stop, NULL, &argv, NULL)) {
+	if (!run->exec->stop) {
 		if (run->start)
 			rv_child_terminate(run->start, STOP_GRACE_MS);
 		else
@@ -221,7 +255,7 @@ static void run_stop_command(struct exec_run *run)
 	}
 	env = rv_backend_child_env(t, t->triggered_by ? rv_links_lookup_name(t->triggered_by) : NULL);
 	name = g_strdup_printf("%s[stop]", t->name);
-	run->stop = rv_child_spawn(name, argv, env, stop_exited, run, &error);
+	run->stop = rv_child_spawn(name, run->exec->stop, env, stop_exited, run, &error);
 	if (!run->stop) {
 		g_warning("tunnel %s: cannot run Stop=: %s", t->name, error->message);
 		if (run->start)
@@ -243,7 +277,7 @@ static void start_exited(struct rv_child *child, int status, void *data)
 		finish(run, NULL);
 		return;
 	}
-	if (run->type == EXEC_ONESHOT && ok && !run->report_hook) {
+	if (run->exec->type == EXEC_ONESHOT && ok && !run->exec->report_hook) {
 		g_info("tunnel %s: Start= finished", t->name);
 		run->up_idle = g_idle_add(report_up_idle, run);
 		return;
@@ -256,37 +290,33 @@ static void start_exited(struct rv_child *child, int status, void *data)
 	}
 }
 
-static int exec_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
+static int exec_start(struct rv_tunnel *t, const void *config, const struct rv_link *trigger,
+		      GError **error)
 {
-	const char *start = exec_value(t->config, "Start");
-	const char *type = exec_value(t->config, "Type");
-	const char *report = exec_value(t->config, "Report");
-	g_auto(GStrv) argv = NULL;
+	const struct exec_config *c = config;
 	g_auto(GStrv) env = NULL;
 	struct exec_run *run;
 
-	if (!start) {
-		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "no Start= in [exec]");
+	if (!c) {
+		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "no [exec] configuration");
 		return -EINVAL;
 	}
-	if (!g_shell_parse_argv(start, NULL, &argv, error))
-		return -EINVAL;
 	env = rv_backend_child_env(t, trigger);
 
 	run = g_new0(struct exec_run, 1);
 	run->tunnel = t;
-	run->type = type && g_str_equal(type, "oneshot") ? EXEC_ONESHOT : EXEC_SIMPLE;
-	run->report_hook = report && g_str_equal(report, "hook");
-	run->start = rv_child_spawn(t->name, argv, env, start_exited, run, error);
+	run->config = rv_tunnel_config_ref(t->config);
+	run->exec = c;
+	run->start = rv_child_spawn(t->name, c->start, env, start_exited, run, error);
 	if (!run->start) {
 		run_free(run);
 		return -ENOEXEC;
 	}
 	t->backend_data = run;
-	if (run->report_hook)
+	if (c->report_hook)
 		rv_child_set_report_handler(run->start, on_report, run);
 	/* simple: running is up. Reported from idle so that start() returns first. */
-	else if (run->type == EXEC_SIMPLE)
+	else if (c->type == EXEC_SIMPLE)
 		run->up_idle = g_idle_add(report_up_idle, run);
 	return 0;
 }
@@ -306,7 +336,10 @@ static void exec_stop(struct rv_tunnel *t)
 
 const struct rv_backend rv_backend_exec = {
 	.name = "exec",
-	.check = exec_check,
+	.abi = RV_BACKEND_ABI,
+	.parse = exec_parse,
+	.free_config = exec_free_config,
+	.config_equal = exec_config_equal,
 	.start = exec_start,
 	.stop = exec_stop,
 };

@@ -1,15 +1,46 @@
-/* backend.h - the tunnel backend interface.
+/* backend.h - the tunnel backend interface, and the contract for plugins.
  *
- * A backend starts and stops one tunnel and reports what happened; the supervisor
- * decides when. Backends are found by name: "builtin" and "exec" are compiled in,
- * "vpnc" and "pptp" are GModule plugins from PLUGINDIR that call
- * rv_backend_register() from their roamvpn_plugin_init().
+ * A backend parses its own section(s) of a tunnel file, starts and stops one tunnel
+ * and reports what happened; the supervisor decides when. Backends are found by
+ * name: "builtin" and "exec" are compiled in, the others are GModule plugins.
  *
- * Contract: start() returns 0 when it has begun (the tunnel is STARTING) and later
- * calls rv_tunnel_report_up() or rv_tunnel_report_down(); a negative errno with
- * *error set if it could not begin at all. stop() always ends with exactly one
- * rv_tunnel_report_down(), possibly before it returns. A backend never reports for
- * a tunnel it is not running.
+ * Life of a tunnel file (tunnel-config.c reads [Tunnel], then hands over):
+ *   parse()        once per load (start-up, reload, --check): the backend's own
+ *                  section(s) of cfg->ini into a struct of its own, or NULL with
+ *                  every problem appended to errors as "FILE:LINE: message"
+ *                  (rv_ini_error). Never echo a value that may be a secret: name
+ *                  the key. --check and the running daemon use the same parse(),
+ *                  so what --check accepts is exactly what start() gets.
+ *   config_equal() on reload: same parsed configuration? Only a changed tunnel is
+ *                  restarted. (The [Tunnel] keys are compared by the caller.)
+ *   device()       the interface the backend will bring up, if it knows it before
+ *                  start (the manager keeps tunnel devices out of the network view).
+ *   start()        with that parsed struct. Returns 0 when it has begun (the tunnel
+ *                  is STARTING) and later calls rv_tunnel_report_up() or
+ *                  rv_tunnel_report_down(); a negative errno with *error set if it
+ *                  could not begin at all.
+ *   stop()         always ends with exactly one rv_tunnel_report_down(), possibly
+ *                  before it returns. A backend never reports for a tunnel it is not
+ *                  running.
+ *   free_config()  when the configuration is dropped.
+ *
+ * The parsed struct belongs to t->config, which a reload may replace while the
+ * tunnel runs: a backend that reads it after start() returned keeps the whole
+ * configuration alive with rv_tunnel_config_ref(t->config) until it reports down.
+ *
+ * Plugins. A plugin is a shared object NAME.so in PLUGINDIR ($libdir/roamvpn/plugins;
+ * $ROAMVPN_PLUGIN_DIR overrides it), loaded at start and on reload (a new or changed
+ * file only; a loaded plugin stays resident). It exports
+ *
+ *     G_MODULE_EXPORT void roamvpn_plugin_init(void);
+ *
+ * which calls rv_backend_register() with a static struct rv_backend. It links
+ * nothing of the daemon: rv_* symbols resolve from roamvpnd (exported dynamic). A
+ * plugin that fails to load (missing symbol, no init, wrong ABI) is logged and
+ * listed by --check; the other backends keep working. ABI: RV_BACKEND_ABI must
+ * match, so a plugin built against another daemon is refused rather than crashing.
+ * plugins/plugin-util.h has what plugins share (spawning with secrets on a pipe,
+ * named errors, the roamvpn-hook report, the auth-failure policy).
  */
 #pragma once
 
@@ -18,21 +49,44 @@
 #include "link.h"
 #include "tunnel.h"
 
+/* Bump when struct rv_backend or a function plugins call changes. */
+#define RV_BACKEND_ABI 1
+
 struct rv_backend {
 	const char *name;
-	/* Validate the backend's own section(s) of cfg->ini; append "FILE:LINE: msg".
-	 * Return 0 or -EINVAL. May be NULL. */
-	int (*check)(const struct rv_tunnel_config *cfg, GPtrArray *errors);
-	int (*start)(struct rv_tunnel *tunnel, const struct rv_link *trigger,
-		     GError **error);
+	int abi;		/* RV_BACKEND_ABI */
+	/* Required for a backend with sections of its own; NULL means the backend has no
+	 * configuration beyond [Tunnel] (start() then gets NULL). cfg's [Tunnel] fields
+	 * (dns, domains, interface, routes) are filled; parse() may fill dns/domains when
+	 * its own format carries them and [Tunnel] did not (wg-quick DNS=). */
+	void *(*parse)(struct rv_tunnel_config *cfg, GPtrArray *errors);
+	void (*free_config)(void *config);
+	/* Required with parse(). Without parse(), the raw sections are compared. */
+	bool (*config_equal)(const void *a, const void *b);
+	/* The device name, or NULL if not known before start (then [Tunnel] Interface=,
+	 * if set, is used). May be NULL. */
+	const char *(*device)(const struct rv_tunnel_config *cfg);
+	int (*start)(struct rv_tunnel *tunnel, const void *config,
+		     const struct rv_link *trigger, GError **error);
 	void (*stop)(struct rv_tunnel *tunnel);
 };
 
 /* backend.c: the registry. */
 void rv_backend_register(const struct rv_backend *backend);
 const struct rv_backend *rv_backend_lookup(const char *name);
-/* Load every plugin in dir (NULL: $ROAMVPN_PLUGIN_DIR if set, else PLUGINDIR). */
-void rv_backend_load_plugins(const char *dir);
+/* Registered names, compiled-in first then plugins in load order (a NULL-terminated
+ * array the caller frees with g_free, the strings are the registry's). */
+const char **rv_backend_names(void);
+/* Whether NAME is a plugin this build ships (plugins/meson.build), loaded or not:
+ * "is its plugin installed?" rather than "unknown backend". */
+bool rv_backend_is_shipped_plugin(const char *name);
+/* Load every new or changed plugin in dir (NULL: $ROAMVPN_PLUGIN_DIR if set, else
+ * PLUGINDIR). Failures are appended to errors as "PATH: message" if errors is
+ * non-NULL, else logged; returns how many failed. */
+int rv_backend_load_plugins(const char *dir, GPtrArray *errors);
+/* The device a tunnel brings up, if known before start: the backend's device(),
+ * else [Tunnel] Interface=, else NULL. */
+const char *rv_backend_device(const struct rv_tunnel_config *cfg);
 
 /* The compiled-in backends (backend-exec.c, backend-builtin.c). */
 extern const struct rv_backend rv_backend_exec;

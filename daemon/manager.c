@@ -57,16 +57,18 @@ static bool identity_lost;		/* a link with a network went away since then */
 static GHashTable *connects;		/* tunnel name -> set of ifindexes whose rule connects it */
 static GHashTable *devices;		/* the supervisor's tunnel devices (owned names) */
 
-static void register_backends(void)
+/* Compiled-in backends once; plugins at every load (new or changed files only).
+ * Plugin failures go to errors (--check) or the log; the rest keeps working. */
+static int register_backends(GPtrArray *errors)
 {
 	static bool done;
 
-	if (done)
-		return;
-	done = true;
-	rv_backend_register(&rv_backend_exec);
-	rv_backend_register(&rv_backend_builtin);
-	rv_backend_load_plugins(NULL);
+	if (!done) {
+		rv_backend_register(&rv_backend_exec);
+		rv_backend_register(&rv_backend_builtin);
+		done = true;
+	}
+	return rv_backend_load_plugins(NULL, errors);
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -83,7 +85,7 @@ static int load_configuration(const char *dir, struct configuration *out, GPtrAr
 	g_autofree char *rules_dir = path_in(dir, "rules");
 	int ret = 0;
 
-	register_backends();
+	register_backends(NULL);
 	rv_settings_defaults(&out->settings);
 	if (rv_settings_load(&out->settings, conf, errors) < 0)
 		ret = -EINVAL;
@@ -111,13 +113,15 @@ static int load_configuration(const char *dir, struct configuration *out, GPtrAr
 int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors)
 {
 	struct configuration c = { 0 };
+	/* A plugin that does not load is an error here, so that it gets fixed. */
+	int plugin_failures = register_backends(errors);
 
 	if (load_configuration(opts->config_dir, &c, errors) < 0)
 		return -EINVAL;
 	rv_settings_clear(&c.settings);
 	g_hash_table_destroy(c.tunnels);
 	rv_ruleset_free(c.rules);
-	return 0;
+	return plugin_failures > 0 ? -EINVAL : 0;
 }
 
 static void set_paused(bool value)

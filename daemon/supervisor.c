@@ -140,33 +140,11 @@ struct rv_tunnel *rv_supervisor_lookup(const char *name)
 	return tunnels ? g_hash_table_lookup(tunnels, name) : NULL;
 }
 
-static bool ini_equal(const struct rv_ini *a, const struct rv_ini *b)
-{
-	if (a->sections->len != b->sections->len)
-		return false;
-	for (guint i = 0; i < a->sections->len; i++) {
-		const struct rv_ini_section *sa = g_ptr_array_index(a->sections, i);
-		const struct rv_ini_section *sb = g_ptr_array_index(b->sections, i);
-
-		if (!g_str_equal(sa->name, sb->name) || sa->entries->len != sb->entries->len)
-			return false;
-		for (guint j = 0; j < sa->entries->len; j++) {
-			const struct rv_ini_entry *ea = g_ptr_array_index(sa->entries, j);
-			const struct rv_ini_entry *eb = g_ptr_array_index(sb->entries, j);
-
-			if (!g_str_equal(ea->key, eb->key) || !g_str_equal(ea->value, eb->value))
-				return false;
-		}
-	}
-	return true;
-}
-
 /* Same configuration as what runs? Compare what was parsed (the file on disk is
- * already the new one), ignoring comments and line numbers. */
+ * already the new one): [Tunnel] and the backend's own config_equal(). */
 static bool config_equal(const struct rv_tunnel_config *a, const struct rv_tunnel_config *b)
 {
-	return g_str_equal(a->path, b->path) && g_str_equal(a->backend, b->backend) &&
-	       a->ini && b->ini && ini_equal(a->ini, b->ini);
+	return g_str_equal(a->path, b->path) && rv_tunnel_config_equal(a, b);
 }
 
 static void start_tunnel(struct rv_tunnel *t);
@@ -292,7 +270,7 @@ static void start_tunnel(struct rv_tunnel *t)
 	g_info("tunnel %s: starting (%s backend, triggered by %s)", t->name,
 	       t->backend->name, t->triggered_by ? t->triggered_by : "nothing");
 	set_state(t, RV_TUNNEL_STARTING);
-	if (t->backend->start(t, trigger, &error) < 0) {
+	if (t->backend->start(t, t->config->parsed, trigger, &error) < 0) {
 		/* The backend never began: nothing to stop. */
 		fail_tunnel(t, error ? error->message : "backend failed to start");
 	}
@@ -382,10 +360,10 @@ GHashTable *rv_supervisor_tunnel_devices(void)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct rv_tunnel *t = value;
 
-		if (t->config && t->config->interface)
-			g_hash_table_add(names, t->config->interface);
-		if (t->config && g_str_equal(t->config->backend, "builtin"))
-			g_hash_table_add(names, t->name);	/* the engine's TUN is named after it */
+		const char *device = t->config ? rv_backend_device(t->config) : NULL;
+
+		if (device)
+			g_hash_table_add(names, (gpointer)device);
 		if (t->net && t->net->ifname)
 			g_hash_table_add(names, t->net->ifname);
 	}

@@ -1,9 +1,10 @@
-/* tunnel-config.c - tunnel files (tunnels/NAME.conf): a plain wg-quick file, or a
- * [Tunnel] file naming a backend whose own section that backend validates.
+/* tunnel-config.c - tunnel files (tunnels/NAME.conf): a [Tunnel] file naming a
+ * backend, or a plain wg-quick file (the builtin backend's).
  *
- * Owns the file formats and their validation with line numbers, the wg-quick DNS=
- * split into servers and search domains, and the refusal of secret-holding files
- * that anyone but root could read. Secret values never appear in error messages.
+ * Owns [Tunnel] (Backend=, DNS=, Domains=, Interface=, Routes=) with line-numbered
+ * errors, hands the rest of the file to the backend's parse() (backend.h), and
+ * refuses secret-holding files that anyone but root could read. Also the value
+ * checks the backends' parsers share. Secret values never appear in error messages.
  * See docs/tunnels.md.
  */
 #include "config.h"
@@ -23,6 +24,12 @@ void rv_tunnel_config_free(struct rv_tunnel_config *cfg)
 {
 	if (!cfg)
 		return;
+	if (cfg->extra_refs > 0) {
+		cfg->extra_refs--;
+		return;
+	}
+	if (cfg->parsed && cfg->ops && cfg->ops->free_config)
+		cfg->ops->free_config(cfg->parsed);
 	g_free(cfg->name);
 	g_free(cfg->path);
 	g_free(cfg->backend);
@@ -34,11 +41,17 @@ void rv_tunnel_config_free(struct rv_tunnel_config *cfg)
 	g_free(cfg);
 }
 
+struct rv_tunnel_config *rv_tunnel_config_ref(struct rv_tunnel_config *cfg)
+{
+	cfg->extra_refs++;
+	return cfg;
+}
+
 /* --- value checks ------------------------------------------------------------- */
 
 /* A WireGuard key: exactly the base64 of 32 bytes. g_base64_decode() skips
  * garbage, so a key is accepted only if it re-encodes to the very same text. */
-static bool wg_key_valid(const char *text)
+bool rv_valid_wg_key(const char *text)
 {
 	g_autofree guchar *raw = NULL;
 	g_autofree char *again = NULL;
@@ -58,13 +71,12 @@ static bool wg_key_valid(const char *text)
 	return valid;
 }
 
-static bool parse_uint(const char *text, guint64 max, guint64 *out)
+bool rv_valid_host(const char *text)
 {
-	return g_ascii_string_to_unsigned(text, 10, 0, max, out, NULL);
+	return rv_ip_valid(text, NULL) || rv_domain_valid(text);
 }
 
-/* Keys that name secrets, in any section of any tunnel file. */
-static bool key_is_secret(const char *key)
+bool rv_key_is_secret(const char *key)
 {
 	g_autofree char *lower = g_ascii_strdown(key, -1);
 
@@ -78,14 +90,14 @@ static bool ini_has_secret(const struct rv_ini *ini)
 		const struct rv_ini_section *s = g_ptr_array_index(ini->sections, i);
 
 		for (guint j = 0; j < s->entries->len; j++)
-			if (key_is_secret(((struct rv_ini_entry *)g_ptr_array_index(s->entries, j))->key))
+			if (rv_key_is_secret(((struct rv_ini_entry *)g_ptr_array_index(s->entries, j))->key))
 				return true;
 	}
 	return false;
 }
 
 /* Split a list on commas (wg-quick) or blanks ([Tunnel]); empty items dropped. */
-static char **split_list(const char *value, const char *separators)
+char **rv_split_list(const char *value, const char *separators)
 {
 	g_auto(GStrv) parts = g_strsplit_set(value, separators, -1);
 	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
@@ -109,272 +121,53 @@ static char **builder_end_or_null(GStrvBuilder *builder)
 	return v;
 }
 
-/* Per-section bookkeeping of keys that may appear once. */
-struct seen_keys {
-	GHashTable *lines;	/* lower-case key -> first line */
-};
-
-static bool once(struct seen_keys *seen, const struct rv_tunnel_config *cfg,
-		 const struct rv_ini_entry *e, GPtrArray *errors)
+bool rv_key_once(GHashTable *seen, const char *path, const struct rv_ini_entry *e,
+		 GPtrArray *errors)
 {
 	g_autofree char *lower = g_ascii_strdown(e->key, -1);
-	gpointer first = g_hash_table_lookup(seen->lines, lower);
+	gpointer first = g_hash_table_lookup(seen, lower);
 
 	if (first) {
-		rv_ini_error(errors, cfg->path, e->line, "%s= repeated (first at line %d)",
+		rv_ini_error(errors, path, e->line, "%s= repeated (first at line %d)",
 			     e->key, GPOINTER_TO_INT(first));
 		return false;
 	}
-	g_hash_table_insert(seen->lines, g_steal_pointer(&lower), GINT_TO_POINTER(e->line));
+	g_hash_table_insert(seen, g_steal_pointer(&lower), GINT_TO_POINTER(e->line));
 	return true;
-}
-
-static void seen_init(struct seen_keys *seen)
-{
-	seen->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-}
-
-static void seen_clear(struct seen_keys *seen)
-{
-	g_clear_pointer(&seen->lines, g_hash_table_unref);
-}
-
-static bool key_is(const struct rv_ini_entry *e, const char *name)
-{
-	return g_ascii_strcasecmp(e->key, name) == 0;
-}
-
-/* --- wg-quick ----------------------------------------------------------------- */
-
-static bool check_cidr_list(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
-			    GPtrArray *errors)
-{
-	g_auto(GStrv) items = split_list(e->value, ",");
-	bool ok = true;
-
-	for (int i = 0; items[i]; i++) {
-		if (!rv_cidr_valid(items[i])) {
-			rv_ini_error(errors, cfg->path, e->line,
-				     "%s=: '%s' is not an address or ADDRESS/PREFIX", e->key, items[i]);
-			ok = false;
-		}
-	}
-	return ok;
-}
-
-static bool check_int(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
-		      guint64 min, guint64 max, GPtrArray *errors)
-{
-	guint64 v;
-
-	if (!parse_uint(e->value, max, &v) || v < min) {
-		rv_ini_error(errors, cfg->path, e->line, "%s=: '%s' is not a number from %" G_GUINT64_FORMAT
-			     " to %" G_GUINT64_FORMAT, e->key, e->value, min, max);
-		return false;
-	}
-	return true;
-}
-
-static bool check_key(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
-		      GPtrArray *errors)
-{
-	if (wg_key_valid(e->value))
-		return true;
-	/* Never echo the value: it may be a (mistyped) private key. */
-	rv_ini_error(errors, cfg->path, e->line, "%s= is not a base64-encoded 32-byte key (see wg genkey)",
-		     e->key);
-	return false;
-}
-
-static bool wg_interface(struct rv_tunnel_config *cfg, const struct rv_ini_section *s,
-			 GStrvBuilder *dns, GStrvBuilder *domains, GPtrArray *errors)
-{
-	struct seen_keys seen;
-	bool ok = true, have_private_key = false;
-
-	seen_init(&seen);
-	for (guint i = 0; i < s->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-
-		if (key_is(e, "Address")) {
-			ok = check_cidr_list(cfg, e, errors) && ok;
-		} else if (key_is(e, "DNS")) {
-			/* As wg-quick: addresses are servers, anything else a search domain. */
-			g_auto(GStrv) items = split_list(e->value, ",");
-			int family;
-
-			for (int j = 0; items[j]; j++) {
-				if (rv_ip_valid(items[j], &family))
-					g_strv_builder_add(dns, items[j]);
-				else if (rv_domain_valid(items[j]))
-					g_strv_builder_add(domains, items[j]);
-				else {
-					rv_ini_error(errors, cfg->path, e->line,
-						     "DNS=: '%s' is neither an address nor a domain", items[j]);
-					ok = false;
-				}
-			}
-		} else if (!once(&seen, cfg, e, errors)) {
-			ok = false;
-		} else if (key_is(e, "PrivateKey")) {
-			have_private_key = true;
-			ok = check_key(cfg, e, errors) && ok;
-		} else if (key_is(e, "MTU")) {
-			ok = check_int(cfg, e, 576, 65535, errors) && ok;
-		} else if (key_is(e, "ListenPort")) {
-			ok = check_int(cfg, e, 0, 65535, errors) && ok;
-		} else if (key_is(e, "FwMark")) {
-			guint64 v;
-
-			bool hex = g_ascii_strncasecmp(e->value, "0x", 2) == 0;
-
-			if (g_ascii_strcasecmp(e->value, "off") != 0 &&
-			    !g_ascii_string_to_unsigned(e->value + (hex ? 2 : 0), hex ? 16 : 10, 0,
-							G_MAXUINT32, &v, NULL)) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "FwMark=: '%s' is not off or a 32-bit number", e->value);
-				ok = false;
-			}
-		} else if (key_is(e, "Table")) {
-			guint64 v;
-			bool name = e->value[0] != '\0';
-
-			for (const char *c = e->value; *c; c++)
-				name = name && (g_ascii_isalnum(*c) || *c == '_' || *c == '-');
-			if (!name && !g_ascii_string_to_unsigned(e->value, 10, 0, G_MAXUINT32, &v, NULL)) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "Table=: '%s' is not off, auto, a number or a table name",
-					     e->value);
-				ok = false;
-			}
-		} else if (key_is(e, "SaveConfig")) {
-			if (g_ascii_strcasecmp(e->value, "false") != 0) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "SaveConfig=%s: roamvpn never writes tunnel files; remove it",
-					     e->value);
-				ok = false;
-			}
-		} else if (key_is(e, "PreUp") || key_is(e, "PostUp") || key_is(e, "PreDown") ||
-			   key_is(e, "PostDown")) {
-			rv_ini_error(errors, cfg->path, e->line,
-				     "%s= is a shell command line and roamvpn never runs those; "
-				     "remove it (DNS= and routes are applied by roamvpn, "
-				     "or write an exec tunnel)", e->key);
-			ok = false;
-		} else {
-			rv_ini_error(errors, cfg->path, e->line, "unknown key %s= in [Interface]", e->key);
-			ok = false;
-		}
-	}
-	if (!have_private_key) {
-		rv_ini_error(errors, cfg->path, s->line, "[Interface] has no PrivateKey=");
-		ok = false;
-	}
-	seen_clear(&seen);
-	return ok;
-}
-
-static bool wg_peer(struct rv_tunnel_config *cfg, const struct rv_ini_section *s,
-		    GHashTable *public_keys, GPtrArray *errors)
-{
-	struct seen_keys seen;
-	bool ok = true, have_public_key = false;
-
-	seen_init(&seen);
-	for (guint i = 0; i < s->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-		g_autofree char *why = NULL;
-
-		if (key_is(e, "AllowedIPs")) {
-			ok = check_cidr_list(cfg, e, errors) && ok;
-		} else if (!once(&seen, cfg, e, errors)) {
-			ok = false;
-		} else if (key_is(e, "PublicKey")) {
-			have_public_key = true;
-			if (!check_key(cfg, e, errors)) {
-				ok = false;
-			} else if (g_hash_table_contains(public_keys, e->value)) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "PublicKey= repeated: this peer is already defined at line %d",
-					     GPOINTER_TO_INT(g_hash_table_lookup(public_keys, e->value)));
-				ok = false;
-			} else {
-				g_hash_table_insert(public_keys, e->value, GINT_TO_POINTER(e->line));
-			}
-		} else if (key_is(e, "PresharedKey")) {
-			ok = check_key(cfg, e, errors) && ok;
-		} else if (key_is(e, "Endpoint")) {
-			if (!rv_endpoint_valid(e->value, &why)) {
-				rv_ini_error(errors, cfg->path, e->line, "Endpoint=: '%s' %s", e->value, why);
-				ok = false;
-			}
-		} else if (key_is(e, "PersistentKeepalive")) {
-			if (g_ascii_strcasecmp(e->value, "off") != 0)
-				ok = check_int(cfg, e, 0, 65535, errors) && ok;
-		} else {
-			rv_ini_error(errors, cfg->path, e->line, "unknown key %s= in [Peer]", e->key);
-			ok = false;
-		}
-	}
-	if (!have_public_key) {
-		rv_ini_error(errors, cfg->path, s->line, "[Peer] has no PublicKey=");
-		ok = false;
-	}
-	seen_clear(&seen);
-	return ok;
-}
-
-static bool load_wg_quick(struct rv_tunnel_config *cfg, GPtrArray *errors)
-{
-	g_autoptr(GStrvBuilder) dns = g_strv_builder_new();
-	g_autoptr(GStrvBuilder) domains = g_strv_builder_new();
-	g_autoptr(GHashTable) public_keys = g_hash_table_new(g_str_hash, g_str_equal);
-	const struct rv_ini_section *interface = NULL;
-	bool ok = true;
-
-	cfg->backend = g_strdup("builtin");
-	cfg->wg_quick = true;
-
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (g_ascii_strcasecmp(s->name, "Interface") == 0) {
-			if (interface) {
-				rv_ini_error(errors, cfg->path, s->line,
-					     "[Interface] repeated (first at line %d)", interface->line);
-				ok = false;
-				continue;
-			}
-			interface = s;
-			ok = wg_interface(cfg, s, dns, domains, errors) && ok;
-		} else if (g_ascii_strcasecmp(s->name, "Peer") == 0) {
-			ok = wg_peer(cfg, s, public_keys, errors) && ok;
-		} else {
-			rv_ini_error(errors, cfg->path, s->line,
-				     "unknown section [%s] (a wg-quick file has [Interface] and [Peer]; "
-				     "other backends need [Tunnel])", s->name);
-			ok = false;
-		}
-	}
-	if (!interface) {
-		rv_ini_error(errors, cfg->path, 1,
-			     "neither [Tunnel] nor [Interface]: not a tunnel file (see docs/tunnels.md)");
-		ok = false;
-	}
-	cfg->dns = builder_end_or_null(dns);
-	cfg->domains = builder_end_or_null(domains);
-	return ok;
 }
 
 /* --- [Tunnel] ----------------------------------------------------------------- */
 
-static const char *const known_backends[] = { "builtin", "exec", "vpnc", "pptp" };
+static int compare_names(gconstpointer a, gconstpointer b);
 
-static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
+/* "builtin, exec, vpnc or pptp": what Backend= may name here (registered backends
+ * in name order, then the plugins this build ships that are not loaded). */
+static char *backend_choices(void)
+{
+	g_autofree const char **names = rv_backend_names();
+	g_auto(GStrv) shipped = g_strsplit(SHIPPED_PLUGINS, " ", -1);
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	GString *out = g_string_new(NULL);
+
+	for (int i = 0; names[i]; i++)
+		g_ptr_array_add(all, (gpointer)names[i]);
+	g_ptr_array_sort(all, compare_names);
+	for (int i = 0; shipped[i]; i++)
+		if (shipped[i][0] && !rv_backend_lookup(shipped[i]))
+			g_ptr_array_add(all, shipped[i]);
+	for (guint i = 0; i < all->len; i++) {
+		if (i > 0)
+			g_string_append(out, i + 1 == all->len ? " or " : ", ");
+		g_string_append(out, g_ptr_array_index(all, i));
+	}
+	return g_string_free(out, FALSE);
+}
+
+static bool load_tunnel_section(struct rv_tunnel_config *cfg, int *backend_line_out,
+				GPtrArray *errors)
 {
 	const struct rv_ini_section *tunnel = NULL;
-	const struct rv_backend *backend = NULL;
-	struct seen_keys seen;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	bool ok = true;
 	int backend_line = 0;
 
@@ -382,7 +175,7 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
 
 		if (!g_str_equal(s->name, "Tunnel"))
-			continue;	/* the backend's sections: its check() judges them */
+			continue;	/* the backend's sections: its parse() judges them */
 		if (tunnel) {
 			rv_ini_error(errors, cfg->path, s->line, "[Tunnel] repeated (first at line %d)",
 				     tunnel->line);
@@ -391,9 +184,13 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 		}
 		tunnel = s;
 	}
-	g_assert(tunnel);
+	if (!tunnel) {
+		/* has_tunnel_section() saw one, the INI reader did not agree: say so
+		 * rather than guess (a typo must never take the daemon down). */
+		rv_ini_error(errors, cfg->path, 0, "no [Tunnel] section header found");
+		return false;
+	}
 
-	seen_init(&seen);
 	for (guint i = 0; i < tunnel->entries->len; i++) {
 		const struct rv_ini_entry *e = g_ptr_array_index(tunnel->entries, i);
 
@@ -406,7 +203,7 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 			ok = false;
 			continue;
 		}
-		if (!once(&seen, cfg, e, errors)) {
+		if (!rv_key_once(seen, cfg->path, e, errors)) {
 			ok = false;
 			continue;
 		}
@@ -423,7 +220,7 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 			}
 			cfg->interface = g_strdup(e->value);
 		} else {
-			g_auto(GStrv) items = split_list(e->value, " \t");
+			g_auto(GStrv) items = rv_split_list(e->value, " \t");
 			g_autoptr(GStrvBuilder) out = g_strv_builder_new();
 			int family;
 
@@ -459,37 +256,90 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, GPtrArray *errors)
 				cfg->routes = builder_end_or_null(out);
 		}
 	}
-	seen_clear(&seen);
-
 	if (!cfg->backend) {
-		rv_ini_error(errors, cfg->path, tunnel->line,
-			     "[Tunnel] has no Backend= (builtin, exec, vpnc or pptp)");
+		g_autofree char *choices = backend_choices();
+
+		rv_ini_error(errors, cfg->path, tunnel->line, "[Tunnel] has no Backend= (%s)", choices);
 		return false;
 	}
-	backend = rv_backend_lookup(cfg->backend);
-	if (!backend) {
-		bool known = false;
+	*backend_line_out = backend_line;
+	return ok;
+}
 
-		for (size_t i = 0; i < G_N_ELEMENTS(known_backends); i++)
-			known = known || g_str_equal(cfg->backend, known_backends[i]);
-		if (known)
+/* The backend parses the rest of the file into its own struct. */
+static bool parse_backend(struct rv_tunnel_config *cfg, int backend_line, GPtrArray *errors)
+{
+	const struct rv_backend *backend = rv_backend_lookup(cfg->backend);
+
+	if (!backend) {
+		g_autofree char *choices = backend_choices();
+
+		if (rv_backend_is_shipped_plugin(cfg->backend))
 			rv_ini_error(errors, cfg->path, backend_line,
 				     "Backend=%s is not available (is its plugin installed?)", cfg->backend);
 		else
 			rv_ini_error(errors, cfg->path, backend_line,
-				     "Backend=: unknown backend '%s' (builtin, exec, vpnc or pptp)", cfg->backend);
+				     "Backend=: unknown backend '%s' (%s)", cfg->backend, choices);
 		return false;
 	}
-	if (backend->check && backend->check(cfg, errors) < 0)
-		ok = false;
-	return ok;
+	cfg->ops = backend;
+	if (!backend->parse)
+		return true;
+	cfg->parsed = backend->parse(cfg, errors);
+	return cfg->parsed != NULL;
+}
+
+static bool strv_equal0(char **a, char **b)
+{
+	if (!a || !b)
+		return a == b;
+	return g_strv_equal((const char *const *)a, (const char *const *)b);
+}
+
+static bool ini_equal(const struct rv_ini *a, const struct rv_ini *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->sections->len != b->sections->len)
+		return false;
+	for (guint i = 0; i < a->sections->len; i++) {
+		const struct rv_ini_section *sa = g_ptr_array_index(a->sections, i);
+		const struct rv_ini_section *sb = g_ptr_array_index(b->sections, i);
+
+		if (!g_str_equal(sa->name, sb->name) || sa->entries->len != sb->entries->len)
+			return false;
+		for (guint j = 0; j < sa->entries->len; j++) {
+			const struct rv_ini_entry *ea = g_ptr_array_index(sa->entries, j);
+			const struct rv_ini_entry *eb = g_ptr_array_index(sb->entries, j);
+
+			if (!g_str_equal(ea->key, eb->key) || !g_str_equal(ea->value, eb->value))
+				return false;
+		}
+	}
+	return true;
+}
+
+bool rv_tunnel_config_equal(const struct rv_tunnel_config *a, const struct rv_tunnel_config *b)
+{
+	if (g_strcmp0(a->name, b->name) || g_strcmp0(a->backend, b->backend) ||
+	    a->ops != b->ops || a->wg_quick != b->wg_quick ||
+	    g_strcmp0(a->interface, b->interface) || !strv_equal0(a->dns, b->dns) ||
+	    !strv_equal0(a->domains, b->domains) || !strv_equal0(a->routes, b->routes))
+		return false;
+	if (a->ops && a->ops->parse)
+		return a->parsed && b->parsed && a->ops->config_equal(a->parsed, b->parsed);
+	/* A backend without a parser of its own: its sections, as written. */
+	return ini_equal(a->ini, b->ini);
 }
 
 /* --- files -------------------------------------------------------------------- */
 
+/* Decides, before parsing, whether '#' ends a value: the header must be the whole
+ * line, as the INI reader reads it ("[Tunnel]]" is not one). */
 static bool has_tunnel_section(const char *text)
 {
-	return g_regex_match_simple("^[ \\t]*\\[[ \\t]*Tunnel[ \\t]*\\]", text, G_REGEX_MULTILINE, 0);
+	return g_regex_match_simple("^[ \\t]*\\[[ \\t]*Tunnel[ \\t]*\\][ \\t]*\\r?$", text,
+				    G_REGEX_MULTILINE, 0);
 }
 
 struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *errors)
@@ -528,10 +378,19 @@ struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *erro
 	if (!cfg->ini)
 		return NULL;
 
-	if (tunnel_file)
-		ok = load_tunnel_section(cfg, errors) && ok;
-	else
-		ok = load_wg_quick(cfg, errors) && ok;
+	if (tunnel_file) {
+		int backend_line = 0;
+
+		ok = load_tunnel_section(cfg, &backend_line, errors) && ok;
+		/* The backend's errors too, even after [Tunnel]'s: one run shows all. */
+		if (backend_line > 0)
+			ok = parse_backend(cfg, backend_line, errors) && ok;
+	} else {
+		/* A plain wg-quick file is the builtin backend's, as it is. */
+		cfg->backend = g_strdup("builtin");
+		cfg->wg_quick = true;
+		ok = parse_backend(cfg, 0, errors) && ok;
+	}
 
 	if ((cfg->wg_quick || ini_has_secret(cfg->ini)) && rv_ini_check_secret_file(path, errors) < 0)
 		ok = false;

@@ -11,22 +11,34 @@
 
 #include "ini.h"
 
+struct rv_backend;
+
+/* A loaded tunnel file: [Tunnel] (tunnel-config.c) plus what its backend parsed. */
 struct rv_tunnel_config {
 	char *name;		/* file name without .conf */
 	char *path;
-	char *backend;		/* "builtin", "exec", "vpnc", "pptp" */
+	char *backend;		/* the backend's name: "builtin", "exec", a plugin's */
 	bool wg_quick;		/* a plain wg-quick file (builtin backend) */
 	char **dns;		/* [Tunnel] DNS= or wg-quick DNS= addresses; may be NULL */
 	char **domains;		/* [Tunnel] Domains= or wg-quick DNS= names; may be NULL */
 	char *interface;	/* [Tunnel] Interface=, the device the backend brings up; may be NULL */
 	char **routes;		/* [Tunnel] Routes= prefixes routed into the tunnel; may be NULL */
-	struct rv_ini *ini;	/* the whole file, for the backend's own section */
+	struct rv_ini *ini;	/* the whole file, as read */
+	const struct rv_backend *ops;	/* the backend that parsed it (NULL: not parsed) */
+	void *parsed;		/* ops->parse()'s result, freed with ops->free_config */
+	int extra_refs;		/* rv_tunnel_config_ref() */
 };
 
 /* Load one tunnel file (name from the file name); errors get "FILE:LINE: msg".
- * Validates [Tunnel] and asks the backend (rv_backend_lookup) to check its section. */
+ * Reads [Tunnel] (or recognises a plain wg-quick file) and hands the file to the
+ * backend's parse() (rv_backend_lookup). */
 struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *errors);
+/* Drops a reference: the last one frees. */
 void rv_tunnel_config_free(struct rv_tunnel_config *cfg);
+struct rv_tunnel_config *rv_tunnel_config_ref(struct rv_tunnel_config *cfg);
+/* Same settings ([Tunnel] keys and the backend's parsed configuration; comments, blank
+ * lines and line numbers aside)? */
+bool rv_tunnel_config_equal(const struct rv_tunnel_config *a, const struct rv_tunnel_config *b);
 typedef struct rv_tunnel_config rv_tunnel_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rv_tunnel_config, rv_tunnel_config_free)
 /* All DIR/NAME.conf files in lexical order: name -> struct rv_tunnel_config *. Returns NULL
@@ -35,6 +47,19 @@ GHashTable *rv_tunnel_configs_load_dir(const char *dir, GPtrArray *errors);
 /* Names of all DIR/NAME.conf files, valid or not (a set: name -> name), so that rules
  * can still be checked for unknown tunnels when a tunnel file has errors. */
 GHashTable *rv_tunnel_config_names(const char *dir);
+
+/* Value checks for tunnel files beyond validate.h's (names, addresses, domains). */
+bool rv_valid_wg_key(const char *base64);	/* canonical base64 of 32 bytes */
+/* A host name or address, nothing else: safe to hand to a program as one argument. */
+bool rv_valid_host(const char *text);
+/* Split a list on any of separators, items trimmed, empty ones dropped. */
+char **rv_split_list(const char *value, const char *separators);
+/* Does a key name a secret ("*password*", "*secret*", PrivateKey, PresharedKey)? */
+bool rv_key_is_secret(const char *key);
+/* Report a key given twice in one section: seen maps lower-case key -> first line
+ * (g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)). */
+bool rv_key_once(GHashTable *seen, const char *path, const struct rv_ini_entry *e,
+		 GPtrArray *errors);
 
 enum rv_tunnel_state {
 	RV_TUNNEL_DOWN,		/* not running, not wanted or paused */
@@ -62,8 +87,6 @@ struct rv_tunnel_net *rv_tunnel_net_new(void);
 void rv_tunnel_net_free(struct rv_tunnel_net *net);
 typedef struct rv_tunnel_net rv_tunnel_net;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rv_tunnel_net, rv_tunnel_net_free)
-
-struct rv_backend;
 
 struct rv_tunnel {
 	char *name;

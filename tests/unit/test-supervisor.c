@@ -34,7 +34,8 @@ static gboolean die_idle(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static int fake_start(struct rv_tunnel *t, const struct rv_link *trigger, GError **error)
+static int fake_start(struct rv_tunnel *t, const void *config, const struct rv_link *trigger,
+		      GError **error)
 {
 	if (fake.starts < G_N_ELEMENTS(fake.start_times))
 		fake.start_times[fake.starts] = g_get_monotonic_time();
@@ -57,6 +58,7 @@ static void fake_stop(struct rv_tunnel *t)
 
 static const struct rv_backend fake_backend = {
 	.name = "fake",
+	.abi = RV_BACKEND_ABI,
 	.start = fake_start,
 	.stop = fake_stop,
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend-builtin.h"
 #include "tunnel.h"
 
 #define PRIV1 "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
@@ -17,23 +18,49 @@
 #define PSK "DGFgiHEao2exUS5SLW5DP5EAykp4hD4nXFZaM5uz4Fc="
 
 /* A stand-in for the exec backend: its section must have Start=. */
-static int fake_exec_check(const struct rv_tunnel_config *cfg, GPtrArray *errors)
+static void *fake_exec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
 	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
 
 	if (!s) {
 		rv_ini_error(errors, cfg->path, 1, "no [exec] section");
-		return -EINVAL;
+		return NULL;
 	}
 	if (!rv_ini_find_entry(s, "Start")) {
 		rv_ini_error(errors, cfg->path, s->line, "[exec] needs Start=");
-		return -EINVAL;
+		return NULL;
 	}
-	return 0;
+	return g_strdup(rv_ini_find_entry(s, "Start")->value);
 }
 
-static const struct rv_backend fake_exec = { .name = "exec", .check = fake_exec_check };
-static const struct rv_backend fake_nocheck = { .name = "builtin" };
+static bool fake_equal(const void *a, const void *b)
+{
+	return a == b;
+}
+
+/* The builtin backend's real parser for wg-quick files; any [Tunnel] Backend=builtin
+ * file is accepted, so that [Tunnel] itself is what these tests judge. */
+static void *fake_builtin_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
+{
+	if (cfg->wg_quick)
+		return rv_wg_config_parse(cfg, errors);
+	return g_new0(struct rv_wg_config, 1);
+}
+
+static void fake_builtin_free(void *config)
+{
+	struct rv_wg_config *wg = config;
+
+	if (wg->addresses)
+		rv_wg_config_free(wg);
+	else
+		g_free(wg);
+}
+
+static const struct rv_backend fake_exec = { .name = "exec", .parse = fake_exec_parse,
+	.free_config = g_free, .config_equal = fake_equal };
+static const struct rv_backend fake_builtin = { .name = "builtin", .parse = fake_builtin_parse,
+	.free_config = fake_builtin_free, .config_equal = fake_equal };
 
 static char *tmpdir;
 
@@ -496,7 +523,7 @@ int main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	rv_backend_register(&fake_exec);
-	rv_backend_register(&fake_nocheck);
+	rv_backend_register(&fake_builtin);
 	tmpdir = g_dir_make_tmp("roamvpn-tunnels-XXXXXX", &error);
 	g_assert_no_error(error);
 
