@@ -69,11 +69,24 @@ static int report_dbus_error(const DBusError *err)
 		g_printerr(_("roamvpnd is not running (%s)\n"), err->message);
 		return EXIT_UNREACHABLE;
 	}
+	if (g_str_equal(err->name, "net.roamvpn1.Error.PermissionDenied") && err->message &&
+	    !strstr(err->message, "needs root or group")) {
+		/* polkit refused: roamvpnd's sentence says who, which action and why. */
+		const char *why = err->message;
+
+		if (g_str_has_prefix(why, "access denied: "))
+			why += strlen("access denied: ");
+		g_printerr(_("Permission denied: %s\n"), why);
+		return EXIT_FAILURE_;
+	}
 	if (g_str_equal(err->name, DBUS_ERROR_ACCESS_DENIED) ||
 	    g_str_equal(err->name, "net.roamvpn1.Error.PermissionDenied")) {
 		/* The bus's own text names match rules and uids: say what it means. */
 		g_printerr(_("Permission denied: only root or members of group %s may %s.\n"),
 			   RV_DBUS_GROUP, command_denied_action(ctl.cmd));
+		/* roamvpnd's rule names the AdminGroup it really uses and whether polkit runs. */
+		if (g_str_equal(err->name, "net.roamvpn1.Error.PermissionDenied") && err->message)
+			g_printerr("roamvpnd: %s\n", err->message);
 		g_debug("%s: %s", err->name, err->message);
 		return EXIT_FAILURE_;
 	}
@@ -107,6 +120,9 @@ static int call(const char *path, const char *iface, const char *method, GVarian
 	DBusMessage *reply;
 	DBusError err;
 	int r = EXIT_OK;
+
+	/* polkit may ask for a password through the session's agent (Reload). */
+	dbus_message_set_allow_interactive_authorization(msg, TRUE);
 
 	if (args) {
 		DBusMessageIter iter;

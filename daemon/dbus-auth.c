@@ -116,19 +116,19 @@ static char *user_label(unsigned long uid)
 	return pw ? g_strdup_printf("uid %lu (%s)", uid, pw->pw_name) : g_strdup_printf("uid %lu", uid);
 }
 
-/* The rule that applies without polkit. */
-static void fallback(struct check *c, const char *why)
+static const char *group_name(void)
 {
-	const char *group = admin_group ? admin_group : RV_DBUS_GROUP;
-	g_autofree char *who = NULL;
+	return admin_group ? admin_group : RV_DBUS_GROUP;
+}
 
-	if (uid_in_group((uid_t)c->uid, group)) {
-		finish(c, true, NULL);
-		return;
-	}
-	who = user_label(c->uid);
-	deny(c, "access denied: %s is not allowed to do this (needs root or group %s%s%s)",
-	     who, group, why ? "; " : "", why ? why : "");
+/* Who polkit could not be asked about: root and the admin group were checked
+ * before, so this is a refusal that says what would have been needed. */
+static void deny_without_polkit(struct check *c, const char *why)
+{
+	g_autofree char *who = user_label(c->uid);
+
+	deny(c, "access denied: %s may not do this: it needs root or group %s%s%s", who,
+	     group_name(), why ? " " : "", why ? why : "");
 }
 
 static void on_polkit_reply(DBusPendingCall *pending, void *user_data)
@@ -143,21 +143,23 @@ static void on_polkit_reply(DBusPendingCall *pending, void *user_data)
 	dbus_pending_call_unref(c->pending);
 	c->pending = NULL;
 	if (!reply) {
-		fallback(c, "polkit did not answer");
+		deny_without_polkit(c, "(polkit did not answer)");
 		return;
 	}
 	if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
 		/* No polkit on this system (ServiceUnknown, NameHasNoOwner), or it is
 		 * stuck (NoReply): the documented rule without it. */
-		g_debug("polkit: %s: using the AdminGroup rule", dbus_message_get_error_name(reply));
+		g_autofree char *why = g_strdup_printf("(polkit is not running: %s)",
+						       dbus_message_get_error_name(reply));
+
 		dbus_message_unref(reply);
-		fallback(c, NULL);
+		deny_without_polkit(c, why);
 		return;
 	}
 	result = rv_dbus_message_to_variant(reply);
 	dbus_message_unref(reply);
 	if (!result || !g_variant_is_of_type(result, G_VARIANT_TYPE("((bba{ss}))"))) {
-		fallback(c, "polkit gave an unexpected answer");
+		deny_without_polkit(c, "(polkit gave an unexpected answer)");
 		return;
 	}
 	g_variant_get(result, "((bb@a{ss}))", &authorized, &challenge, NULL);
@@ -207,7 +209,7 @@ static void ask_polkit(struct check *c)
 								: DBUS_TIMEOUT_USE_DEFAULT) ||
 	    !c->pending) {
 		dbus_message_unref(call);
-		fallback(c, "cannot ask polkit");
+		deny_without_polkit(c, "(cannot ask polkit)");
 		return;
 	}
 	dbus_message_unref(call);
@@ -236,12 +238,14 @@ static void on_uid_reply(DBusPendingCall *pending, void *user_data)
 	}
 	dbus_message_unref(reply);
 	c->uid = uid;
-	if (uid == 0 || uid == (unsigned long)geteuid()) {
+	/* Root, ourselves and the admin group first: they need no polkit, and an
+	 * AdminGroup that worked before polkit was installed keeps working. */
+	if (uid == 0 || uid == (unsigned long)geteuid() || uid_in_group((uid_t)uid, group_name())) {
 		finish(c, true, NULL);
 		return;
 	}
 	if (!rv_dbus_auth_action(c->auth)) {
-		fallback(c, NULL);
+		deny_without_polkit(c, NULL);
 		return;
 	}
 	ask_polkit(c);

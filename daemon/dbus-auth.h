@@ -1,13 +1,14 @@
 /* dbus-auth.h - may this caller make this call? Asked without blocking.
  *
  * Mutating methods are authorized here, after the bus policy let the call through:
- *  - root and the user the daemon runs as: always;
- *  - RV_AUTH_CONTROL / RV_AUTH_RELOAD: polkit decides (CheckAuthorization on
- *    org.freedesktop.PolicyKit1 for the caller's bus name, actions
- *    net.roamvpn1.control and net.roamvpn1.reload, data/net.roamvpn1.policy);
- *    when polkit is not running or does not answer, the AdminGroup rule below;
- *  - RV_AUTH_ADMIN (and the fallback): members of the admin group (roamvpn.conf
- *    AdminGroup=, the build's dbus_group by default).
+ *  - root, the user the daemon runs as, and members of the admin group
+ *    (roamvpn.conf AdminGroup=, the build's dbus_group by default): always;
+ *  - anyone else, for RV_AUTH_CONTROL / RV_AUTH_RELOAD: polkit decides
+ *    (CheckAuthorization on org.freedesktop.PolicyKit1 for the caller's bus name,
+ *    actions net.roamvpn1.control and net.roamvpn1.reload,
+ *    data/net.roamvpn1.policy); when polkit is not running or does not answer,
+ *    refused: the root/AdminGroup rule as it was before polkit;
+ *  - RV_AUTH_ADMIN: nobody else.
  * Every step is an asynchronous D-Bus call (the caller's uid from the bus, then
  * polkit): the main loop never waits for the bus or for a person typing a
  * password into a polkit agent.

@@ -19,6 +19,8 @@ PACKAGES=(
 	libsodium-dev libssl-dev libseccomp-dev
 	# run and test: namespaces, a private bus, JSON checks
 	dbus iproute2 util-linux procps kmod jq python3
+	# authorization: the real polkitd (daemon-polkit)
+	polkitd
 	# real VPN peers: vpnc against strongSwan (userspace ESP)
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libcharon-extauth-plugins libstrongswan-standard-plugins

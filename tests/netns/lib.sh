@@ -90,7 +90,8 @@ rv_summary() {
 	[ "$RV_FAILED" = 0 ]
 }
 
-# rv_start_bus: a private bus with the system bus's default policy plus ours.
+# rv_start_bus: a private bus with the system bus's default policy plus ours
+# (and $RV_BUS_EXTRA, more configuration XML, if set).
 rv_start_bus() {
 	local conf=$RV_TMP/bus.conf
 	cat >"$conf" <<EOF
@@ -116,6 +117,7 @@ rv_start_bus() {
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
   <include>$RV_SRC/data/net.roamvpn1.conf</include>
+${RV_BUS_EXTRA:-}
 </busconfig>
 EOF
 	dbus-daemon --config-file="$conf" --nofork --nopidfile >"$RV_TMP/bus.log" 2>&1 &
