@@ -485,13 +485,19 @@ static void print_link_table(GPtrArray *links)
 {
 	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
 
-	g_ptr_array_add(rows, table_row(6, _("LINK"), _("TYPE"), _("STATE"), _("NETWORK"),
-					_("RULE"), _("DECISION")));
+	g_ptr_array_add(rows, table_row(7, _("LINK"), _("TYPE"), _("STATE"), _("NETWORK"),
+					_("RULE"), _("DECISION"), _("KILL SWITCH")));
 	for (guint i = 0; i < links->len; i++) {
 		GVariant *l = links->pdata[i];
 		g_autofree char *ssid = prop_ssid(l);
 		g_autofree char *network = NULL;
 		const char *state = prop_bool(l, "Active") ? "active" : prop_str(l, "OperState");
+		const char *portal = prop_str(l, "Portal");
+
+		/* Behind a captive portal the link is up but useless: say so. */
+		if (g_str_equal(portal, "portal") || g_str_equal(portal, "login-window") ||
+		    g_str_equal(portal, "probing"))
+			state = portal;
 
 		/* What the rules can tell networks by: the SSID (escaped), else the
 		 * gateway's MAC. */
@@ -499,11 +505,20 @@ static void print_link_table(GPtrArray *links)
 			network = g_strdup_printf("\"%s\"", ssid);
 		else if (*prop_str(l, "GatewayMAC"))
 			network = g_strdup_printf("%s %s", _("gateway"), prop_str(l, "GatewayMAC"));
-		g_ptr_array_add(rows, table_row(6, prop_str(l, "Name"), prop_str(l, "Type"), state,
+		g_ptr_array_add(rows, table_row(7, prop_str(l, "Name"), prop_str(l, "Type"), state,
 						network, prop_str(l, "MatchedRule"),
-						prop_str(l, "Decision")));
+						prop_str(l, "Decision"), prop_str(l, "KillSwitch")));
 	}
-	print_table(rows, 6, 2);
+	print_table(rows, 7, 2);
+	for (guint i = 0; i < links->len; i++) {
+		GVariant *l = links->pdata[i];
+		g_autofree char *name = cell_text(prop_str(l, "Name"));
+		g_autofree char *url = cell_text(prop_str(l, "PortalURL"));
+
+		if (g_str_equal(prop_str(l, "Portal"), "portal"))
+			printf(_("\n%s is behind a captive portal (login page %s); the tunnel waits.\n"
+				 "`roamvpnctl portal %s` opens a login window.\n"), name, url, name);
+	}
 }
 
 /* --- commands ----------------------------------------------------------------------- */
@@ -638,6 +653,87 @@ static int cmd_explain(const struct cmd_line *line)
 	fputs(text, stdout);
 	if (*text && text[strlen(text) - 1] != '\n')
 		putchar('\n');
+	return EXIT_OK;
+}
+
+/* killswitch [IFACE]: is the kill switch on for the link(s), and why. */
+static int cmd_killswitch(const struct cmd_line *line)
+{
+	const char *ifname = line->n_args ? line->args[0] : NULL;
+	g_autoptr(GPtrArray) links = NULL;
+	GString *out = g_string_new("[");
+	bool found = false;
+	int r = managed_objects(RV_DBUS_LINK_IFACE, &links);
+
+	if (r) {
+		g_string_free(out, TRUE);
+		return r;
+	}
+	for (guint i = 0; i < links->len; i++) {
+		GVariant *l = links->pdata[i];
+		const char *ks = prop_str(l, "KillSwitch");
+		g_autofree char *name = cell_text(prop_str(l, "Name"));
+		g_autofree char *reason = cell_text(prop_str(l, "KillSwitchReason"));
+
+		if (ifname ? !g_str_equal(prop_str(l, "Name"), ifname) : !*ks)
+			continue;
+		if (ctl.json) {
+			g_string_append(out, found ? ",{\"Interface\":" : "{\"Interface\":");
+			rv_json_append_string(out, prop_str(l, "Name"), -1);
+			g_string_append(out, ",\"KillSwitch\":");
+			rv_json_append_string(out, ks, -1);
+			g_string_append(out, ",\"Reason\":");
+			rv_json_append_string(out, prop_str(l, "KillSwitchReason"), -1);
+			g_string_append(out, ",\"Portal\":");
+			rv_json_append_string(out, prop_str(l, "Portal"), -1);
+			g_string_append(out, ",\"PortalURL\":");
+			rv_json_append_string(out, prop_str(l, "PortalURL"), -1);
+			g_string_append_c(out, '}');
+		} else if (*ks) {
+			g_autofree char *state = cell_text(ks);
+
+			printf("%s: %s %s (%s)\n", name, _("kill switch on:"), state, reason);
+		} else {
+			printf("%s: %s\n", name, _("kill switch off"));
+		}
+		found = true;
+	}
+	if (ctl.json) {
+		g_string_append_c(out, ']');
+		print_json(out);
+	} else if (!found && !ifname) {
+		printf("%s\n", _("The kill switch is off on every link."));
+	}
+	g_string_free(out, TRUE);
+	if (ifname && !found) {
+		g_printerr(_("No link named %s\n"), ifname);
+		return EXIT_FAILURE_;
+	}
+	return EXIT_OK;
+}
+
+/* portal [IFACE]: open the login window of a captive portal. */
+static int cmd_portal(const struct cmd_line *line)
+{
+	const char *ifname = line->n_args ? line->args[0] : NULL;
+	g_autoptr(GVariant) reply = NULL;
+	guint32 seconds = 0;
+	int r = call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "OpenPortal",
+		     g_variant_new("(s)", ifname ? ifname : ""), &reply);
+
+	if (r)
+		return r;
+	g_variant_get(reply, "(u)", &seconds);
+	if (ctl.json) {
+		GString *out = g_string_new(NULL);
+
+		g_string_append_printf(out, "{\"Seconds\":%u}", seconds);
+		print_json(out);
+		g_string_free(out, TRUE);
+		return EXIT_OK;
+	}
+	printf(_("Login window open for %u s: log in with a browser now; the tunnel starts "
+		 "as soon as the network lets us out.\n"), seconds);
 	return EXIT_OK;
 }
 
@@ -1166,6 +1262,10 @@ static const struct command commands[] = {
 	  1, 1, { ARG_TUNNEL }, OPT_WAIT | OPT_TIMEOUT, 30, true, cmd_down },
 	{ "explain", N_("[IFACE]"), N_("which rule decided, and why earlier ones did not"), NULL,
 	  0, 1, { ARG_LINK }, 0, 0, true, cmd_explain },
+	{ "killswitch", N_("[IFACE]"), N_("is the kill switch on, and why"), NULL,
+	  0, 1, { ARG_LINK }, 0, 0, true, cmd_killswitch },
+	{ "portal", N_("[IFACE]"), N_("open a captive portal's login window (the kill switch lets a browser through)"),
+	  N_("open a portal login window"), 0, 1, { ARG_LINK }, 0, 0, true, cmd_portal },
 	{ "pause", "", N_("suspend automation until the next network change"),
 	  N_("pause the automation"), 0, 0, { 0 }, 0, 0, true, cmd_pause },
 	{ "resume", "", N_("end a pause"), N_("resume the automation"),

@@ -192,6 +192,19 @@ static GVariant *m_explain(const void *o, GVariant *args, GError **error)
 	return g_variant_new("(sa(sbs))", text, &verdicts);
 }
 
+/* The captive portal's login window (portal.h); answers its length in seconds. */
+static GVariant *m_open_portal(const void *o, GVariant *args, GError **error)
+{
+	const char *ifname;
+	int r;
+
+	g_variant_get(args, "(&s)", &ifname);
+	r = rv_manager_open_portal(ifname, error);
+	if (r < 0)
+		return done_or_error(r, "OpenPortal", error);
+	return g_variant_new("(u)", (guint32)r);
+}
+
 const struct rv_dbus_interface rv_dbus_manager_iface = {
 	.name = RV_DBUS_MANAGER_IFACE,
 	.methods = (const struct rv_dbus_method[]){
@@ -201,6 +214,7 @@ const struct rv_dbus_interface rv_dbus_manager_iface = {
 		{ "Explain", "s interface", "s text, a(sbs) verdicts", RV_AUTH_ANYONE, m_explain },
 		{ "Pause", "", "", RV_AUTH_CONTROL, m_pause },
 		{ "Resume", "", "", RV_AUTH_CONTROL, m_resume },
+		{ "OpenPortal", "s interface", "u seconds", RV_AUTH_CONTROL, m_open_portal },
 		/* netifrc and dispatcher scripts, as root: no polkit action for people. */
 		{ "Hook", "s event, s interface", "", RV_AUTH_ADMIN, m_hook },
 		{ NULL },
@@ -320,6 +334,33 @@ static GVariant *l_decision(const void *o)
 	return string(d ? d->action : NULL);
 }
 
+/* The kill switch (killswitch.h) and the captive portal check (portal.h). */
+static GVariant *l_kill_switch(const void *o)
+{
+	return string(rv_manager_link_kill_switch(LINK(o)->name, NULL));
+}
+
+static GVariant *l_kill_switch_reason(const void *o)
+{
+	g_autofree char *reason = NULL;
+
+	rv_manager_link_kill_switch(LINK(o)->name, &reason);
+	return string(reason);
+}
+
+static GVariant *l_portal(const void *o)
+{
+	return string(rv_manager_link_portal(LINK(o)->name, NULL));
+}
+
+static GVariant *l_portal_url(const void *o)
+{
+	const char *location = NULL;
+
+	rv_manager_link_portal(LINK(o)->name, &location);
+	return string(location);
+}
+
 /* Raw bytes: an SSID is not text (ssid.h). */
 static GVariant *l_ssid(const void *o)
 {
@@ -362,6 +403,10 @@ const struct rv_dbus_interface rv_dbus_link_iface = {
 		{ "GatewayMAC", "s", l_gateway_mac },
 		{ "MatchedRule", "s", l_matched_rule },
 		{ "Decision", "s", l_decision },
+		{ "KillSwitch", "s", l_kill_switch },
+		{ "KillSwitchReason", "s", l_kill_switch_reason },
+		{ "Portal", "s", l_portal },
+		{ "PortalURL", "s", l_portal_url },
 		{ NULL },
 	},
 };

@@ -17,6 +17,8 @@
 #include "dns.h"
 #include "error.h"
 #include "hook-server.h"
+#include "killswitch.h"
+#include "portal.h"
 #include "events.h"
 #include "manager.h"
 #include "policy.h"
@@ -224,6 +226,8 @@ static void evaluate(bool apply)
 	}
 	g_hash_table_remove_all(dirty);
 	identity_lost = false;
+	/* The kill switch follows the decisions at once, not only when tunnels change. */
+	rv_killswitch_sync(rules, decisions);
 
 	if (!apply)
 		return;
@@ -236,7 +240,16 @@ static void evaluate(bool apply)
 	if (paused)
 		return;
 	wanted = wanted_tunnels();
+	/* A tunnel whose link sits behind a captive portal (or is being probed) waits. */
+	rv_portal_gate(decisions, wanted);
 	rv_supervisor_want(wanted);
+}
+
+/* A portal probe result changed what may start: hand the supervisor the new set. */
+static void portal_changed(void)
+{
+	if (!shutting_down)
+		evaluate(true);
 }
 
 static void debounce_expired(void *data)
@@ -460,6 +473,7 @@ static int apply_configuration(struct configuration *c)
 	rules = c->rules;
 	rv_settings_clear(&settings);
 	settings = c->settings;
+	rv_portal_configure(&settings);
 	return 0;
 }
 
@@ -514,6 +528,10 @@ int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, G
 		return -EIO;
 	if (rv_hook_server_init(opts->state_dir, error) < 0)
 		return -EIO;
+	/* Before links: a table a crashed predecessor left stays closed meanwhile. */
+	if (rv_killswitch_init(error) < 0)
+		return -EIO;
+	rv_portal_init(portal_changed);
 
 	rv_supervisor_init(&p, &hooks);
 	apply_configuration(&c);
@@ -543,6 +561,8 @@ static void all_stopped(void *data)
 	 * a backend that did not stop in time left behind. */
 	if (dns)
 		rv_dns_revert_all(dns);
+	/* A clean stop opens the kill switch (a crash leaves it closed). */
+	rv_killswitch_shutdown();
 	ctx->done(ctx->user_data);
 	g_free(ctx);
 }
@@ -569,6 +589,8 @@ void rv_manager_exit(void)
 	rv_supervisor_exit();
 	rv_routes_exit();
 	rv_hook_server_exit();
+	rv_portal_exit();
+	rv_killswitch_exit();
 	g_clear_pointer(&dns, rv_dns_free);
 	g_clear_pointer(&rules, rv_ruleset_free);
 	rv_settings_clear(&settings);
@@ -747,6 +769,16 @@ GPtrArray *rv_manager_explain_link(const char *ifname, GError **error)
 	return d ? g_ptr_array_ref(d->verdicts) : g_ptr_array_new();
 }
 
+/* What the kill switch lets out of the link now, and the portal check's state. */
+static void explain_extra(GString *out, const struct rv_link *l)
+{
+	g_autofree char *ks = rv_killswitch_explain(l->name);
+	g_autofree char *portal = rv_portal_explain(l->name);
+
+	g_string_append(out, ks ? ks : "  kill switch: off\n");
+	g_string_append(out, portal);
+}
+
 char *rv_manager_explain(const char *ifname, GError **error)
 {
 	g_autoptr(GPtrArray) links = rv_links_list();
@@ -768,6 +800,7 @@ char *rv_manager_explain(const char *ifname, GError **error)
 		}
 		if (d->excluded) {
 			g_string_append_printf(out, ": not evaluated: %s\n", d->excluded);
+			explain_extra(out, l);
 			continue;
 		}
 		g_string_append(out, ":\n");
@@ -781,6 +814,7 @@ char *rv_manager_explain(const char *ifname, GError **error)
 		}
 		if (!d->rule)
 			g_string_append(out, "  no rule matched: no tunnel wanted for this link\n");
+		explain_extra(out, l);
 	}
 	if (paused)
 		g_string_append(out, "automation is paused until the next network change\n");
@@ -817,4 +851,27 @@ GPtrArray *rv_manager_tunnels(void)
 struct rv_tunnel *rv_manager_lookup_tunnel(const char *name)
 {
 	return rv_supervisor_lookup(name);
+}
+
+const char *rv_manager_link_kill_switch(const char *ifname, char **reason)
+{
+	if (reason)
+		*reason = rv_killswitch_reason(ifname);
+	return rv_killswitch_state(ifname);
+}
+
+const char *rv_manager_link_portal(const char *ifname, const char **location)
+{
+	if (location)
+		*location = rv_portal_location(ifname);
+	return rv_portal_state(ifname);
+}
+
+int rv_manager_open_portal(const char *ifname, GError **error)
+{
+	if (shutting_down) {
+		g_set_error(error, RV_ERROR, RV_ERROR_BUSY, "the daemon is shutting down");
+		return -EBUSY;
+	}
+	return rv_portal_open_window(ifname, error);
 }

@@ -63,6 +63,16 @@ const char *rv_manager_dns_method(void);
 /* roamvpn.conf AdminGroup= (may call mutating methods besides root). */
 const char *rv_manager_admin_group(void);
 
+/* Kill switch of a link (killswitch.h): state "", "closed", "tunnel", "login-window";
+ * *reason (if asked, caller frees) says which rule. */
+const char *rv_manager_link_kill_switch(const char *ifname, char **reason);
+/* Captive portal check of a link (portal.h): "", "waiting", "probing", "portal",
+ * "online", "no-answer", "login-window"; *location is the login page ("" unknown). */
+const char *rv_manager_link_portal(const char *ifname, const char **location);
+/* Open the portal login window on ifname ("" or NULL: the one link behind a portal);
+ * returns its length in seconds or -errno. */
+int rv_manager_open_portal(const char *ifname, GError **error);
+
 /* Tunnels in name order (array owned by caller, tunnels not). */
 GPtrArray *rv_manager_tunnels(void);
 struct rv_tunnel *rv_manager_lookup_tunnel(const char *name);

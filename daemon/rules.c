@@ -69,6 +69,7 @@ struct rv_rule {
 	GPtrArray *matches;	/* struct match *, in file order */
 	enum rv_action action;
 	char *tunnel;
+	bool kill_switch;	/* [Action] KillSwitch=yes (with Connect= only) */
 };
 
 static void pattern_free(gpointer p)
@@ -421,6 +422,7 @@ struct rule_parse {
 	struct rv_rule *rule;
 	GHashTable *tunnels;	/* NULL: do not check that tunnels exist */
 	int action_line;	/* of the first action key */
+	int kill_switch_line;
 };
 
 static bool parse_match_key(const struct rv_ini_value *v, void *field)
@@ -478,6 +480,15 @@ static bool parse_action_key(const struct rv_ini_value *v, void *field)
 	return ok;
 }
 
+/* KillSwitch= modifies Connect=; it is not an action of its own. */
+static bool parse_kill_switch(const struct rv_ini_value *v, void *field)
+{
+	struct rule_parse *ctx = field;
+
+	ctx->kill_switch_line = v->entry->line;
+	return rv_ini_parse_bool(v, &ctx->rule->kill_switch);
+}
+
 #define MATCH(name, key) \
 	{ "Match", name, parse_match_key, offsetof(struct rule_parse, rule), RV_INI_ONCE, \
 	  GINT_TO_POINTER(key), "put all patterns on one line" }
@@ -495,6 +506,7 @@ static const struct rv_ini_key rule_keys[] = {
 	ACTION("Connect", RV_ACTION_CONNECT),
 	ACTION("Disconnect", RV_ACTION_DISCONNECT),
 	ACTION("Ignore", RV_ACTION_IGNORE),
+	{ "Action", "KillSwitch", parse_kill_switch, 0, RV_INI_ONCE, NULL, NULL },
 	RV_INI_KEYS_END
 };
 
@@ -533,6 +545,11 @@ struct rv_rule *rv_rule_parse(const char *path, const char *text,
 	} else if (!ctx.action_line) {
 		rv_ini_error(errors, path, action_section->line,
 			     "[Action] needs one of Connect=TUNNEL, Disconnect=TUNNEL|all, Ignore=yes");
+		ok = false;
+	} else if (ctx.rule->kill_switch && ctx.rule->action != RV_ACTION_CONNECT) {
+		/* Without a tunnel to wait for, "nothing but the tunnel" is "nothing". */
+		rv_ini_error(errors, path, ctx.kill_switch_line,
+			     "KillSwitch=yes needs Connect=TUNNEL (the tunnel is what it lets through)");
 		ok = false;
 	}
 
@@ -615,11 +632,28 @@ const char *rv_rule_tunnel(const struct rv_rule *rule)
 	return rule->tunnel;
 }
 
+bool rv_rule_kill_switch(const struct rv_rule *rule)
+{
+	return rule->kill_switch;
+}
+
+const struct rv_rule *rv_ruleset_lookup(const struct rv_ruleset *set, const char *id)
+{
+	for (guint i = 0; set && id && i < set->rules->len; i++) {
+		const struct rv_rule *rule = g_ptr_array_index(set->rules, i);
+
+		if (g_str_equal(rule->id, id))
+			return rule;
+	}
+	return NULL;
+}
+
 char *rv_rule_describe_action(const struct rv_rule *rule)
 {
 	switch (rule->action) {
 	case RV_ACTION_CONNECT:
-		return g_strdup_printf("connect %s", rule->tunnel);
+		return g_strdup_printf("connect %s%s", rule->tunnel,
+				       rule->kill_switch ? " (kill switch)" : "");
 	case RV_ACTION_DISCONNECT:
 		return g_strdup_printf("disconnect %s", rule->tunnel);
 	case RV_ACTION_IGNORE:

@@ -44,7 +44,12 @@ const char *rv_rule_path(const struct rv_rule *rule);
 enum rv_action rv_rule_action(const struct rv_rule *rule);
 /* Connect=/Disconnect= target; "all" for Disconnect=all; NULL for Ignore. */
 const char *rv_rule_tunnel(const struct rv_rule *rule);
-/* "connect corp", "disconnect all", "ignore" */
+/* [Action] KillSwitch=yes: while this rule holds on a link, nothing but the tunnel
+ * leaves it (killswitch.h). Only ever true with Connect=. */
+bool rv_rule_kill_switch(const struct rv_rule *rule);
+/* The rule with this id ("50-untrusted-wifi"), or NULL. */
+const struct rv_rule *rv_ruleset_lookup(const struct rv_ruleset *set, const char *id);
+/* "connect corp", "connect corp (kill switch)", "disconnect all", "ignore" */
 char *rv_rule_describe_action(const struct rv_rule *rule);
 
 /* Does the rule match the link? If why is non-NULL and it does not match, *why gets

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "ini.h"
 #include "settings.h"
@@ -17,6 +18,8 @@
 #define DEFAULT_BACKOFF_INITIAL_MS 1000
 #define DEFAULT_BACKOFF_MAX_MS 60000
 #define DEFAULT_ADMIN_GROUP "netdev"
+#define DEFAULT_PORTAL_TIMEOUT_MS 5000
+#define DEFAULT_PORTAL_WINDOW_S 300
 
 /* Upper bounds that catch typos (a debounce of minutes is never meant). */
 #define MAX_DEBOUNCE_MS 60000
@@ -25,6 +28,8 @@
 static const char *const dns_methods[] = { "auto", "file", "resolvconf", "resolved", NULL };
 static const struct rv_ini_uint_range debounce_range = { 0, MAX_DEBOUNCE_MS, "a number of milliseconds" };
 static const struct rv_ini_uint_range backoff_range = { 1, MAX_BACKOFF_MS, "a number of milliseconds" };
+static const struct rv_ini_uint_range portal_timeout_range = { 100, 60000, "a number of milliseconds" };
+static const struct rv_ini_uint_range portal_window_range = { 1, 3600, "a number of seconds" };
 
 static bool parse_group(const struct rv_ini_value *v, void *field)
 {
@@ -33,6 +38,37 @@ static bool parse_group(const struct rv_ini_value *v, void *field)
 		return false;
 	}
 	return rv_ini_parse_string(v, field);
+}
+
+/* PortalProbe=no, or a plain-HTTP URL: a portal can only answer a request it can
+ * read. "http://HOST[:PORT]/PATH", HOST a name, an IPv4 address or [IPv6]. */
+static bool parse_portal_probe(const struct rv_ini_value *v, void *field)
+{
+	char **out = field;
+	g_autoptr(GUri) uri = NULL;
+
+	g_clear_pointer(out, g_free);
+	if (g_ascii_strcasecmp(v->value, "no") == 0)
+		return true;
+	uri = g_uri_parse(v->value, G_URI_FLAGS_NONE, NULL);
+	if (!uri || g_strcmp0(g_uri_get_scheme(uri), "http") != 0 || !g_uri_get_host(uri) ||
+	    !*g_uri_get_host(uri) || g_uri_get_userinfo(uri) || strlen(v->value) >= 1024) {
+		rv_ini_bad_value(v, "is not no or an http://HOST[:PORT]/PATH URL");
+		return false;
+	}
+	*out = g_strdup(v->value);
+	return true;
+}
+
+/* PortalExpect= with nothing after it means "expect 204 No Content". */
+static bool parse_optional_string(const struct rv_ini_value *v, void *field)
+{
+	char **out = field;
+
+	g_clear_pointer(out, g_free);
+	if (*v->value)
+		*out = g_strdup(v->value);
+	return true;
 }
 
 #define GENERAL(key, parser, field, data) \
@@ -44,6 +80,10 @@ static const struct rv_ini_key settings_keys[] = {
 	GENERAL("BackoffInitialMs", rv_ini_parse_uint, backoff_initial_ms, &backoff_range),
 	GENERAL("BackoffMaxMs", rv_ini_parse_uint, backoff_max_ms, &backoff_range),
 	GENERAL("AdminGroup", parse_group, admin_group, NULL),
+	GENERAL("PortalProbe", parse_portal_probe, portal_probe, NULL),
+	GENERAL("PortalExpect", parse_optional_string, portal_expect, NULL),
+	GENERAL("PortalTimeoutMs", rv_ini_parse_uint, portal_timeout_ms, &portal_timeout_range),
+	GENERAL("PortalWindowSec", rv_ini_parse_uint, portal_window_s, &portal_window_range),
 	RV_INI_KEYS_END
 };
 
@@ -54,12 +94,18 @@ void rv_settings_defaults(struct rv_settings *s)
 	s->backoff_initial_ms = DEFAULT_BACKOFF_INITIAL_MS;
 	s->backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
 	s->admin_group = g_strdup(DEFAULT_ADMIN_GROUP);
+	s->portal_probe = NULL;		/* off unless configured: it talks to a server */
+	s->portal_expect = NULL;
+	s->portal_timeout_ms = DEFAULT_PORTAL_TIMEOUT_MS;
+	s->portal_window_s = DEFAULT_PORTAL_WINDOW_S;
 }
 
 void rv_settings_clear(struct rv_settings *s)
 {
 	g_clear_pointer(&s->dns_method, g_free);
 	g_clear_pointer(&s->admin_group, g_free);
+	g_clear_pointer(&s->portal_probe, g_free);
+	g_clear_pointer(&s->portal_expect, g_free);
 }
 
 /* Cross-key check: said at BackoffMaxMs= if given, else at BackoffInitialMs=. */

@@ -6,6 +6,10 @@
  * BackoffInitialMs=1000                 first retry after a backend failure
  * BackoffMaxMs=60000                    retries double up to this
  * AdminGroup=netdev                     may call mutating D-Bus methods (besides root)
+ * PortalProbe=no|http://HOST[:PORT]/PATH  captive portal check before a tunnel starts (no)
+ * PortalExpect=TEXT                     the probe's answer starts with TEXT (unset: HTTP 204)
+ * PortalTimeoutMs=5000                  one probe's time limit
+ * PortalWindowSec=300                   how long `roamvpnctl portal` opens the kill switch
  *
  * A missing file means all defaults.
  */
@@ -19,6 +23,10 @@ struct rv_settings {
 	guint backoff_initial_ms;
 	guint backoff_max_ms;
 	char *admin_group;
+	char *portal_probe;	/* NULL: no captive portal check */
+	char *portal_expect;	/* NULL: expect "204 No Content" */
+	guint portal_timeout_ms;
+	guint portal_window_s;
 };
 
 void rv_settings_defaults(struct rv_settings *s);

@@ -16,11 +16,13 @@ PACKAGES=(
 	# build
 	meson ninja-build pkg-config gcc libc6-dev gettext
 	libglib2.0-dev libdbus-1-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
-	libsodium-dev libssl-dev libseccomp-dev
+	libsodium-dev libssl-dev libseccomp-dev libnftables-dev
 	# run and test: namespaces, a private bus, JSON checks
 	dbus iproute2 util-linux procps kmod jq python3
 	# authorization: the real polkitd (daemon-polkit)
 	polkitd
+	# kill switch and captive portal test: nft, a real DHCP and DNS server, a DHCP client
+	nftables dnsmasq-base busybox curl
 	# real VPN peers: vpnc against strongSwan (userspace ESP)
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libcharon-extauth-plugins libstrongswan-standard-plugins

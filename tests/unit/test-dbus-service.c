@@ -280,6 +280,29 @@ char *rv_manager_explain(const char *ifname, GError **error)
 			       ifname ? ifname : "wlan0", ifname ? ifname : "wlan0");
 }
 
+/* The kill switch is "closed" on wlan0, off elsewhere; no portal anywhere. */
+const char *rv_manager_link_kill_switch(const char *ifname, char **reason)
+{
+	bool on = g_str_equal(ifname, "wlan0");
+
+	if (reason)
+		*reason = g_strdup(on ? "rule 50-cafe: KillSwitch=yes, Connect=corp" : "");
+	return on ? "closed" : "";
+}
+
+const char *rv_manager_link_portal(const char *ifname, const char **location)
+{
+	if (location)
+		*location = "";
+	return "";
+}
+
+int rv_manager_open_portal(const char *ifname, GError **error)
+{
+	g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no captive portal found on %s", ifname);
+	return -ENOENT;
+}
+
 const struct rv_decision *rv_manager_link_decision(int ifindex)
 {
 	return fake_decision && fake_decision->ifindex == ifindex ? fake_decision : NULL;

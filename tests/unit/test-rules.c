@@ -380,7 +380,7 @@ static void test_errors(void)
 	assert_errors("[Action]\nIgnore=no\n", NULL, (const char *[]){
 		"r/10-x.rules:2: Ignore= only takes yes", NULL });
 	assert_errors("[Action]\nReconnect=corp\nIgnore=yes\n", NULL, (const char *[]){
-		"r/10-x.rules:2: unknown key Reconnect= in [Action] (known: Connect, Disconnect, Ignore)", NULL });
+		"r/10-x.rules:2: unknown key Reconnect= in [Action] (known: Connect, Disconnect, Ignore, KillSwitch)", NULL });
 	assert_errors("[Match]\nType=wlan\n[Match]\nName=x\n[Action]\nIgnore=yes\n", NULL, (const char *[]){
 		"r/10-x.rules:3: [Match] repeated (first at line 1)", NULL });
 	/* INI syntax errors come through with their lines too. */
@@ -636,6 +636,43 @@ static void test_random_input(void)
 	}
 }
 
+/* KillSwitch= modifies Connect= and nothing else; it never counts as the action. */
+static void test_kill_switch(void)
+{
+	g_autoptr(rv_rule) on = parse_ok("[Action]\nKillSwitch=yes\nConnect=corp\n");
+	g_autoptr(rv_rule) off = parse_ok("[Action]\nConnect=corp\nKillSwitch=no\n");
+	g_autoptr(rv_rule) plain = parse_ok("[Action]\nConnect=corp\n");
+	g_autofree char *text = rv_rule_describe_action(on);
+	static const struct {
+		const char *text;
+		const char *error;
+	} bad[] = {
+		{ "[Action]\nDisconnect=all\nKillSwitch=yes\n", "50-test.rules:3: KillSwitch=yes needs Connect=" },
+		{ "[Action]\nIgnore=yes\nKillSwitch=yes\n", "50-test.rules:3: KillSwitch=yes needs Connect=" },
+		{ "[Action]\nKillSwitch=yes\n", "50-test.rules:1: [Action] needs one of" },
+		{ "[Action]\nConnect=corp\nKillSwitch=maybe\n", "50-test.rules:3: KillSwitch=: 'maybe' is not yes or no" },
+		{ "[Action]\nConnect=corp\nKillSwitch=yes\nKillSwitch=yes\n", "50-test.rules:4: KillSwitch= repeated (first at line 3)" },
+	};
+
+	g_assert_true(rv_rule_kill_switch(on));
+	g_assert_false(rv_rule_kill_switch(off));
+	g_assert_false(rv_rule_kill_switch(plain));
+	g_assert_cmpstr(text, ==, "connect corp (kill switch)");
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+		struct rv_rule *rule = rv_rule_parse("/etc/roamvpn/rules/50-test.rules", bad[i].text,
+						     NULL, errors);
+		bool found = false;
+
+		g_assert_null(rule);
+		for (guint j = 0; j < errors->len; j++)
+			found = found || strstr(g_ptr_array_index(errors, j), bad[i].error);
+		if (!found)
+			g_test_message("wanted '%s' for case %zu", bad[i].error, i);
+		g_assert_true(found);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -653,5 +690,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rules/examples-parse", test_examples_parse);
 	g_test_add_func("/rules/glob-model", test_glob_model);
 	g_test_add_func("/rules/random-input", test_random_input);
+	g_test_add_func("/rules/kill-switch", test_kill_switch);
 	return g_test_run();
 }

@@ -25,6 +25,10 @@ static void assert_defaults(const struct rv_settings *s)
 	g_assert_cmpuint(s->backoff_initial_ms, ==, 1000);
 	g_assert_cmpuint(s->backoff_max_ms, ==, 60000);
 	g_assert_cmpstr(s->admin_group, ==, "netdev");
+	g_assert_null(s->portal_probe);
+	g_assert_null(s->portal_expect);
+	g_assert_cmpuint(s->portal_timeout_ms, ==, 5000);
+	g_assert_cmpuint(s->portal_window_s, ==, 300);
 }
 
 static void test_missing_file(void)
@@ -55,6 +59,22 @@ static void test_all_keys(void)
 	g_assert_cmpuint(s.backoff_initial_ms, ==, 250);
 	g_assert_cmpuint(s.backoff_max_ms, ==, 30000);
 	g_assert_cmpstr(s.admin_group, ==, "vpn-admins");
+	g_assert_null(s.portal_probe);
+
+	g_assert_cmpint(g_remove(path), ==, 0);
+	g_free(path);
+	path = write_conf("[General]\nPortalProbe=http://192.0.2.1:8080/check\nPortalExpect=online\n"
+			  "PortalTimeoutMs=2000\nPortalWindowSec=60\n");
+	g_assert_cmpint(rv_settings_load(&s, path, errors), ==, 0);
+	g_assert_cmpstr(s.portal_probe, ==, "http://192.0.2.1:8080/check");
+	g_assert_cmpstr(s.portal_expect, ==, "online");
+	g_assert_cmpuint(s.portal_timeout_ms, ==, 2000);
+	g_assert_cmpuint(s.portal_window_s, ==, 60);
+	g_assert_cmpint(g_remove(path), ==, 0);
+	g_free(path);
+	path = write_conf("[General]\nPortalProbe=no\n");
+	g_assert_cmpint(rv_settings_load(&s, path, errors), ==, 0);
+	g_assert_null(s.portal_probe);
 
 	/* Loading again over loaded settings starts from the defaults. */
 	g_assert_cmpint(g_remove(path), ==, 0);
@@ -101,7 +121,12 @@ static void test_errors(void)
 		"5: BackoffMaxMs=: '-5' is not a number of milliseconds from 1 to 86400000",
 		"6: AdminGroup=: 'wheel group' is not a group name",
 		"7: unknown key Colour= in [General] (known: DNS, DebounceMs, BackoffInitialMs, "
-		"BackoffMaxMs, AdminGroup)", NULL });
+		"BackoffMaxMs, AdminGroup, PortalProbe, PortalExpect, PortalTimeoutMs, PortalWindowSec)", NULL });
+	assert_errors("[General]\nPortalProbe=https://example.org/\nPortalTimeoutMs=5\nPortalWindowSec=0\n",
+		      (const char *[]){
+		"2: PortalProbe=: 'https://example.org/' is not no or an http://HOST[:PORT]/PATH URL",
+		"3: PortalTimeoutMs=: '5' is not a number of milliseconds from 100 to 60000",
+		"4: PortalWindowSec=: '0' is not a number of seconds from 1 to 3600", NULL });
 	assert_errors("[General]\nDebounceMs=100\nDebounceMs=200\n[Rules]\n[General]\n", (const char *[]){
 		"3: DebounceMs= repeated (first at line 2)",
 		"4: unknown section [Rules] (roamvpn.conf has only [General])",

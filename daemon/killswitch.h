@@ -1,0 +1,61 @@
+/* killswitch.h - the kill switch: an nftables table of the daemon's own, "inet roamvpn".
+ *
+ * While a rule with KillSwitch=yes holds on a link ("guarded" link), nothing leaves
+ * that link but: the encrypted traffic of the rule's tunnel to its endpoint(s)
+ * (WireGuard UDP; IKE/NAT-T/ESP for vpnc and ipsec; TCP 1723 + GRE for pptp; ...),
+ * DHCPv4/v6, IPv6 neighbour discovery and router solicitation, and the daemon's own
+ * marked captive-portal probe. Everything else is rejected, IPv6 included, so once
+ * the tunnel is up traffic goes through the tunnel device or not at all; while a
+ * kill-switched tunnel is up, DNS to any server outside the tunnel is rejected too.
+ * A portal login window (rv_killswitch_set_window) also lets DNS out of the link
+ * and HTTP/HTTPS, for a bounded time.
+ *
+ * The table is replaced as a whole in one nftables transaction; no other table is
+ * touched. It is fail-closed: a crash leaves it in place, the next start replaces
+ * it with what the rules say (rv_killswitch_sync), a clean stop removes it
+ * (rv_killswitch_shutdown). docs/killswitch.md describes it for users.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "rules.h"
+
+#define RV_KILLSWITCH_TABLE "roamvpn"
+/* SO_MARK of the portal probe's socket: the only daemon traffic the closed switch
+ * lets out besides the tunnel ("RVP"). */
+#define RV_PORTAL_PROBE_MARK 0x525650
+
+/* Open libnftables; note a table left by a crashed predecessor (kept, fail closed,
+ * until the first sync decides). */
+int rv_killswitch_init(GError **error);
+/* After every policy evaluation: which links does a KillSwitch=yes rule hold?
+ * decisions: GINT_TO_POINTER(ifindex) -> struct rv_decision * (policy.h). Links
+ * that took no part (down, no carrier, predown, gone) keep their switch until a
+ * decision for the link says otherwise: a network change never opens it early. */
+void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions);
+/* The portal's probe target on a link (allowed out of a closed switch): TCP to
+ * addr:port from sockets carrying RV_PORTAL_PROBE_MARK. addr NULL clears it. */
+void rv_killswitch_set_probe(const char *ifname, const char *addr, guint16 port);
+/* Open (or close) the login window on a guarded link: DNS out of the link and TCP
+ * 80/443 pass too. */
+void rv_killswitch_set_window(const char *ifname, bool open);
+/* Some part of the daemon needs DNS out of guarded links for a short, bounded time
+ * (resolving endpoint or probe names before the switch closes); counted. */
+void rv_killswitch_hold_dns(bool hold);
+/* Clean stop: remove the table. */
+void rv_killswitch_shutdown(void);
+/* Free memory; the table is left as it is. */
+void rv_killswitch_exit(void);
+
+/* For D-Bus and roamvpnctl. State: "" (no kill switch on this link), "closed"
+ * (tunnel not up: only the tunnel's handshake, DHCP, ND pass), "tunnel" (tunnel up:
+ * everything else only through it), "login-window". */
+const char *rv_killswitch_state(const char *ifname);
+/* "rule 50-cafe: KillSwitch=yes, Connect=corp" or "" */
+char *rv_killswitch_reason(const char *ifname);
+/* Lines of what the switch lets out of the link now, for explain. NULL when off. */
+char *rv_killswitch_explain(const char *ifname);
+/* Is the table installed (by us or left by a predecessor)? */
+bool rv_killswitch_installed(void);
