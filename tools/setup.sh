@@ -28,6 +28,9 @@ PACKAGES=(
 	libcharon-extauth-plugins libstrongswan-standard-plugins
 	# engine interoperability and benchmarks
 	wireguard-go wireguard-tools iperf3 iputils-ping
+	# packaging: man pages (scdoc, checked with groff and man), completion tests,
+	# the OpenRC test (openrc .debs are downloaded, never installed), script(1)
+	scdoc groff-base man-db bash-completion zsh bsdutils
 	# the VM lab (qemu + mac80211_hwsim + hostapd + wpa_supplicant)
 	qemu-system-x86 hostapd wpasupplicant iw wireless-regdb cpio gzip xz-utils zstd
 )

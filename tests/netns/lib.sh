@@ -90,10 +90,11 @@ rv_summary() {
 	[ "$RV_FAILED" = 0 ]
 }
 
-# rv_start_bus: a private bus with the system bus's default policy plus ours
-# (and $RV_BUS_EXTRA, more configuration XML, if set).
-rv_start_bus() {
-	local conf=$RV_TMP/bus.conf
+# rv_bus_conf FILE: the configuration of a private bus with the system bus's
+# default policy plus ours (and $RV_BUS_EXTRA, more configuration XML, if set),
+# listening on $RV_TMP/bus.
+rv_bus_conf() {
+	local conf=$1
 	cat >"$conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -120,6 +121,12 @@ rv_start_bus() {
 ${RV_BUS_EXTRA:-}
 </busconfig>
 EOF
+}
+
+# rv_start_bus: a private bus with the system bus's default policy plus ours.
+rv_start_bus() {
+	local conf=$RV_TMP/bus.conf
+	rv_bus_conf "$conf"
 	dbus-daemon --config-file="$conf" --nofork --nopidfile >"$RV_TMP/bus.log" 2>&1 &
 	RV_PIDS+=($!)
 	RV_BUS=unix:path=$RV_TMP/bus
