@@ -26,6 +26,10 @@ PACKAGES=(
 	# real VPN peers: vpnc against strongSwan (userspace ESP)
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libcharon-extauth-plugins libstrongswan-standard-plugins
+	# real VPN servers and clients for the plugin tests (pptp in the VM lab: the host has no PPP)
+	ppp pptp-linux pptpd openvpn openssl ocserv openconnect charon-cmd
+	# exec-backend recipes: tinc and OpenSSH tunnels
+	tinc openssh-server openssh-client
 	# engine interoperability and benchmarks
 	wireguard-go wireguard-tools iperf3 iputils-ping
 	# packaging: man pages (scdoc, checked with groff and man), completion tests,

@@ -2,18 +2,20 @@
 # Build the kernel + initramfs for roamvpn's Wi-Fi VM test (qemu TCG, mac80211_hwsim).
 # Adapted from the team lab (lab/hwsim/build-initramfs.sh); owned by the project.
 #
-#   build-initramfs.sh -o OUTDIR -b BUILD_ROOT [-c TEST_CONF]
+#   build-initramfs.sh -o OUTDIR -b BUILD_ROOT [-c TEST_CONF] [-e EXTRA_SCRIPT]
 #
 # OUTDIR receives vmlinuz, initramfs.cpio.gz, kernel-version; OUTDIR/cache keeps the
 # extracted Debian kernel subset and busybox-static between runs (the .deb files come
 # from `apt-get download`, nothing is installed). BUILD_ROOT is a configured meson build
 # directory of this tree: roamvpnd, roamvpnctl and tests/vm/wifi-events are copied from
-# it with the shared libraries ldd reports.
+# it with the shared libraries ldd reports. EXTRA_SCRIPT (bash, sourced before the cpio
+# is made) adds what another VM test needs: it may call add_mod, install_bin and
+# copy_libs and write into $ROOT (e.g. its own /init); depmod runs again after it.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=; BUILD=; TEST_CONF=
-while getopts "o:b:c:" o; do
-  case $o in o) OUT=$OPTARG ;; b) BUILD=$OPTARG ;; c) TEST_CONF=$OPTARG ;; *) exit 2 ;; esac
+OUT=; BUILD=; TEST_CONF=; EXTRA_SCRIPT=
+while getopts "o:b:c:e:" o; do
+  case $o in o) OUT=$OPTARG ;; b) BUILD=$OPTARG ;; c) TEST_CONF=$OPTARG ;; e) EXTRA_SCRIPT=$OPTARG ;; *) exit 2 ;; esac
 done
 [ -n "$OUT" ] && [ -n "$BUILD" ] || { echo "usage: $0 -o OUTDIR -b BUILD_ROOT [-c TEST_CONF]" >&2; exit 2; }
 CACHE=$OUT/cache
@@ -36,7 +38,8 @@ fi
 [ -n "$KPKG" ] || { echo "cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 KV=${KPKG#linux-image-}
 KDIR=$CACHE/kernel-$KV
-if [ ! -f "$KDIR/boot/vmlinuz-$KV" ]; then
+# drivers/net/ppp is checked too: caches from before the PPP test lack it.
+if [ ! -f "$KDIR/boot/vmlinuz-$KV" ] || [ ! -d "$KDIR/lib/modules/$KV/kernel/drivers/net/ppp" ]; then
   rm -rf "$KDIR" "$KDIR.tmp"; mkdir -p "$KDIR.tmp"
   ls "$CACHE/$KPKG"_*.deb >/dev/null 2>&1 ||
     (cd "$CACHE" && timeout 600 apt-get download -q "$KPKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
@@ -46,7 +49,9 @@ if [ ! -f "$KDIR/boot/vmlinuz-$KV" ]; then
     "./boot/vmlinuz-$KV" "./lib/modules/$KV/modules.*" \
     "./lib/modules/$KV/kernel/net/*" "./lib/modules/$KV/kernel/lib/*" \
     "./lib/modules/$KV/kernel/crypto/*" "./lib/modules/$KV/kernel/drivers/virtio/*" \
-    "./lib/modules/$KV/kernel/drivers/net/wireless/*hwsim*"
+    "./lib/modules/$KV/kernel/drivers/net/wireless/*hwsim*" \
+    "./lib/modules/$KV/kernel/drivers/net/ppp/*" "./lib/modules/$KV/kernel/drivers/net/slip/*" \
+    "./lib/modules/$KV/kernel/drivers/net/veth.ko"
   rm -f "$CACHE/$KPKG"_*.deb
   mv "$KDIR.tmp" "$KDIR"
 fi
@@ -141,7 +146,7 @@ done
 ln -sf ../bin/busybox "$ROOT/sbin/modprobe"   # the kernel's request_module() helper
 ln -sf ../bin/busybox "$ROOT/sbin/poweroff"
 
-# ---- 5. init, scenario configuration ----
+# ---- 5. init, scenario configuration (an EXTRA_SCRIPT may replace /init afterwards) ----
 install -m 755 "$HERE/guest-init.sh" "$ROOT/init"
 install -m 755 "$HERE/tunnel-record.sh" "$ROOT/etc/rvtest/tunnel-record.sh"
 : > "$ROOT/etc/rvtest/test.conf"
@@ -150,6 +155,10 @@ echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
 echo "messagebus:x:100:" >> "$ROOT/etc/group"
 echo "netdev:x:101:" >> "$ROOT/etc/group"
+if [ -n "$EXTRA_SCRIPT" ]; then
+  . "$EXTRA_SCRIPT"
+  /sbin/depmod -b "$ROOT" "$KV"
+fi
 
 # ---- 6. cpio newc + gzip ----
 (cd "$ROOT" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet | gzip -1) > "$OUT/initramfs.cpio.gz"
