@@ -1,6 +1,6 @@
 #!/bin/bash
 # roamvpn's Wi-Fi VM test: real association events from mac80211_hwsim in Debian's kernel
-# under qemu (TCG, no KVM needed), watched by daemon/wifi.c (tests/vm/wifi-events) and
+# under qemu (KVM when a probe shows it works, else TCG), watched by daemon/wifi.c (tests/vm/wifi-events) and
 # the real roamvpnd with an exec tunnel. See tests/vm/guest-init.sh for the scenario.
 #
 #   vm-wifi-test.sh -b BUILD_ROOT [-o OUTDIR] [-t TIMEOUT_S] [-c TEST_CONF]
@@ -39,7 +39,10 @@ T1=${EPOCHREALTIME/./}
 printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$OUT.build.log")"
 
 LOG=$OUT/console.log
-ACCEL=tcg; [ -w /dev/kvm ] && ACCEL=kvm
+. "$HERE/accel.sh"
+rv_vm_accel "$OUT/vmlinuz"
+ACCEL=$RV_ACCEL
+echo "accelerator: $ACCEL ($RV_ACCEL_WHY)"
 # -nic none: hwsim radios are in-kernel, the guest needs no network device. panic=-1 and
 # -no-reboot make a dying init end qemu instead of hanging it; timeout bounds the rest.
 timeout --kill-after=10 "$TMO" qemu-system-x86_64 \
