@@ -41,6 +41,7 @@ static struct {
 	GHashTable *announced;		/* path -> GHashTable (name -> GVariant) */
 	GHashTable *link_paths;		/* GINT_TO_POINTER(ifindex) -> path */
 	GHashTable *tunnel_paths;	/* name -> path */
+	guint manager_idle;		/* the manager's Links changed: announce once per burst */
 } svc;
 
 void rv_dbus_service_set_admin_group(const char *group)
@@ -432,6 +433,8 @@ static DBusHandlerResult handle_method(DBusConnection *conn, DBusMessage *msg,
 
 /* --- dispatch ------------------------------------------------------------------------ */
 
+static void manager_changed_flush(void);
+
 static DBusHandlerResult handle_message(DBusConnection *conn, DBusMessage *msg, void *user_data)
 {
 	const char *path = dbus_message_get_path(msg);
@@ -443,6 +446,8 @@ static DBusHandlerResult handle_message(DBusConnection *conn, DBusMessage *msg, 
 	if (dbus_message_get_type(msg) != DBUS_MESSAGE_TYPE_METHOD_CALL || !path || !member)
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 
+	/* A caller sees the manager's pending change before any reply. */
+	manager_changed_flush();
 	ref = resolve_path(path);
 	if (ref.kind == OBJ_NONE)
 		return reply_error(conn, msg, DBUS_ERROR_UNKNOWN_OBJECT, path);
@@ -563,11 +568,36 @@ static char *announce_changes(const char *path, const char *iface, GVariant *pro
 
 static void manager_changed(void)
 {
-	g_autoptr(GVariant) props = manager_properties();
-	g_autofree char *changes = announce_changes(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, props);
+	g_autoptr(GVariant) props = NULL;
+	g_autofree char *changes = NULL;
 
+	g_clear_handle_id(&svc.manager_idle, g_source_remove);
+	props = manager_properties();
+	changes = announce_changes(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, props);
 	if (changes)
 		emit_event("manager-changed", RV_DBUS_PATH, changes);
+}
+
+static gboolean manager_changed_cb(gpointer data)
+{
+	svc.manager_idle = 0;
+	manager_changed();
+	return G_SOURCE_REMOVE;
+}
+
+/* Links appearing in a burst (a container runtime starting hundreds of veths)
+ * change the manager's Links once, not once per link: rebuilding that list is
+ * proportional to the number of links. */
+static void manager_changed_later(void)
+{
+	if (!svc.manager_idle)
+		svc.manager_idle = g_idle_add(manager_changed_cb, NULL);
+}
+
+static void manager_changed_flush(void)
+{
+	if (svc.manager_idle)
+		manager_changed();
 }
 
 static void object_added(const char *kind, const char *path, const char *iface, GVariant *props)
@@ -588,7 +618,8 @@ static void object_removed(const char *kind, const char *path, const char *iface
 	emit_event(kind, path, "removed");
 }
 
-static void link_event(enum rv_event_kind kind, const struct rv_link *link)
+/* Returns whether the set of link objects changed (added, removed, renamed). */
+static bool link_event(enum rv_event_kind kind, const struct rv_link *link)
 {
 	gpointer key = GINT_TO_POINTER(link->ifindex);
 	const char *old_path = g_hash_table_lookup(svc.link_paths, key);
@@ -601,7 +632,7 @@ static void link_event(enum rv_event_kind kind, const struct rv_link *link)
 			object_removed("link-removed", old_path, RV_DBUS_LINK_IFACE);
 			g_hash_table_remove(svc.link_paths, key);
 		}
-		return;
+		return true;
 	}
 	/* A rename moves the object: announce it gone under the old name. */
 	if (old_path && !g_str_equal(old_path, path)) {
@@ -613,11 +644,12 @@ static void link_event(enum rv_event_kind kind, const struct rv_link *link)
 	if (!old_path) {
 		g_hash_table_insert(svc.link_paths, key, g_strdup(path));
 		object_added("link-added", path, RV_DBUS_LINK_IFACE, props);
-		return;
+		return true;
 	}
 	changes = announce_changes(path, RV_DBUS_LINK_IFACE, props);
 	if (changes)
 		emit_event("link-changed", path, changes);
+	return false;
 }
 
 static void tunnel_event(enum rv_event_kind kind, const struct rv_tunnel *tunnel)
@@ -651,15 +683,18 @@ static void on_core_event(enum rv_event_kind kind, const void *object, void *use
 	case RV_EVENT_LINK_ADDED:
 	case RV_EVENT_LINK_CHANGED:
 	case RV_EVENT_LINK_REMOVED:
-		if (object)
-			link_event(kind, object);
-		break;
 	case RV_EVENT_DECISION_CHANGED:
-		if (object)
-			link_event(RV_EVENT_LINK_CHANGED, object);
-		break;
-	case RV_EVENT_TUNNEL_ADDED:
+		/* The manager's Links only change with the set of links. */
+		if (object && link_event(kind == RV_EVENT_DECISION_CHANGED ? RV_EVENT_LINK_CHANGED
+									      : kind, object))
+			manager_changed_later();
+		return;
 	case RV_EVENT_TUNNEL_CHANGED:
+		/* A tunnel's state or counters: nothing the manager shows. */
+		if (object)
+			tunnel_event(kind, object);
+		return;
+	case RV_EVENT_TUNNEL_ADDED:
 	case RV_EVENT_TUNNEL_REMOVED:
 		if (object)
 			tunnel_event(kind, object);
@@ -667,7 +702,7 @@ static void on_core_event(enum rv_event_kind kind, const void *object, void *use
 	case RV_EVENT_MANAGER_CHANGED:
 		break;
 	}
-	/* Tunnels, Links, State and Paused live on the manager: check it every time. */
+	/* Tunnels, State and Paused live on the manager. */
 	manager_changed();
 }
 
@@ -754,4 +789,5 @@ void rv_dbus_service_exit(void)
 	dbus_connection_unref(svc.conn);
 	svc.conn = NULL;
 	rv_dbus_auth_cancel_all();
+	g_clear_handle_id(&svc.manager_idle, g_source_remove);
 }

@@ -50,6 +50,15 @@ struct rv_link *rv_links_lookup_index(int ifindex);
 struct rv_link *rv_links_lookup_name(const char *name);
 /* Links in ifindex order; the array is owned by the caller, the links are not. */
 GPtrArray *rv_links_list(void);
+/* Counters, for tests and benchmarks: how much work the events caused. */
+struct rv_links_stats {
+	guint64 events;		/* cache change callbacks (one per object that changed) */
+	guint64 syncs;		/* refresh passes (one per batch of events) */
+	guint64 refreshed;	/* links looked at by those passes */
+	guint64 overruns;	/* receive buffer overruns (ENOBUFS) */
+	guint64 resyncs;	/* dumps compared against the caches */
+};
+void rv_links_get_stats(struct rv_links_stats *stats);
 /* Called by wifi.c. ssid may be NULL (unknown). connected=false clears SSID/BSSID. */
 void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid,
 		       size_t ssid_len, const uint8_t bssid[6]);

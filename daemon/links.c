@@ -1,9 +1,15 @@
 /* links.c - the network view from rtnetlink (libnl-route cache manager).
  *
  * libnl keeps caches of links, addresses, routes and neighbours current from
- * kernel events; after each batch of events we rebuild every struct rv_link from
- * those caches and announce what changed. Nothing here polls. Wi-Fi facts
- * (wifi.c) live in the same objects and survive rebuilds.
+ * kernel events. Each change callback marks the links it touches dirty (and keeps
+ * two small indexes: addresses per link, and the default routes); after the batch
+ * of events that one read brought, only the dirty links are refreshed and those
+ * that changed are announced. So the work per event is proportional to what
+ * changed, not to the number of links: a host with thousands of veths stays
+ * responsive. After a socket overrun (ENOBUFS) the caches are resynchronised from
+ * dumps, and libnl reports only the objects that differ, which again only mark
+ * their links dirty. Nothing here polls. Wi-Fi facts (wifi.c) live in the same
+ * objects and survive refreshes.
  */
 #include "config.h"
 
@@ -37,7 +43,17 @@ static struct nl_cache *route_cache;
 static struct nl_cache *neigh_cache;
 static guint mngr_watch;
 static guint sync_idle;
+static struct nl_sock *resync_sock;	/* dumps after an overrun */
 static GHashTable *links;		/* GINT_TO_POINTER(ifindex) -> struct rv_link * */
+static GHashTable *by_name;		/* name -> struct rv_link * (same objects) */
+static GHashTable *dirty;		/* set of ifindexes to refresh */
+static GHashTable *addresses;		/* ifindex -> GPtrArray of "ADDR/PREFIXLEN" */
+static GPtrArray *default_routes;	/* struct rtnl_route * (our references) */
+static struct rv_links_stats stats;
+
+/* Enough for a burst of thousands of link, address and route messages (a
+ * container runtime starting many veths at once) between two reads. */
+#define RCVBUF_BYTES (8 * 1024 * 1024)
 
 static void link_free(gpointer p)
 {
@@ -107,57 +123,63 @@ struct gateway {
 	int family;
 };
 
-struct gateway_search {
-	int ifindex;
-	struct gateway best;
-};
-
-static void consider_nexthop(struct rtnl_nexthop *nh, void *data)
+static bool is_default_route(struct rtnl_route *route)
 {
-	struct gateway_search *s = ((void **)data)[0];
-	struct rtnl_route *route = ((void **)data)[1];
-	struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
-	uint32_t prio = rtnl_route_get_priority(route);
-	int family = rtnl_route_get_family(route);
-	char buf[INET6_ADDRSTRLEN + 8];
+	struct nl_addr *dst = rtnl_route_get_dst(route);
 
-	if (!gw || rtnl_route_nh_get_ifindex(nh) != s->ifindex)
-		return;
-	/* IPv4 first (its gateway's MAC is the usual network fingerprint), then metric. */
-	if (s->best.ip) {
-		if (s->best.family == AF_INET && family != AF_INET)
-			return;
-		if (s->best.family == family && s->best.priority <= prio)
-			return;
-		g_free(s->best.ip);
-	}
-	s->best.ip = g_strdup(nl_addr2str(gw, buf, sizeof(buf)));
-	s->best.addr = gw;
-	s->best.priority = prio;
-	s->best.family = family;
+	return rtnl_route_get_table(route) == RT_TABLE_MAIN &&
+	       rtnl_route_get_type(route) == RTN_UNICAST &&
+	       (!dst || nl_addr_get_prefixlen(dst) == 0);
 }
 
-static void consider_route(struct nl_object *obj, void *data)
+/* The best default-route gateway through ifindex: IPv4 first (its gateway's MAC is
+ * the usual network fingerprint), then the lowest metric. */
+static void find_gateway(int ifindex, struct gateway *best)
 {
-	struct rtnl_route *route = (struct rtnl_route *)obj;
-	struct nl_addr *dst = rtnl_route_get_dst(route);
-	void *pair[2] = { data, route };
+	for (guint i = 0; i < default_routes->len; i++) {
+		struct rtnl_route *route = g_ptr_array_index(default_routes, i);
+		uint32_t prio = rtnl_route_get_priority(route);
+		int family = rtnl_route_get_family(route);
+		int n = rtnl_route_get_nnexthops(route);
 
-	if (rtnl_route_get_table(route) != RT_TABLE_MAIN ||
-	    rtnl_route_get_type(route) != RTN_UNICAST)
-		return;
-	if (dst && nl_addr_get_prefixlen(dst) != 0)
-		return;
-	rtnl_route_foreach_nexthop(route, consider_nexthop, pair);
+		for (int j = 0; j < n; j++) {
+			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(route, j);
+			struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
+			char buf[INET6_ADDRSTRLEN + 8];
+
+			if (!gw || rtnl_route_nh_get_ifindex(nh) != ifindex)
+				continue;
+			if (best->ip) {
+				if (best->family == AF_INET && family != AF_INET)
+					continue;
+				if (best->family == family && best->priority <= prio)
+					continue;
+				g_free(best->ip);
+			}
+			best->ip = g_strdup(nl_addr2str(gw, buf, sizeof(buf)));
+			best->addr = gw;
+			best->priority = prio;
+			best->family = family;
+		}
+	}
 }
 
 static bool neighbour_mac(int ifindex, struct nl_addr *ip, uint8_t mac[6])
 {
-	struct rtnl_neigh *neigh = rtnl_neigh_get(neigh_cache, ifindex, ip);
+	struct rtnl_neigh *needle = rtnl_neigh_alloc();
+	struct rtnl_neigh *neigh;
 	struct nl_addr *ll;
 	bool ok = false;
 	int state;
 
+	if (!needle)
+		return false;
+	/* A hashed lookup (family, ifindex, destination), not a walk of the cache. */
+	rtnl_neigh_set_family(needle, nl_addr_get_family(ip));
+	rtnl_neigh_set_ifindex(needle, ifindex);
+	rtnl_neigh_set_dst(needle, ip);
+	neigh = (struct rtnl_neigh *)nl_cache_search(neigh_cache, OBJ_CAST(needle));
+	rtnl_neigh_put(needle);
 	if (!neigh)
 		return false;
 	state = rtnl_neigh_get_state(neigh);
@@ -206,17 +228,12 @@ static void poke_gateway(const char *ip, int family)
 
 static GPtrArray *link_addresses(int ifindex)
 {
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *list = g_hash_table_lookup(addresses, GINT_TO_POINTER(ifindex));
+	GPtrArray *copy = g_ptr_array_new_with_free_func(g_free);
 
-	for (struct nl_object *o = nl_cache_get_first(addr_cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		char buf[INET6_ADDRSTRLEN + 8];
-
-		if (rtnl_addr_get_ifindex(a) != ifindex || !rtnl_addr_get_local(a))
-			continue;
-		g_ptr_array_add(list, g_strdup(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof(buf))));
-	}
-	return list;
+	for (guint i = 0; list && i < list->len; i++)
+		g_ptr_array_add(copy, g_strdup(g_ptr_array_index(list, i)));
+	return copy;
 }
 
 static bool strv_equal(GPtrArray *a, GPtrArray *b)
@@ -229,7 +246,65 @@ static bool strv_equal(GPtrArray *a, GPtrArray *b)
 	return true;
 }
 
+static void mark_dirty(int ifindex)
+{
+	if (ifindex > 0)
+		g_hash_table_add(dirty, GINT_TO_POINTER(ifindex));
+}
+
+static void mark_route_links(struct rtnl_route *route)
+{
+	int n = rtnl_route_get_nnexthops(route);
+
+	for (int i = 0; i < n; i++)
+		mark_dirty(rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, i)));
+}
+
+static void forget_default_route(guint i)
+{
+	struct rtnl_route *route = g_ptr_array_index(default_routes, i);
+
+	mark_route_links(route);
+	g_ptr_array_remove_index(default_routes, i);
+	rtnl_route_put(route);
+}
+
+/* The kernel flushes the IPv4 routes of a link that goes down without sending
+ * RTM_DELROUTE for them: drop the default routes through it from our index and
+ * from libnl's cache (so that the route coming back is news to both). A multipath
+ * route may keep other nexthops: for those only a fresh dump tells. */
 static bool routes_stale;
+
+static void link_went_down(int ifindex)
+{
+	for (guint i = default_routes->len; i-- > 0;) {
+		struct rtnl_route *route = g_ptr_array_index(default_routes, i);
+		bool through = false;
+
+		if (rtnl_route_get_family(route) != AF_INET)
+			continue;
+		for (int j = 0; j < rtnl_route_get_nnexthops(route); j++)
+			through |= rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, j)) == ifindex;
+		if (!through)
+			continue;
+		if (rtnl_route_get_nnexthops(route) > 1) {
+			routes_stale = true;
+			continue;
+		}
+		nl_cache_remove(OBJ_CAST(route));
+		forget_default_route(i);
+	}
+}
+
+static void set_name(struct rv_link *l, const char *name)
+{
+	if (l->name && g_hash_table_lookup(by_name, l->name) == l)
+		g_hash_table_remove(by_name, l->name);
+	g_free(l->name);
+	l->name = g_strdup(name);
+	if (name)
+		g_hash_table_insert(by_name, l->name, l);
+}
 
 /* Refresh l from the caches; true if anything changed. */
 static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
@@ -240,15 +315,14 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	unsigned int flags = rtnl_link_get_flags(nl);
 	uint8_t operstate = rtnl_link_get_operstate(nl);
 	bool carrier = rtnl_link_get_carrier(nl) != 0;	/* see below */
-	g_autoptr(GPtrArray) addresses = link_addresses(l->ifindex);
-	struct gateway_search gs = { .ifindex = l->ifindex };
+	g_autoptr(GPtrArray) addrs = link_addresses(l->ifindex);
+	struct gateway gw = { 0 };
 	uint8_t gw_mac[6] = { 0 };
 	bool has_gw_mac = false;
 	bool changed = is_new;
 
 	if (g_strcmp0(l->name, name) != 0) {
-		g_free(l->name);
-		l->name = g_strdup(name);
+		set_name(l, name);
 		g_free(l->type);
 		l->type = NULL;
 		changed = true;
@@ -280,10 +354,8 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		else
 			operstate = l->operstate;
 	}
-	/* The kernel flushes IPv4 routes of a link that goes down without sending
-	 * RTM_DELROUTE for them: the route cache must be re-read. */
 	if (!is_new && (l->flags & IFF_UP) && !(flags & IFF_UP))
-		routes_stale = true;
+		link_went_down(l->ifindex);
 	if (l->flags != flags || l->operstate != operstate || l->carrier != carrier) {
 		l->flags = flags;
 		l->operstate = operstate;
@@ -296,22 +368,22 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		l->has_mac = true;
 		changed = true;
 	}
-	if (!strv_equal(l->addresses, addresses)) {
+	if (!strv_equal(l->addresses, addrs)) {
 		g_ptr_array_unref(l->addresses);
-		l->addresses = g_ptr_array_ref(addresses);
+		l->addresses = g_ptr_array_ref(addrs);
 		changed = true;
 	}
 
 	if (flags & IFF_UP)
-		nl_cache_foreach(route_cache, consider_route, &gs);
-	if (gs.best.ip)
-		has_gw_mac = neighbour_mac(l->ifindex, gs.best.addr, gw_mac);
-	if (g_strcmp0(l->gateway, gs.best.ip) != 0) {
+		find_gateway(l->ifindex, &gw);
+	if (gw.ip)
+		has_gw_mac = neighbour_mac(l->ifindex, gw.addr, gw_mac);
+	if (g_strcmp0(l->gateway, gw.ip) != 0) {
 		g_free(l->gateway);
-		l->gateway = g_strdup(gs.best.ip);
+		l->gateway = g_strdup(gw.ip);
 		changed = true;
-		if (gs.best.ip && !has_gw_mac)
-			poke_gateway(gs.best.ip, gs.best.family);
+		if (gw.ip && !has_gw_mac)
+			poke_gateway(gw.ip, gw.family);
 	}
 	if (l->has_gateway_mac != has_gw_mac ||
 	    (has_gw_mac && memcmp(l->gateway_mac, gw_mac, 6) != 0)) {
@@ -319,7 +391,7 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		l->has_gateway_mac = has_gw_mac;
 		changed = true;
 	}
-	g_free(gs.best.ip);
+	g_free(gw.ip);
 
 	if (l->type && !g_str_equal(l->type, "wlan") && (l->ssid || l->wifi_connected)) {
 		g_clear_pointer(&l->ssid, g_bytes_unref);
@@ -328,45 +400,91 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	return changed;
 }
 
-static void refill_all(void);
-
-static void sync_links(void)
+static struct rtnl_link *cached_link(int ifindex)
 {
-	g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
-	GHashTableIter iter;
-	gpointer key, value;
+	struct rtnl_link *needle = rtnl_link_alloc();
+	struct nl_object *found;
 
-	for (struct nl_object *o = nl_cache_get_first(link_cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_link *nl = (struct rtnl_link *)o;
-		int ifindex = rtnl_link_get_ifindex(nl);
-		struct rv_link *l = g_hash_table_lookup(links, GINT_TO_POINTER(ifindex));
-		bool is_new = !l;
+	if (!needle)
+		return NULL;
+	/* A hashed lookup (ifindex, family); rtnl_link_get() would walk the cache. */
+	rtnl_link_set_ifindex(needle, ifindex);
+	rtnl_link_set_family(needle, AF_UNSPEC);
+	found = nl_cache_search(link_cache, OBJ_CAST(needle));
+	rtnl_link_put(needle);
+	return (struct rtnl_link *)found;
+}
 
-		g_hash_table_add(seen, GINT_TO_POINTER(ifindex));
-		if (is_new) {
-			l = g_new0(struct rv_link, 1);
-			l->ifindex = ifindex;
-			l->addresses = g_ptr_array_new_with_free_func(g_free);
-			g_hash_table_insert(links, GINT_TO_POINTER(ifindex), l);
-		}
-		if (!link_update(l, nl, is_new))
-			continue;
+static void remove_link(struct rv_link *l)
+{
+	g_debug("link %s (%d) removed", l->name, l->ifindex);
+	rv_events_emit(RV_EVENT_LINK_REMOVED, l);
+	if (l->name && g_hash_table_lookup(by_name, l->name) == l)
+		g_hash_table_remove(by_name, l->name);
+	g_hash_table_remove(links, GINT_TO_POINTER(l->ifindex));
+}
+
+static gint compare_ints(gconstpointer a, gconstpointer b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void refresh_one(int ifindex)
+{
+	struct rv_link *l = g_hash_table_lookup(links, GINT_TO_POINTER(ifindex));
+	struct rtnl_link *nl = cached_link(ifindex);
+	bool is_new = !l;
+
+	stats.refreshed++;
+	if (!nl) {
+		g_hash_table_remove(addresses, GINT_TO_POINTER(ifindex));
+		if (l)
+			remove_link(l);
+		return;
+	}
+	if (is_new) {
+		l = g_new0(struct rv_link, 1);
+		l->ifindex = ifindex;
+		l->addresses = g_ptr_array_new_with_free_func(g_free);
+		g_hash_table_insert(links, GINT_TO_POINTER(ifindex), l);
+	}
+	if (link_update(l, nl, is_new)) {
 		g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
 			l->name, l->ifindex, l->type, l->kind ? l->kind : "-", l->flags,
 			l->operstate, l->carrier, l->gateway ? l->gateway : "-");
 		rv_events_emit(is_new ? RV_EVENT_LINK_ADDED : RV_EVENT_LINK_CHANGED, l);
 	}
-
-	g_hash_table_iter_init(&iter, links);
-	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		if (g_hash_table_contains(seen, key))
-			continue;
-		g_debug("link %s (%d) removed", ((struct rv_link *)value)->name,
-			GPOINTER_TO_INT(key));
-		rv_events_emit(RV_EVENT_LINK_REMOVED, value);
-		g_hash_table_iter_remove(&iter);
-	}
+	rtnl_link_put(nl);
 }
+
+/* Refresh the dirty links, in ifindex order. Refreshing can mark more (a link
+ * going down drops its default routes): loop until nothing is left. */
+static void sync_links(void)
+{
+	guint batch = 0;
+
+	while (g_hash_table_size(dirty) > 0) {
+		g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
+		GHashTableIter iter;
+		gpointer key;
+
+		g_hash_table_iter_init(&iter, dirty);
+		while (g_hash_table_iter_next(&iter, &key, NULL)) {
+			int ifindex = GPOINTER_TO_INT(key);
+
+			g_array_append_val(todo, ifindex);
+		}
+		g_hash_table_remove_all(dirty);
+		g_array_sort(todo, compare_ints);
+		for (guint i = 0; i < todo->len; i++)
+			refresh_one(g_array_index(todo, int, i));
+		batch += todo->len;
+	}
+	stats.syncs++;
+	g_debug("rtnetlink: refreshed %u of %u links", batch, g_hash_table_size(links));
+}
+
+static void resync(void);
 
 static gboolean sync_idle_cb(gpointer data)
 {
@@ -374,33 +492,114 @@ static gboolean sync_idle_cb(gpointer data)
 	sync_links();
 	if (routes_stale) {
 		routes_stale = false;
-		refill_all();	/* schedules another sync with the fresh routes */
+		resync();	/* marks what the dump shows changed, schedules another sync */
 	}
 	return G_SOURCE_REMOVE;
 }
 
-static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
+static void schedule_sync(void)
 {
 	/* Coalesce a burst of events (a link going up brings link, address, route
-	 * and neighbour messages) into one rebuild after this read. */
+	 * and neighbour messages) into one refresh after this read. */
 	if (!sync_idle)
 		sync_idle = g_idle_add_full(G_PRIORITY_HIGH_IDLE, sync_idle_cb, NULL, NULL);
 }
 
-static void refill_all(void)
+static void address_changed(struct rtnl_addr *a, int action)
+{
+	int ifindex = rtnl_addr_get_ifindex(a);
+	struct nl_addr *local = rtnl_addr_get_local(a);
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *text;
+	GPtrArray *list;
+	guint i;
+
+	if (!local)
+		return;
+	text = nl_addr2str(local, buf, sizeof(buf));
+	list = g_hash_table_lookup(addresses, GINT_TO_POINTER(ifindex));
+	if (action == NL_ACT_DEL) {
+		if (list && g_ptr_array_find_with_equal_func(list, text, g_str_equal, &i))
+			g_ptr_array_remove_index(list, i);
+	} else {
+		if (!list) {
+			list = g_ptr_array_new_with_free_func(g_free);
+			g_hash_table_insert(addresses, GINT_TO_POINTER(ifindex), list);
+		}
+		if (!g_ptr_array_find_with_equal_func(list, text, g_str_equal, NULL))
+			g_ptr_array_add(list, g_strdup(text));
+	}
+	mark_dirty(ifindex);
+}
+
+static void route_changed(struct rtnl_route *route, int action)
+{
+	if (!is_default_route(route))
+		return;
+	for (guint i = 0; i < default_routes->len; i++) {
+		struct nl_object *known = g_ptr_array_index(default_routes, i);
+
+		if (known == OBJ_CAST(route) || nl_object_identical(known, OBJ_CAST(route))) {
+			forget_default_route(i);
+			break;
+		}
+	}
+	if (action != NL_ACT_DEL) {
+		rtnl_route_get(route);
+		g_ptr_array_add(default_routes, route);
+	}
+	mark_route_links(route);
+}
+
+static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
+{
+	if (cache == link_cache)
+		mark_dirty(rtnl_link_get_ifindex((struct rtnl_link *)obj));
+	else if (cache == addr_cache)
+		address_changed((struct rtnl_addr *)obj, action);
+	else if (cache == route_cache)
+		route_changed((struct rtnl_route *)obj, action);
+	else if (cache == neigh_cache)
+		mark_dirty(rtnl_neigh_get_ifindex((struct rtnl_neigh *)obj));
+	stats.events++;
+	schedule_sync();
+}
+
+/* After lost events: dump every cache and let libnl compare with what it holds;
+ * it calls cache_changed only for objects that were added, changed or removed. */
+static void resync(void)
 {
 	struct nl_cache *all[] = { link_cache, addr_cache, route_cache, neigh_cache };
-	struct nl_sock *sock = nl_socket_alloc();
 
-	if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
-		g_warning("rtnetlink: cannot resynchronise");
-		nl_socket_free(sock);
-		return;
+	stats.resyncs++;
+	if (!resync_sock) {
+		resync_sock = nl_socket_alloc();
+		if (!resync_sock || nl_connect(resync_sock, NETLINK_ROUTE) < 0) {
+			g_warning("rtnetlink: cannot resynchronise");
+			g_clear_pointer(&resync_sock, nl_socket_free);
+			return;
+		}
 	}
-	for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
-		nl_cache_refill(sock, all[i]);
-	nl_socket_free(sock);
-	cache_changed(NULL, NULL, 0, NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
+		int err = nl_cache_resync(resync_sock, all[i], cache_changed, NULL);
+
+		if (err < 0)
+			g_warning("rtnetlink: resynchronising: %s", nl_geterror(err));
+	}
+	schedule_sync();
+}
+
+/* What is still queued was sent before the overrun and is older than the dumps
+ * we are about to read: applied after them it would put old state back. */
+static void drain(int fd)
+{
+	char buf[16384];
+	guint n = 0;
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR ||
+	       errno == ENOBUFS)
+		n++;
+	g_debug("rtnetlink: dropped %u queued messages before resynchronising", n);
 }
 
 static gboolean mngr_ready(gint fd, GIOCondition cond, gpointer data)
@@ -408,11 +607,33 @@ static gboolean mngr_ready(gint fd, GIOCondition cond, gpointer data)
 	int err = nl_cache_mngr_data_ready(mngr);
 
 	if (err < 0 && err != -NLE_AGAIN) {
-		/* Lost events (socket buffer overrun): resynchronise from full dumps. */
+		/* Lost events (socket buffer overrun): resynchronise from dumps. */
 		g_warning("rtnetlink: %s; resynchronising", nl_geterror(err));
-		refill_all();
+		stats.overruns++;
+		drain(fd);
+		resync();
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+static void index_caches(void)
+{
+	for (struct nl_object *o = nl_cache_get_first(addr_cache); o; o = nl_cache_get_next(o))
+		address_changed((struct rtnl_addr *)o, NL_ACT_NEW);
+	for (struct nl_object *o = nl_cache_get_first(route_cache); o; o = nl_cache_get_next(o))
+		route_changed((struct rtnl_route *)o, NL_ACT_NEW);
+	for (struct nl_object *o = nl_cache_get_first(link_cache); o; o = nl_cache_get_next(o))
+		mark_dirty(rtnl_link_get_ifindex((struct rtnl_link *)o));
+}
+
+static void size_receive_buffer(int fd)
+{
+	int size = RCVBUF_BYTES;
+
+	/* Root may exceed net.core.rmem_max; others get what the sysctl allows. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		g_debug("rtnetlink: receive buffer: %s", g_strerror(errno));
 }
 
 int rv_links_init(GError **error)
@@ -429,11 +650,20 @@ int rv_links_init(GError **error)
 	int err;
 
 	links = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, link_free);
+	by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	dirty = g_hash_table_new(g_direct_hash, g_direct_equal);
+	addresses = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+					  (GDestroyNotify)g_ptr_array_unref);
+	default_routes = g_ptr_array_new();
+	memset(&stats, 0, sizeof(stats));
 	err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &mngr);
 	if (err < 0) {
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "rtnetlink: %s", nl_geterror(err));
+		rv_links_exit();
 		return -EIO;
 	}
+	/* Before the dumps below: events that arrive meanwhile queue up here. */
+	size_receive_buffer(nl_cache_mngr_get_fd(mngr));
 	for (size_t i = 0; i < G_N_ELEMENTS(caches); i++) {
 		err = nl_cache_mngr_add(mngr, caches[i].name, cache_changed, NULL, caches[i].cache);
 		if (err < 0) {
@@ -444,6 +674,7 @@ int rv_links_init(GError **error)
 		}
 	}
 	mngr_watch = g_unix_fd_add(nl_cache_mngr_get_fd(mngr), G_IO_IN, mngr_ready, NULL);
+	index_caches();
 	sync_links();
 	return 0;
 }
@@ -452,9 +683,24 @@ void rv_links_exit(void)
 {
 	g_clear_handle_id(&mngr_watch, g_source_remove);
 	g_clear_handle_id(&sync_idle, g_source_remove);
+	if (default_routes) {
+		for (guint i = 0; i < default_routes->len; i++)
+			rtnl_route_put(g_ptr_array_index(default_routes, i));
+		g_clear_pointer(&default_routes, g_ptr_array_unref);
+	}
 	g_clear_pointer(&mngr, nl_cache_mngr_free);
+	g_clear_pointer(&resync_sock, nl_socket_free);
 	link_cache = addr_cache = route_cache = neigh_cache = NULL;
+	g_clear_pointer(&by_name, g_hash_table_destroy);
 	g_clear_pointer(&links, g_hash_table_destroy);
+	g_clear_pointer(&dirty, g_hash_table_destroy);
+	g_clear_pointer(&addresses, g_hash_table_destroy);
+	routes_stale = false;
+}
+
+void rv_links_get_stats(struct rv_links_stats *out)
+{
+	*out = stats;
 }
 
 struct rv_link *rv_links_lookup_index(int ifindex)
@@ -464,16 +710,7 @@ struct rv_link *rv_links_lookup_index(int ifindex)
 
 struct rv_link *rv_links_lookup_name(const char *name)
 {
-	GHashTableIter iter;
-	gpointer value;
-
-	if (!links || !name)
-		return NULL;
-	g_hash_table_iter_init(&iter, links);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (g_str_equal(((struct rv_link *)value)->name, name))
-			return value;
-	return NULL;
+	return by_name && name ? g_hash_table_lookup(by_name, name) : NULL;
 }
 
 static gint compare_index(gconstpointer a, gconstpointer b)
