@@ -7,7 +7,33 @@
 
 #include "error.h"
 #include "hook-report.h"
+#include "hook-server.h"
 #include "validate.h"
+
+bool rv_hook_wire_parse(const guint8 *data, gsize len, GPtrArray *argv, GHashTable *env)
+{
+	const char *p = (const char *)data;
+	const char *end = p + len;
+
+	/* NUL-terminated as a whole, so every strlen below stops inside. */
+	if (len == 0 || data[len - 1] != '\0' || strcmp(p, RV_HOOK_MAGIC) != 0)
+		return false;
+	p += strlen(p) + 1;
+	while (p < end) {
+		size_t n = strlen(p);
+		const char *eq;
+
+		if (p[0] == 'A') {
+			g_ptr_array_add(argv, g_strdup(p + 1));
+		} else if (p[0] == 'E' && (eq = strchr(p, '='))) {
+			g_hash_table_replace(env, g_strndup(p + 1, (gsize)(eq - p - 1)), g_strdup(eq + 1));
+		} else {
+			return false;
+		}
+		p += n + 1;
+	}
+	return true;
+}
 
 static bool parse_uint(const char *text, unsigned long max, unsigned long *out)
 {
@@ -127,7 +153,9 @@ static int parse_pppd(GHashTable *env, struct rv_tunnel_net **out, GError **erro
 	g_autoptr(rv_tunnel_net) net = rv_tunnel_net_new();
 	const char *ifname = g_hash_table_lookup(env, "IFNAME");
 	const char *local = g_hash_table_lookup(env, "IPLOCAL");
-	g_autoptr(GPtrArray) dns = g_ptr_array_new();
+	/* Owns its strings until handed over: a bad DNS2 after a good DNS1 leaked DNS1
+	 * (found by fuzz-hook). */
+	g_autoptr(GPtrArray) dns = g_ptr_array_new_with_free_func(g_free);
 
 	if (g_hash_table_contains(env, "CONNECT_TIME"))
 		return RV_HOOK_DOWN;	/* only ip-down sets it */

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 
 #include "tunnel.h"
 
@@ -18,6 +19,12 @@ enum rv_hook_event {
 	RV_HOOK_UP,		/* *net filled */
 	RV_HOOK_DOWN,
 };
+
+/* The wire format of a report (see hook-server.h): "ROAMVPN-HOOK 1" NUL, then per
+ * argument "A" ARG NUL and per variable "E" NAME=VALUE NUL. Appends the arguments
+ * (char *, owned) to argv and the variables to env (char * -> char *, owned; a
+ * repeated name keeps the last). False if data is not such a report. */
+bool rv_hook_wire_parse(const guint8 *data, gsize len, GPtrArray *argv, GHashTable *env);
 
 /* Returns the event, or -EINVAL with error set for a report that makes no sense. */
 int rv_hook_report_parse(char **argv, GHashTable *env, struct rv_tunnel_net **net,

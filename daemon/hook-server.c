@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 
 #include "error.h"
+#include "hook-report.h"
 #include "hook-server.h"
 #include "spawn.h"
 
@@ -54,33 +55,6 @@ static void reply(struct connection *c, const char *text)
 		g_debug("hook: reply to pid %d lost", (int)c->peer);
 }
 
-/* Split the report into argv and env; false if it is not one. */
-static bool parse_report(GByteArray *data, GPtrArray *argv, GHashTable *env)
-{
-	const char *p = (const char *)data->data;
-	const char *end = p + data->len;
-
-	if (data->len == 0 || data->data[data->len - 1] != '\0' ||
-	    strcmp(p, RV_HOOK_MAGIC) != 0)
-		return false;
-	p += strlen(p) + 1;
-	while (p < end) {
-		size_t len = strlen(p);
-
-		if (p[0] == 'A') {
-			g_ptr_array_add(argv, g_strdup(p + 1));
-		} else if (p[0] == 'E' && strchr(p, '=')) {
-			const char *eq = strchr(p, '=');
-
-			g_hash_table_replace(env, g_strndup(p + 1, eq - p - 1), g_strdup(eq + 1));
-		} else {
-			return false;
-		}
-		p += len + 1;
-	}
-	return true;
-}
-
 static void handle_report(struct connection *c)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
@@ -97,7 +71,7 @@ static void handle_report(struct connection *c)
 		reply(c, msg);
 		return;
 	}
-	if (!parse_report(c->data, argv, env)) {
+	if (!rv_hook_wire_parse(c->data->data, c->data->len, argv, env)) {
 		g_warning("hook: malformed report from pid %d", (int)c->peer);
 		reply(c, "ERROR malformed report\n");
 		return;

@@ -35,6 +35,8 @@ PACKAGES=(
 	# packaging: man pages (scdoc, checked with groff and man), completion tests,
 	# the OpenRC test (openrc .debs are downloaded, never installed), script(1)
 	scdoc groff-base man-db bash-completion zsh bsdutils
+	# fuzzing (fuzz/): clang with libFuzzer and the sanitizer runtimes
+	clang libclang-rt-14-dev
 	# the VM lab (qemu + mac80211_hwsim + hostapd + wpa_supplicant)
 	qemu-system-x86 hostapd wpasupplicant iw wireless-regdb cpio gzip xz-utils zstd
 )
@@ -96,6 +98,22 @@ run_tests() {
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			meson test -C build-asan --print-errorlogs daemon-core daemon-multilink daemon-vpnc || rc=$?
 		logs+=(build-asan/meson-logs/testlog.json)
+	fi
+	# A short libFuzzer run of every fuzz target (fuzz/meson.build; FUZZ_SECONDS each,
+	# 20 by default): parsers fed from outside must not crash, leak or trip UBSan.
+	if [ -z "${NO_FUZZ:-}" ]; then
+		echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each"
+		[ -f build-fuzz/build.ninja ] ||
+			CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Dwerror=false \
+				-Db_lundef=false >/dev/null
+		if ninja -C build-fuzz fuzz >/dev/null; then
+			meson test -C build-fuzz --no-rebuild --print-errorlogs --num-processes 2 \
+				--suite fuzz || rc=$?
+			logs+=(build-fuzz/meson-logs/testlog.json)
+		else
+			echo "fuzz targets did not build"
+			rc=1
+		fi
 	fi
 	# One closing line any CI can read, from meson's own record of the runs.
 	jq -rs '[.[] | .result] |

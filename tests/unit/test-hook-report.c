@@ -95,6 +95,8 @@ static void test_hostile(void)
 		{ "reason", "connect", "TUNDEV", "tun0", "INTERNAL_IP4_ADDRESS", "10.0.0.1",
 		  "CISCO_DEF_DOMAIN", "corp.example\nnameserver 6.6.6.6", NULL },
 		{ "IFNAME", "ppp0", "IPLOCAL", "not-an-ip", NULL },
+		/* a good DNS1 before a bad DNS2 (leaked DNS1 under ASan; found by fuzz-hook) */
+		{ "IFNAME", "ppp0", "IPLOCAL", "10.66.0.2", "DNS1", "10.66.0.53", "DNS2", "x", NULL },
 		{ "HOME", "/root", NULL },
 	};
 
@@ -110,6 +112,31 @@ static void test_hostile(void)
 	}
 }
 
+/* The wire format roamvpn-hook sends (hook-server.h). */
+#define WIRE(lit) { (const guint8 *)(lit), sizeof(lit) - 1 }
+static void test_wire(void)
+{
+	static const char good[] = "ROAMVPN-HOOK 1\0Aconnect\0Ereason=connect\0EX=a=b\0A\0";
+	static const struct { const guint8 *data; gsize len; } bad[] = {
+		WIRE("ROAMVPN-HOOK 2\0"),
+		WIRE("ROAMVPN-HOOK 1\0Zx\0"),		/* neither argument nor variable */
+		WIRE("ROAMVPN-HOOK 1\0Enoequals\0"),
+		WIRE("ROAMVPN-HOOK 1\0Aunterminated"),	/* not NUL-terminated */
+		WIRE(""),
+	};
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+	g_assert_true(rv_hook_wire_parse((const guint8 *)good, sizeof(good) - 1, argv, env));
+	g_assert_cmpuint(argv->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(argv, 0), ==, "connect");
+	g_assert_cmpstr(g_ptr_array_index(argv, 1), ==, "");
+	g_assert_cmpstr(g_hash_table_lookup(env, "reason"), ==, "connect");
+	g_assert_cmpstr(g_hash_table_lookup(env, "X"), ==, "a=b");
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_false(rv_hook_wire_parse(bad[i].data, bad[i].len, argv, env));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -117,5 +144,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/hook-report/vpnc-full-and-reasons", test_vpnc_full_and_other_reasons);
 	g_test_add_func("/hook-report/pppd", test_pppd);
 	g_test_add_func("/hook-report/hostile", test_hostile);
+	g_test_add_func("/hook-report/wire", test_wire);
 	return g_test_run();
 }
