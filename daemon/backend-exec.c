@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "backend.h"
+#include "backend-program.h"
 #include "hook-report.h"
 #include "error.h"
 #include "spawn.h"
@@ -187,12 +188,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 		rv_tunnel_net_free(net);
 		return 0;
 	}
-	/* [Tunnel] DNS=/Domains= over the program's report: the manager settles that. */
-	if (cfg->routes) {
-		g_ptr_array_set_size(net->routes, 0);
-		for (char **r = cfg->routes; *r; r++)
-			g_ptr_array_add(net->routes, g_strdup(*r));
-	}
+	rv_program_apply_config(net, cfg);
 	g_info("tunnel %s: the program reports %s up", t->name, net->ifname);
 	rv_tunnel_report_up(t, net);
 	return 0;

@@ -69,6 +69,9 @@ struct rv_backend {
 	int (*start)(struct rv_tunnel *tunnel, const void *config,
 		     const struct rv_link *trigger, GError **error);
 	void (*stop)(struct rv_tunnel *tunnel);
+	/* Programs start() runs (NULL-terminated, may be NULL): --check says which one
+	 * is not installed. */
+	const char *const *programs;
 };
 
 /* backend.c: the registry. */
@@ -95,6 +98,9 @@ extern const struct rv_backend rv_backend_builtin;
 /* Reports, called by backends (implemented by the supervisor). */
 void rv_tunnel_report_up(struct rv_tunnel *tunnel, struct rv_tunnel_net *net);
 void rv_tunnel_report_down(struct rv_tunnel *tunnel, const char *error);
+/* Down because the credentials were refused: no retry until the tunnel's file
+ * changes or `roamvpnctl up` (a wrong password retried locks accounts). */
+void rv_tunnel_report_auth_failed(struct rv_tunnel *tunnel, const char *error);
 void rv_tunnel_report_stats(struct rv_tunnel *tunnel, guint64 rx_bytes,
 			    guint64 tx_bytes, gint64 last_handshake);
 

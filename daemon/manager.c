@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "backend-program.h"
 #include "debounce.h"
 #include "dns.h"
 #include "error.h"
@@ -120,6 +121,8 @@ int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors)
 
 	if (load_configuration(opts->config_dir, &c, errors) < 0)
 		return -EINVAL;
+	if (rv_backend_check_programs(c.tunnels, errors) < 0)
+		plugin_failures++;
 	rv_settings_clear(&c.settings);
 	g_hash_table_destroy(c.tunnels);
 	rv_ruleset_free(c.rules);
@@ -630,6 +633,8 @@ static int manual_request(const char *name, bool desired, GError **error)
 	g_info("manual %s of tunnel %s (holds until the next network change)",
 	       desired ? "connect" : "disconnect", name);
 	g_hash_table_insert(manual, g_strdup(name), GINT_TO_POINTER(desired + 1));
+	if (desired)
+		rv_supervisor_clear_hold(t);	/* the user asks for another attempt */
 	rv_supervisor_set_desired(t, desired, "manual");
 	rv_supervisor_reconcile();
 	return 0;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct rv_child {
 	void *user_data;
 	rv_child_report_fn on_report;
 	void *report_data;
+	rv_child_output_fn on_output;
+	void *output_data;
 };
 
 static GHashTable *children;	/* GINT_TO_POINTER(pid) -> struct rv_child * */
@@ -71,6 +74,8 @@ static gboolean on_output(GIOChannel *channel, GIOCondition cond, gpointer data)
 
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
+		if (child->on_output)
+			child->on_output(child, line, len, child->output_data);
 		/* Same escaping as SSIDs: no terminal escapes or NULs into our log. */
 		text = rv_ssid_escape((const uint8_t *)line, len);
 		g_message("%s: %s", child->name, text);
@@ -138,16 +143,19 @@ static GIOChannel *watch_fd(int fd, struct rv_child *child, guint *watch)
 	return ch;
 }
 
-struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
-				rv_child_exit_fn on_exit_fn, void *user_data, GError **error)
+static struct rv_child *spawn(const char *name, char **argv, char **envp, int stdin_fd,
+			      rv_child_exit_fn on_exit_fn, void *user_data, GError **error)
 {
 	struct rv_child *child = g_new0(struct rv_child, 1);
 	int out_fd = -1, err_fd = -1;
+	GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH_FROM_ENVP;
 
-	if (!g_spawn_async_with_pipes(NULL, argv, envp,
-				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH_FROM_ENVP |
-				      G_SPAWN_STDIN_FROM_DEV_NULL,
-				      child_setup, NULL, &child->pid, NULL, &out_fd, &err_fd, error)) {
+	if (stdin_fd < 0)
+		flags |= G_SPAWN_STDIN_FROM_DEV_NULL;
+	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv,
+					      (const char *const *)envp, flags, child_setup, NULL,
+					      stdin_fd, -1, -1, NULL, NULL, 0, &child->pid, NULL,
+					      &out_fd, &err_fd, error)) {
 		g_free(child);
 		return NULL;
 	}
@@ -162,6 +170,59 @@ struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
 	g_hash_table_insert(children, GINT_TO_POINTER(child->pid), child);
 	g_debug("%s: started pid %d", name, (int)child->pid);
 	return child;
+}
+
+struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
+				rv_child_exit_fn on_exit_fn, void *user_data, GError **error)
+{
+	return spawn(name, argv, envp, -1, on_exit_fn, user_data, error);
+}
+
+struct rv_child *rv_child_spawn_with_stdin(const char *name, char **argv, char **envp,
+					   const void *secret, gsize len,
+					   rv_child_exit_fn on_exit_fn, void *user_data, GError **error)
+{
+	struct rv_child *child;
+	int pipefd[2];
+	gsize done = 0;
+
+	/* Written in full before the child exists, so a pipe buffer (64 KiB) bounds it
+	 * and we never block on a child that does not read. */
+	if (len > 65536) {
+		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "%s: secret input too long", name);
+		return NULL;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		int err = errno;
+
+		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "pipe: %s", g_strerror(err));
+		return NULL;
+	}
+	while (done < len) {
+		ssize_t n = write(pipefd[1], (const char *)secret + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = errno;
+
+			close(pipefd[0]);
+			close(pipefd[1]);
+			g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "pipe: %s", g_strerror(err));
+			return NULL;
+		}
+		done += (gsize)n;
+	}
+	close(pipefd[1]);
+	child = spawn(name, argv, envp, pipefd[0], on_exit_fn, user_data, error);
+	close(pipefd[0]);
+	return child;
+}
+
+void rv_child_set_output_handler(struct rv_child *child, rv_child_output_fn fn, void *user_data)
+{
+	child->on_output = fn;
+	child->output_data = user_data;
 }
 
 static gboolean kill_cb(gpointer data)

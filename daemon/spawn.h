@@ -17,6 +17,17 @@ typedef void (*rv_child_exit_fn)(struct rv_child *child, int wait_status, void *
 
 struct rv_child *rv_child_spawn(const char *name, char **argv, char **envp,
 				rv_child_exit_fn on_exit, void *user_data, GError **error);
+/* As rv_child_spawn, with secret (len bytes) readable on the child's stdin, then end
+ * of file: how a password reaches a program without argv or the environment. The
+ * bytes go through a pipe written before the child starts (at most 64 KiB). */
+struct rv_child *rv_child_spawn_with_stdin(const char *name, char **argv, char **envp,
+					   const void *secret, gsize len,
+					   rv_child_exit_fn on_exit, void *user_data, GError **error);
+/* Each line the child writes (stdout or stderr, without the newline, raw bytes) is
+ * also handed to fn, before it is logged (escaped). */
+typedef void (*rv_child_output_fn)(struct rv_child *child, const char *line, gsize len,
+				   void *user_data);
+void rv_child_set_output_handler(struct rv_child *child, rv_child_output_fn fn, void *user_data);
 /* SIGTERM to the child's process group, SIGKILL after grace_ms. on_exit still runs. */
 void rv_child_terminate(struct rv_child *child, guint grace_ms);
 pid_t rv_child_pid(const struct rv_child *child);

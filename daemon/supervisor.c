@@ -59,6 +59,7 @@ void rv_tunnel_net_free(struct rv_tunnel_net *net)
 	g_strfreev(net->dns);
 	g_strfreev(net->domains);
 	g_free(net->endpoint);
+	g_free(net->banner);
 	g_free(net);
 }
 
@@ -160,6 +161,9 @@ struct rv_tunnel *rv_supervisor_add(struct rv_tunnel_config *cfg)
 		 * is down, then the new one is used for the next start. */
 		bool changed = !t->config || !config_equal(t->config, cfg);
 
+		if (changed && t->auth_hold)
+			rv_supervisor_clear_hold(t);	/* new credentials may work */
+
 		if (t->state == RV_TUNNEL_DOWN || t->state == RV_TUNNEL_FAILED) {
 			rv_tunnel_config_free(t->config);
 			t->config = cfg;
@@ -242,6 +246,15 @@ static void fail_tunnel(struct rv_tunnel *t, const char *error)
 	set_error(t, error);
 	if (!t->desired || stopping_all) {
 		set_state(t, RV_TUNNEL_DOWN);
+		return;
+	}
+	if (t->auth_hold) {
+		/* Retrying a wrong password only locks the account (as NetworkManager,
+		 * wait for new credentials or an explicit request). */
+		g_warning("tunnel %s failed (%s); not retrying until its file changes or "
+			  "roamvpnctl up", t->name, error);
+		set_state(t, RV_TUNNEL_FAILED);
+		g_clear_handle_id(&t->retry_source, g_source_remove);
 		return;
 	}
 	t->failures++;
@@ -444,6 +457,24 @@ void rv_tunnel_report_up(struct rv_tunnel *t, struct rv_tunnel_net *net)
 	g_clear_pointer(&t->last_error, g_free);
 	t->up_since_mono = g_get_monotonic_time();
 	set_state(t, RV_TUNNEL_UP);
+}
+
+void rv_tunnel_report_auth_failed(struct rv_tunnel *t, const char *error)
+{
+	t->auth_hold = true;
+	rv_tunnel_report_down(t, error);
+}
+
+void rv_supervisor_clear_hold(struct rv_tunnel *t)
+{
+	if (!t->auth_hold)
+		return;
+	t->auth_hold = false;
+	t->failures = 0;
+	if (t->state == RV_TUNNEL_FAILED) {
+		g_clear_handle_id(&t->retry_source, g_source_remove);
+		set_state(t, RV_TUNNEL_DOWN);	/* the next reconcile starts it */
+	}
 }
 
 void rv_tunnel_report_down(struct rv_tunnel *t, const char *error)

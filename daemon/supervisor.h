@@ -50,6 +50,9 @@ GPtrArray *rv_supervisor_tunnels(void);	/* name order; caller frees the array */
  * name or "manual") is desired, every other one is not; then reconcile. Ignored
  * after rv_supervisor_stop_all. */
 void rv_supervisor_want(GHashTable *wanted);
+/* After an authentication failure a tunnel is held (no retry): a manual up or a
+ * changed file releases it. */
+void rv_supervisor_clear_hold(struct rv_tunnel *t);
 void rv_supervisor_set_desired(struct rv_tunnel *tunnel, bool desired,
 			       const char *triggered_by);
 void rv_supervisor_reconcile(void);

@@ -82,6 +82,7 @@ struct rv_tunnel_net {
 	int mtu;		/* 0: leave */
 	char *endpoint;		/* peer's outer address, kept off the tunnel for a full tunnel */
 	guint32 fwmark;		/* mark on the backend's own encrypted packets (0: none) */
+	char *banner;		/* the server's login banner (vpnc's CISCO_BANNER), escaped; may be NULL */
 };
 struct rv_tunnel_net *rv_tunnel_net_new(void);
 void rv_tunnel_net_free(struct rv_tunnel_net *net);
@@ -108,6 +109,8 @@ struct rv_tunnel {
 
 	/* Supervisor bookkeeping. */
 	guint failures;
+	bool auth_hold;			/* authentication failed: no retry until the file
+					 * changes or a manual up (rv_tunnel_report_auth_failed) */
 	guint retry_source;
 	gint64 up_since_mono;
 	bool dns_applied;
