@@ -242,6 +242,11 @@ static GVariant *t_state(const void *o) { return string(rv_tunnel_state_name(TUN
 static GVariant *t_since(const void *o) { return usec(TUNNEL(o)->since); }
 static GVariant *t_last_error(const void *o) { return string(TUNNEL(o)->last_error); }
 static GVariant *t_triggered_by(const void *o) { return string(TUNNEL(o)->triggered_by); }
+/* The backend made it valid UTF-8 (vpnc's CISCO_BANNER is untrusted bytes). */
+static GVariant *t_banner(const void *o)
+{
+	return string(TUNNEL(o)->net ? TUNNEL(o)->net->banner : NULL);
+}
 static GVariant *t_rx_bytes(const void *o) { return g_variant_new_uint64(TUNNEL(o)->rx_bytes); }
 static GVariant *t_tx_bytes(const void *o) { return g_variant_new_uint64(TUNNEL(o)->tx_bytes); }
 static GVariant *t_last_handshake(const void *o) { return usec(TUNNEL(o)->last_handshake); }
@@ -297,6 +302,7 @@ const struct rv_dbus_interface rv_dbus_tunnel_iface = {
 		{ "Since", "t", t_since },
 		{ "LastError", "s", t_last_error },
 		{ "TriggeredBy", "s", t_triggered_by },
+		{ "Banner", "s", t_banner },
 		{ "RxBytes", "t", t_rx_bytes },
 		{ "TxBytes", "t", t_tx_bytes },
 		{ "LastHandshake", "t", t_last_handshake },

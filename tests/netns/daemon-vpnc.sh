@@ -1,11 +1,15 @@
 #!/bin/bash
 # daemon-vpnc.sh - roamvpnd drives the REAL vpnc against a REAL strongSwan gateway
-# (IKEv1 aggressive PSK + XAuth, mode-config, Unity split include; userspace ESP via
-# charon's kernel-libipsec, since this kernel has no ESP). vpnc runs as an exec
-# tunnel with Report=hook: its script is roamvpn-hook, and the daemon applies the
-# address, the split route and DNS that the gateway pushed. Then: traffic to the
-# corporate host goes through the tunnel, a report from a process the daemon did
-# not start is refused, link down removes everything again.
+# (IKEv1 aggressive PSK + XAuth, mode-config, Unity split include and banner;
+# userspace ESP via charon's kernel-libipsec, since this kernel has no ESP).
+# Three times: vpnc as an exec tunnel with Report=hook, then the vpnc plugin with
+# Config= (the user's vpnc.conf) and with inline keys (secrets on vpnc's stdin).
+# Each time the rule brings the tunnel up on link up, the daemon applies the
+# address, split route, DNS and domain the gateway pushed, a ping reaches the
+# corporate host through ESP, no secret is in any process's argv or environment
+# nor in the --debug log, and link down restores resolv.conf byte for byte.
+# Then: a wrong password is named, tried once and held until `roamvpnctl up` or a
+# changed file; --check names a missing vpnc and a readable Config= file.
 # Gateway setup after ../shared/lab/peers/vpnc-strongswan.sh (findings reused).
 . "$(dirname "$0")/lib.sh"
 rv_require_root
@@ -14,6 +18,8 @@ for p in vpnc /usr/lib/ipsec/charon swanctl ping; do
 done
 ROAMVPN_HOOK=$RV_BUILD/hooks/roamvpn-hook
 [ -x "$ROAMVPN_HOOK" ] || { echo "FAIL: $ROAMVPN_HOOK not built"; exit 1; }
+export ROAMVPN_PLUGIN_DIR=$RV_BUILD/plugins
+[ -e "$ROAMVPN_PLUGIN_DIR/vpnc.so" ] || { echo "FAIL: $ROAMVPN_PLUGIN_DIR/vpnc.so not built"; exit 1; }
 rv_setup rvvpnc
 
 C=rvvpnc-cli-$$; S=rvvpnc-srv-$$; K=rvvpnc-corp-$$
@@ -67,6 +73,7 @@ pools {
     dns = 10.77.2.53
     netmask = 255.255.255.0
     28674 = corp.example
+    28672 = Welcome to Corp
   }
 }
 secrets {
@@ -99,8 +106,9 @@ Pidfile $RV_TMP/vpnc.pid
 EOF
 printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
 cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
-printf '[General]\nDNS=file\nDebounceMs=200\n' >"$RV_TMP/etc/roamvpn.conf"
-cat >"$RV_TMP/etc/tunnels/corp.conf" <<EOF
+printf '[General]\nDNS=file\nDebounceMs=200\nBackoffInitialMs=500\nBackoffMaxMs=1000\n' >"$RV_TMP/etc/roamvpn.conf"
+TUNNEL=$RV_TMP/etc/tunnels/corp.conf
+cat >"$TUNNEL" <<EOF
 [Tunnel]
 Backend=exec
 [exec]
@@ -109,25 +117,72 @@ Report=hook
 EOF
 printf '[Match]\nType=ether\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-any-wire.rules"
 
+# No secret in any process of the client namespace (vpnc, its script, the daemon).
+no_secret_in_procs() {
+	local p f
+	for p in $(ip netns pids "$C"); do
+		for f in cmdline environ; do
+			if grep -qa 'alicepass\|grouppsk' "/proc/$p/$f" 2>/dev/null; then
+				echo "secret in /proc/$p/$f"
+				return 1
+			fi
+		done
+	done
+	return 0
+}
+vpnc_starts() { grep -c 'corp: started pid' "$RV_TMP/daemon.log"; }
+tunnel_prop() { rv_ctl_json tunnels | jq -r --arg p "$1" '.. | objects | select(.Name? == "corp") | .[$p]' | head -1; }
+last_error_is_auth() { tunnel_prop LastError | grep -q 'authentication failed'; }
+banner_is() { [ "$(tunnel_prop Banner)" = "$1" ]; }
+attempts_are() { [ "$(( $(vpnc_starts) - n0 ))" = "$1" ]; }
+
+# One connect cycle on the current tunnel file.
+cycle() {
+	local how=$1 t0
+	t0=$(date +%s%N)
+	ip -n "$C" link set lan0 up
+	if rv_wait_for 20 rv_tunnel_is corp up; then
+		ok "$how: vpnc connected and reported through roamvpn-hook ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
+	else
+		fail "$how: tunnel up through vpnc"; tail -40 "$RV_TMP/daemon.log"; tail -20 "$W/charon.log"
+	fi
+	check "$how: pushed address on vpnctun0" sh -c "ip -n $C -4 addr show dev vpnctun0 | grep -q 'inet 10.77.100.'"
+	check "$how: split route 10.77.2.0/24 via the tunnel" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev vpnctun0'"
+	check "$how: no default route through the tunnel (split tunnel)" sh -c "! ip -n $C route show default | grep -q vpnctun0"
+	check "$how: pushed DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
+	check "$how: pushed domain in resolv.conf" grep -q 'corp.example' "$RV_TMP/resolv.conf"
+	check "$how: ping the corporate host through the tunnel" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.2
+	check "$how: secrets not on vpnc's command line" sh -c "! grep -q -a 'alicepass\|grouppsk' /proc/\$(pgrep -x vpnc | head -1)/cmdline"
+	check "$how: no secret in any process's cmdline or environ" no_secret_in_procs
+	check "$how: secrets not in the daemon log" sh -c "! grep -q 'alicepass\|grouppsk' '$RV_TMP/daemon.log'"
+}
+# Link down: everything goes back.
+uncycle() {
+	local how=$1
+	ip -n "$C" link set lan0 down
+	check "$how: tunnel down after link down" rv_wait_for 10 rv_tunnel_is corp down
+	check "$how: vpnc gone" rv_wait_for 10 sh -c "! pgrep -x vpnc >/dev/null"
+	check "$how: split route removed" sh -c "! ip -n $C route show 10.77.2.0/24 | grep -q ."
+	check "$how: resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+}
+# use_tunnel WHAT < FILE: replace the tunnel file (0600: it holds secrets), reload.
+use_tunnel() {
+	install -m 600 /dev/null "$TUNNEL.new"
+	cat >"$TUNNEL.new"
+	mv "$TUNNEL.new" "$TUNNEL"
+	rv_ctl reload >/dev/null || fail "reload for $1"
+}
+# inline PASSWORD: a vpnc plugin tunnel file with inline keys.
+inline() {
+	printf '[Tunnel]\nBackend=vpnc\nInterface=vpnctun0\n[vpnc]\nGateway=10.77.0.2\nID=vpngroup\n'
+	printf 'Secret=grouppsk123\nUsername=alice\nPassword=%s\nNATTMode=natt\nLocalPort=0\n' "$1"
+}
+
 rv_start_bus
 ROAMVPN_HOOK_PATH=$ROAMVPN_HOOK rv_start_daemon "$C"
 
-t0=$(date +%s%N)
-ip -n "$C" link set lan0 up
-if rv_wait_for 20 rv_tunnel_is corp up; then
-	ok "vpnc connected and reported through roamvpn-hook ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-else
-	fail "tunnel up through vpnc"; tail -40 "$RV_TMP/daemon.log"; tail -20 "$W/charon.log"
-fi
-check "pushed address on vpnctun0" sh -c "ip -n $C -4 addr show dev vpnctun0 | grep -q 'inet 10.77.100.'"
-check "split route 10.77.2.0/24 via the tunnel" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev vpnctun0'"
-check "no default route through the tunnel (split tunnel)" sh -c "! ip -n $C route show default | grep -q vpnctun0"
-check "pushed DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
-check "pushed domain in resolv.conf" grep -q 'corp.example' "$RV_TMP/resolv.conf"
-check "ping the corporate host through the tunnel" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.2
-check "secrets not on vpnc's command line" sh -c "! grep -q -a 'alicepass\|grouppsk' /proc/\$(pgrep -x vpnc | head -1)/cmdline"
-check "secrets not in the daemon log" sh -c "! grep -q 'alicepass\|grouppsk' '$RV_TMP/daemon.log'"
-
+# --- 1. the exec backend, Report=hook ------------------------------------------
+cycle exec
 # A report from a process roamvpnd did not start is refused.
 ip netns exec "$C" env ROAMVPN_HOOK_SOCKET="$RV_TMP/state/hook.sock" reason=connect TUNDEV=evil0 \
 	INTERNAL_IP4_ADDRESS=10.66.6.6 "$ROAMVPN_HOOK" >"$RV_TMP/evil.out" 2>&1
@@ -135,12 +190,61 @@ rc=$?
 check "stranger's report refused (exit $rc)" [ "$rc" = 1 ]
 check "refusal explains why" grep -q 'not a process started by roamvpnd' "$RV_TMP/evil.out"
 check "tunnel unchanged by the stranger" rv_tunnel_is corp up
+uncycle exec
 
-ip -n "$C" link set lan0 down
-check "tunnel down after link down" rv_wait_for 10 rv_tunnel_is corp down
-check "vpnc gone" rv_wait_for 10 sh -c "! pgrep -x vpnc >/dev/null"
-check "split route removed" sh -c "! ip -n $C route show 10.77.2.0/24 | grep -q ."
-check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+# --- 2. the vpnc plugin with Config= (the user's vpnc.conf, unchanged) ---------
+printf '[Tunnel]\nBackend=vpnc\nInterface=vpnctun0\n[vpnc]\nConfig=%s\nNATTMode=natt\nLocalPort=0\n' \
+	"$RV_TMP/vpnc-corp.conf" | use_tunnel "Config="
+check "Config=: --check accepts it" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
+cycle "Config="
+check "Config=: the gateway's banner is a Tunnel property" banner_is 'Welcome to Corp'
+uncycle "Config="
+
+# --- 3. the vpnc plugin with inline keys (on vpnc's stdin) ---------------------
+inline alicepass | use_tunnel inline
+check "inline: --check accepts it" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
+cycle inline
+uncycle inline
+
+# --- 4. a wrong password: named, tried once, held ------------------------------
+inline wrongpass | use_tunnel "wrong password"
+n0=$(vpnc_starts)
+ip -n "$C" link set lan0 up
+check "wrong password: LastError says authentication failed (20 s)" rv_wait_for 20 last_error_is_auth
+rv_log "LastError: $(tunnel_prop LastError)"
+check "wrong password: the tunnel is failed, not up" rv_tunnel_is corp failed
+# Backoff is 0.5 to 1 s here: several backoff steps pass while we watch.
+sleep 4
+check "wrong password: tried exactly once (no retry after an auth failure)" attempts_are 1
+check "wrong password: the password is not in the daemon log" sh -c "! grep -q 'wrongpass' '$RV_TMP/daemon.log'"
+rv_ctl up corp >/dev/null
+check "wrong password: roamvpnctl up tries once more (10 s)" rv_wait_for 10 attempts_are 2
+check "wrong password: ... fails again (20 s)" rv_wait_for 20 last_error_is_auth
+sleep 3
+check "wrong password: ... and is held again (2 attempts in all)" attempts_are 2
+# A changed file releases the hold: the right password connects.
+inline alicepass | use_tunnel "fixed password"
+check "fixed password: the changed file is tried at once and connects (20 s)" rv_wait_for 20 rv_tunnel_is corp up
+uncycle "fixed password"
+
+# --- 5. --check: a readable Config= file, a missing vpnc -------------------------
+mkdir -p "$RV_TMP/chk/tunnels"
+install -m 644 "$RV_TMP/vpnc-corp.conf" "$RV_TMP/readable-vpnc.conf"
+install -m 600 /dev/null "$RV_TMP/chk/tunnels/corp.conf"
+printf '[Tunnel]\nBackend=vpnc\n[vpnc]\nConfig=%s\n' "$RV_TMP/readable-vpnc.conf" >"$RV_TMP/chk/tunnels/corp.conf"
+"$ROAMVPND" --check --config-dir "$RV_TMP/chk" >"$RV_TMP/chk.out" 2>&1
+rc=$?
+check "--check refuses a group/world-readable Config= file (exit $rc)" \
+	sh -c "[ $rc != 0 ] && grep -q 'readable-vpnc.conf: holds secrets but is accessible by group or others' '$RV_TMP/chk.out'"
+inline alicepass >"$RV_TMP/chk/tunnels/corp.conf"
+install -m 644 /dev/null "$RV_TMP/novpnc"
+# A private mount namespace in which /usr/sbin/vpnc is not executable.
+unshare --mount --propagation private -- sh -c 'mount --bind "$1" /usr/sbin/vpnc && exec "$2" --check --config-dir "$3"' \
+	sh "$RV_TMP/novpnc" "$ROAMVPND" "$RV_TMP/chk" >"$RV_TMP/chk.out" 2>&1
+rc=$?
+check "--check names the missing program (exit $rc)" \
+	sh -c "[ $rc != 0 ] && grep -q 'corp.conf: Backend=vpnc runs vpnc, which is not installed' '$RV_TMP/chk.out'"
+check "--check output holds no secret" sh -c "! grep -q 'alicepass\|grouppsk' '$RV_TMP/chk.out'"
 
 [ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -50 "$RV_TMP/daemon.log"; }
 rv_summary
