@@ -14,7 +14,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_quiet_logs();
 	rv_backend_register(&rv_backend_exec);
 	rv_backend_register(&rv_backend_builtin);
-	rv_backend_load_plugins(dir ? dir : FUZZ_PLUGIN_DIR);
+	rv_backend_load_plugins(dir ? dir : FUZZ_PLUGIN_DIR, NULL);
 	return 0;
 }
 
