@@ -221,7 +221,7 @@ static bool wg_interface(struct rv_tunnel_config *cfg, struct rv_wg_config *wg,
 				     "or write an exec tunnel)", e->key);
 			ok = false;
 		} else {
-			rv_ini_error(errors, path, e->line, "unknown key %s= in [Interface]", e->key);
+			rv_ini_unknown_key(errors, path, e, "Interface", NULL);
 			ok = false;
 		}
 	}
@@ -274,7 +274,7 @@ static bool wg_peer(struct rv_tunnel_config *cfg, struct rv_wg_config *wg,
 			if (g_ascii_strcasecmp(e->value, "off") != 0)
 				ok = parse_int(path, e, 0, 65535, &peer->keepalive, errors) && ok;
 		} else {
-			rv_ini_error(errors, path, e->line, "unknown key %s= in [Peer]", e->key);
+			rv_ini_unknown_key(errors, path, e, "Peer", NULL);
 			ok = false;
 		}
 	}

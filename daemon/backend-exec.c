@@ -125,7 +125,8 @@ static void *exec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 				ok = false;
 			}
 		} else {
-			rv_ini_error(errors, cfg->path, e->line, "unknown key '%s' in [exec]", e->key);
+			rv_ini_unknown_key(errors, cfg->path, e, "exec",
+					   "Start, Stop, Type, Report");
 			ok = false;
 		}
 	}

@@ -27,6 +27,30 @@ void rv_ini_error(GPtrArray *errors, const char *path, int line, const char *fmt
 		g_ptr_array_add(errors, g_strdup_printf("%s: %s", path, msg));
 }
 
+bool rv_ini_key_is_word(const char *key)
+{
+	if (!key[0])
+		return false;
+	for (const char *c = key; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '-' && *c != '.')
+			return false;
+	return true;
+}
+
+void rv_ini_unknown_key(GPtrArray *errors, const char *path, const struct rv_ini_entry *e,
+			const char *section, const char *known)
+{
+	if (!rv_ini_key_is_word(e->key))
+		rv_ini_error(errors, path, e->line,
+			     "line %d is not KEY=VALUE in [%s] (not shown, it may hold a secret)",
+			     e->line, section);
+	else if (known)
+		rv_ini_error(errors, path, e->line, "unknown key %s= in [%s] (known: %s)", e->key,
+			     section, known);
+	else
+		rv_ini_error(errors, path, e->line, "unknown key %s= in [%s]", e->key, section);
+}
+
 static void entry_free(gpointer p)
 {
 	struct rv_ini_entry *e = p;
@@ -418,8 +442,7 @@ bool rv_ini_apply_section(const char *path, const struct rv_ini_section *section
 		if (!k) {
 			g_autofree char *known = known_keys(table, section->name, flags);
 
-			rv_ini_error(errors, path, e->line, "unknown key %s= in [%s] (known: %s)",
-				     e->key, section->name, known);
+			rv_ini_unknown_key(errors, path, e, section->name, known);
 			ok = false;
 			continue;
 		}

@@ -65,6 +65,16 @@ struct rv_ini_section *rv_ini_find_section(const struct rv_ini *ini, const char 
 struct rv_ini_entry *rv_ini_find_entry(const struct rv_ini_section *section,
 				       const char *key);
 
+/* A key as one word (letters, digits, '_', '-', '.'): safe to show in a message.
+ * "PrivateKey yAnz...=" (the '=' of the key forgotten, base64 padding taken for
+ * it) or "Password hunter2=" is not, and must not be echoed. */
+bool rv_ini_key_is_word(const char *key);
+/* "FILE:LINE: unknown key KEY= in [SECTION] (known: ...)", or, for a key that is
+ * not one word, "... line N is not KEY=VALUE (not shown, it may hold a secret)".
+ * known may be NULL. */
+void rv_ini_unknown_key(GPtrArray *errors, const char *path, const struct rv_ini_entry *e,
+			const char *section, const char *known);
+
 /* Append "FILE:LINE: message" to errors. */
 void rv_ini_error(GPtrArray *errors, const char *path, int line, const char *fmt, ...)
 	G_GNUC_PRINTF(4, 5);

@@ -197,9 +197,8 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, int *backend_line_
 		if (!g_str_equal(e->key, "Backend") && !g_str_equal(e->key, "DNS") &&
 		    !g_str_equal(e->key, "Domains") && !g_str_equal(e->key, "Interface") &&
 		    !g_str_equal(e->key, "Routes")) {
-			rv_ini_error(errors, cfg->path, e->line,
-				     "unknown key %s= in [Tunnel] (known: Backend, DNS, Domains, Interface, Routes)",
-				     e->key);
+			rv_ini_unknown_key(errors, cfg->path, e, "Tunnel",
+					   "Backend, DNS, Domains, Interface, Routes");
 			ok = false;
 			continue;
 		}
@@ -374,6 +373,13 @@ struct rv_tunnel_config *rv_tunnel_config_load(const char *path, GPtrArray *erro
 	 * command line or a password may hold a '#'. */
 	tunnel_file = has_tunnel_section(text);
 	cfg->ini = rv_ini_parse(path, text, tunnel_file ? 0 : RV_INI_INLINE_COMMENTS, errors);
+	if (cfg->ini && !tunnel_file && rv_ini_find_section(cfg->ini, "Tunnel")) {
+		/* "[Tunnel] # note": a [Tunnel] file after all, where '#' is no comment;
+		 * read it as one, so that the header is reported where it is. */
+		g_clear_pointer(&cfg->ini, rv_ini_free);
+		cfg->ini = rv_ini_parse(path, text, 0, errors);
+		tunnel_file = true;
+	}
 	explicit_bzero(text, len);	/* it may hold a private key */
 	if (!cfg->ini)
 		return NULL;

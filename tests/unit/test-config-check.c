@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define PRIV "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
 #define PUB "/OQnPMonP2LiOu0xkVgbWkKPHIDVr1VKS38u5w7ab2A="
@@ -190,6 +191,61 @@ static void test_hostile_files(void)
 	remove_tree(confdir);
 }
 
+/* Plugins (issue 7 §1, §2): the real vpnc plugin validates its section with FILE:LINE
+ * errors and never shows a secret; a plugin that does not load is reported while the
+ * rest is still checked; the exec backend does not echo a key that may be a password. */
+static void test_plugins(void)
+{
+	const char *build = g_getenv("ROAMVPN_BUILD_ROOT");
+	g_autofree char *vpnc = build ? g_build_filename(build, "plugins", "vpnc.so", NULL) : NULL;
+	g_autofree char *link = g_build_filename(plugindir, "vpnc.so", NULL);
+	g_autofree char *broken = g_build_filename(plugindir, "broken.so", NULL);
+	g_autofree char *out = NULL, *expect = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (skip_without_daemon())
+		return;
+	if (!vpnc || !g_file_test(vpnc, G_FILE_TEST_EXISTS)) {
+		g_test_skip("plugins/vpnc.so not built");
+		return;
+	}
+	g_assert_cmpint(symlink(vpnc, link), ==, 0);
+	g_file_set_contents(broken, "not an ELF object\n", -1, &error);
+	g_assert_no_error(error);
+	write_file("tunnels/corp.conf", "[Tunnel]\nBackend=vpnc\n[vpnc]\nGateway=vpn.corp.example\n"
+		   "ID=corp\nSecret=grouppsk\nUsername=alice\nPassword=hunter2\n", 0600);
+	write_file("tunnels/bad.conf", "[Tunnel]\nBackend=vpnc\n[vpnc]\nGateway=a;reboot\nSecret=\n"
+		   "Password=hunter2\nPassword=hunter3\nNATTMode=always\nDPDIdleTimeout=5\n"
+		   "Xauth password hunter4=\n", 0600);
+	write_file("tunnels/script.conf", "[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/true\n"
+		   "Xauth password hunter5=1\n", 0600);
+
+	g_assert_cmpint(run_check(&out), ==, 1);
+	/* The broken plugin is named; vpnc (loaded) still checks its tunnels. */
+	expect = g_strdup_printf("%s: cannot load: ", broken);
+	g_assert_nonnull(strstr(out, expect));
+	g_assert_null(strstr(out, "corp.conf"));
+	assert_line(out, "tunnels/bad.conf:4: Gateway=: 'a;reboot' is not a host name or address");
+	assert_line(out, "tunnels/bad.conf:5: Secret= is empty");
+	assert_line(out, "tunnels/bad.conf:7: Password= repeated (first at line 6)");
+	assert_line(out, "tunnels/bad.conf:8: NATTMode=: 'always' is not natt, none, force-natt or cisco-udp");
+	assert_line(out, "tunnels/bad.conf:9: DPDIdleTimeout=: '5' is not 0 (off) or 10 to 86400 seconds");
+	assert_line(out, "tunnels/bad.conf:10: line 10 is not KEY=VALUE in [vpnc] (not shown, it may hold a secret)");
+	assert_line(out, "tunnels/bad.conf:3: [vpnc] has neither Config= nor ID= (vpnc runs without a "
+		    "terminal: every setting must be in the file)");
+	assert_line(out, "tunnels/script.conf:5: line 5 is not KEY=VALUE in [exec] (not shown, it may hold a secret)");
+	for (int i = 2; i <= 5; i++) {
+		g_autofree char *secret = g_strdup_printf("hunter%d", i);
+
+		g_assert_null(strstr(out, secret));
+	}
+	g_assert_null(strstr(out, "grouppsk"));
+
+	g_assert_cmpint(g_remove(link), ==, 0);
+	g_assert_cmpint(g_remove(broken), ==, 0);
+	remove_tree(confdir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = g_getenv("ROAMVPN_BUILD_ROOT");
@@ -214,6 +270,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config-check/every-error", test_every_error_reported);
 	g_test_add_func("/config-check/unknown-tunnel", test_unknown_tunnel);
 	g_test_add_func("/config-check/hostile-files", test_hostile_files);
+	g_test_add_func("/config-check/plugins", test_plugins);
 	ret = g_test_run();
 
 	g_assert_cmpint(g_rmdir(plugindir), ==, 0);

@@ -468,6 +468,35 @@ static void test_load_dir(void)
 	remove_file(p4);
 }
 
+/* Issue 8 §1: a typo in the [Tunnel] header is a FILE:LINE error; it hit
+ * g_assert(tunnel) before (--check exit 134, a reload killed the daemon). */
+static void test_bad_headers(void)
+{
+	static const char *const bad[] = { "[Tunnel]]", "[Tunnel] x]", "[Tunnel] # the corp VPN" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *text = g_strdup_printf("%s\nBackend=exec\n[exec]\nStart=/bin/true\n", bad[i]);
+
+		assert_errors("corp.conf", text, 0600, (const char *[]){
+			"corp.conf:1: malformed section header (a line starting with '[' must be [Name])", NULL });
+	}
+}
+
+/* Issue 8 §2: a line whose '=' was forgotten may be a secret; the '=' of base64
+ * padding or a later one makes it look like a key. Never echoed. */
+static void test_secret_never_echoed(void)
+{
+	assert_errors("wg0.conf", "[Interface]\nPrivateKey " PRIV1 "\n", 0600, (const char *[]){
+		"wg0.conf:2: line 2 is not KEY=VALUE in [Interface] (not shown, it may hold a secret)",
+		"wg0.conf:1: [Interface] has no PrivateKey=", NULL });
+	assert_errors("wg0.conf", WG_IFACE "[Peer]\nPublicKey = " PUB2 "\nPresharedKey " PSK "\n", 0600,
+		(const char *[]){
+		"wg0.conf:5: line 5 is not KEY=VALUE in [Peer] (not shown, it may hold a secret)", NULL });
+	assert_errors("corp.conf", "[Tunnel]\nBackend=exec\nPassword hunter2=x\n[exec]\nStart=x\n", 0600,
+		(const char *[]){
+		"corp.conf:3: line 3 is not KEY=VALUE in [Tunnel] (not shown, it may hold a secret)", NULL });
+}
+
 /* The shipped examples load (copied to a private 0600 file, as installed). */
 static void test_examples(void)
 {
@@ -537,6 +566,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-config/secret-permissions", test_secret_permissions);
 	g_test_add_func("/tunnel-config/load-dir", test_load_dir);
 	g_test_add_func("/tunnel-config/examples", test_examples);
+	g_test_add_func("/tunnel-config/bad-headers", test_bad_headers);
+	g_test_add_func("/tunnel-config/secret-never-echoed", test_secret_never_echoed);
 	ret = g_test_run();
 
 	/* Every test removes its files; an rmdir failure means one did not. */
