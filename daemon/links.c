@@ -38,18 +38,24 @@
 
 static struct nl_cache_mngr *mngr;
 static struct nl_cache *link_cache;
-static struct nl_cache *addr_cache;
 static struct nl_cache *route_cache;
 static struct nl_cache *neigh_cache;
 static guint mngr_watch;
 static guint sync_idle;
 static struct nl_sock *resync_sock;	/* dumps after an overrun */
+static struct nl_sock *addr_sock;	/* address events (see address_ready) */
+static guint addr_watch;
 static GHashTable *links;		/* GINT_TO_POINTER(ifindex) -> struct rv_link * */
 static GHashTable *by_name;		/* name -> struct rv_link * (same objects) */
 static GHashTable *dirty;		/* set of ifindexes to refresh */
 static GHashTable *addresses;		/* ifindex -> GPtrArray of "ADDR/PREFIXLEN" */
 static GPtrArray *default_routes;	/* struct rtnl_route * (our references) */
 static struct rv_links_stats stats;
+
+static void drain(int fd);
+static void size_receive_buffer(int fd);
+static void schedule_sync(void);
+static int resync_addresses(void);
 
 /* Enough for a burst of thousands of link, address and route messages (a
  * container runtime starting many veths at once) between two reads. */
@@ -555,8 +561,6 @@ static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int act
 {
 	if (cache == link_cache)
 		mark_dirty(rtnl_link_get_ifindex((struct rtnl_link *)obj));
-	else if (cache == addr_cache)
-		address_changed((struct rtnl_addr *)obj, action);
 	else if (cache == route_cache)
 		route_changed((struct rtnl_route *)obj, action);
 	else if (cache == neigh_cache)
@@ -565,11 +569,117 @@ static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int act
 	schedule_sync();
 }
 
+/* Addresses are not kept in a libnl cache: libnl 3.7's address cache has no hash
+ * key, so every address event would compare against every address on the host
+ * (tens of thousands with many links). We keep only what we show, the
+ * "ADDR/PREFIXLEN" strings per link, from our own subscription; libnl still parses
+ * each message (nl_msg_parse). */
+static void address_parsed(struct nl_object *obj, void *arg)
+{
+	address_changed((struct rtnl_addr *)obj, GPOINTER_TO_INT(arg));
+}
+
+static int address_message(struct nl_msg *msg, void *arg)
+{
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+
+	if (type != RTM_NEWADDR && type != RTM_DELADDR)
+		return NL_SKIP;
+	nl_msg_parse(msg, address_parsed, GINT_TO_POINTER(type == RTM_DELADDR ? NL_ACT_DEL : NL_ACT_NEW));
+	stats.events++;
+	schedule_sync();
+	return NL_OK;
+}
+
+/* Every address from a dump; links whose list differs from what we had are marked. */
+static int resync_addresses(void)
+{
+	g_autoptr(GHashTable) old = addresses;
+	struct nl_cache *dump = NULL;
+	GHashTableIter iter;
+	gpointer key, value;
+	int err;
+
+	if (!resync_sock) {
+		resync_sock = nl_socket_alloc();
+		if (!resync_sock || nl_connect(resync_sock, NETLINK_ROUTE) < 0) {
+			g_clear_pointer(&resync_sock, nl_socket_free);
+			addresses = g_steal_pointer(&old);
+			return -NLE_NOMEM;
+		}
+	}
+	err = nl_cache_alloc_name("route/addr", &dump);
+	if (err >= 0)
+		err = nl_cache_refill(resync_sock, dump);
+	if (err < 0) {
+		g_warning("rtnetlink: reading addresses: %s", nl_geterror(err));
+		if (dump)
+			nl_cache_free(dump);
+		addresses = g_steal_pointer(&old);
+		return err;
+	}
+	addresses = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+					  (GDestroyNotify)g_ptr_array_unref);
+	for (struct nl_object *o = nl_cache_get_first(dump); o; o = nl_cache_get_next(o))
+		address_changed((struct rtnl_addr *)o, NL_ACT_NEW);
+	nl_cache_free(dump);
+	/* address_changed marked every link with an address; also those that lost all. */
+	g_hash_table_iter_init(&iter, old);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		if (((GPtrArray *)value)->len > 0)
+			mark_dirty(GPOINTER_TO_INT(key));
+	return 0;
+}
+
+static gboolean address_ready(gint fd, GIOCondition cond, gpointer data)
+{
+	for (int i = 0; i < 64; i++) {
+		int err = nl_recvmsgs_default(addr_sock);
+
+		if (err == -NLE_AGAIN || err == 0)
+			break;
+		if (err == -NLE_NOMEM) {
+			g_warning("rtnetlink addresses: %s; resynchronising", nl_geterror(err));
+			stats.overruns++;
+			drain(fd);
+			resync_addresses();
+			schedule_sync();
+			break;
+		}
+		if (err < 0) {
+			g_warning("rtnetlink addresses: %s", nl_geterror(err));
+			break;
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int open_address_socket(void)
+{
+	int err;
+
+	addr_sock = nl_socket_alloc();
+	if (!addr_sock)
+		return -NLE_NOMEM;
+	nl_socket_disable_seq_check(addr_sock);		/* multicast only */
+	err = nl_connect(addr_sock, NETLINK_ROUTE);
+	if (err >= 0)
+		err = nl_socket_add_memberships(addr_sock, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0);
+	if (err >= 0)
+		err = nl_socket_set_nonblocking(addr_sock);
+	if (err < 0)
+		return err;
+	size_receive_buffer(nl_socket_get_fd(addr_sock));
+	nl_socket_modify_cb(addr_sock, NL_CB_VALID, NL_CB_CUSTOM, address_message, NULL);
+	addr_watch = g_unix_fd_add(nl_socket_get_fd(addr_sock), G_IO_IN, address_ready, NULL);
+	return 0;
+}
+
 /* After lost events: dump every cache and let libnl compare with what it holds;
  * it calls cache_changed only for objects that were added, changed or removed. */
 static void resync(void)
 {
-	struct nl_cache *all[] = { link_cache, addr_cache, route_cache, neigh_cache };
+	struct nl_cache *all[] = { link_cache, route_cache, neigh_cache };
 
 	stats.resyncs++;
 	if (!resync_sock) {
@@ -586,6 +696,7 @@ static void resync(void)
 		if (err < 0)
 			g_warning("rtnetlink: resynchronising: %s", nl_geterror(err));
 	}
+	resync_addresses();
 	schedule_sync();
 }
 
@@ -618,8 +729,6 @@ static gboolean mngr_ready(gint fd, GIOCondition cond, gpointer data)
 
 static void index_caches(void)
 {
-	for (struct nl_object *o = nl_cache_get_first(addr_cache); o; o = nl_cache_get_next(o))
-		address_changed((struct rtnl_addr *)o, NL_ACT_NEW);
 	for (struct nl_object *o = nl_cache_get_first(route_cache); o; o = nl_cache_get_next(o))
 		route_changed((struct rtnl_route *)o, NL_ACT_NEW);
 	for (struct nl_object *o = nl_cache_get_first(link_cache); o; o = nl_cache_get_next(o))
@@ -643,7 +752,6 @@ int rv_links_init(GError **error)
 		struct nl_cache **cache;
 	} caches[] = {
 		{ "route/link", &link_cache },
-		{ "route/addr", &addr_cache },
 		{ "route/route", &route_cache },
 		{ "route/neigh", &neigh_cache },
 	};
@@ -656,7 +764,9 @@ int rv_links_init(GError **error)
 					  (GDestroyNotify)g_ptr_array_unref);
 	default_routes = g_ptr_array_new();
 	memset(&stats, 0, sizeof(stats));
-	err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &mngr);
+	/* Not NL_AUTO_PROVIDE: libnl's parsers would then look up the link of every
+	 * address or route message with rtnl_link_get(), a walk of all links. */
+	err = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, 0, &mngr);
 	if (err < 0) {
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "rtnetlink: %s", nl_geterror(err));
 		rv_links_exit();
@@ -674,6 +784,16 @@ int rv_links_init(GError **error)
 		}
 	}
 	mngr_watch = g_unix_fd_add(nl_cache_mngr_get_fd(mngr), G_IO_IN, mngr_ready, NULL);
+	/* Subscribe before the dump, so that no change falls between the two. */
+	err = open_address_socket();
+	if (err >= 0)
+		err = resync_addresses();
+	if (err < 0) {
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "rtnetlink addresses: %s",
+			    nl_geterror(err));
+		rv_links_exit();
+		return -EIO;
+	}
 	index_caches();
 	sync_links();
 	return 0;
@@ -682,6 +802,7 @@ int rv_links_init(GError **error)
 void rv_links_exit(void)
 {
 	g_clear_handle_id(&mngr_watch, g_source_remove);
+	g_clear_handle_id(&addr_watch, g_source_remove);
 	g_clear_handle_id(&sync_idle, g_source_remove);
 	if (default_routes) {
 		for (guint i = 0; i < default_routes->len; i++)
@@ -690,7 +811,8 @@ void rv_links_exit(void)
 	}
 	g_clear_pointer(&mngr, nl_cache_mngr_free);
 	g_clear_pointer(&resync_sock, nl_socket_free);
-	link_cache = addr_cache = route_cache = neigh_cache = NULL;
+	g_clear_pointer(&addr_sock, nl_socket_free);
+	link_cache = route_cache = neigh_cache = NULL;
 	g_clear_pointer(&by_name, g_hash_table_destroy);
 	g_clear_pointer(&links, g_hash_table_destroy);
 	g_clear_pointer(&dirty, g_hash_table_destroy);

@@ -15,6 +15,7 @@
 
 #include "dbus-mainloop.h"
 #include "dbus-service.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
 
@@ -144,6 +145,19 @@ static void startup_done(void)
 	ready_fd = -1;
 }
 
+static void apply_admin_group(void)
+{
+	const char *group = rv_manager_admin_group();
+
+	rv_dbus_service_set_admin_group(group && *group ? group : NULL);
+}
+
+static void on_manager_event(enum rv_event_kind kind, const void *object, void *user_data)
+{
+	if (kind == RV_EVENT_MANAGER_CHANGED)
+		apply_admin_group();
+}
+
 int main(int argc, char **argv)
 {
 	struct rv_daemon_options opts = { 0 };
@@ -224,8 +238,9 @@ int main(int argc, char **argv)
 		rv_manager_exit();
 		return 1;
 	}
-	if (rv_manager_admin_group() && *rv_manager_admin_group())
-		rv_dbus_service_set_admin_group(rv_manager_admin_group());
+	apply_admin_group();
+	/* A reload may change AdminGroup=: the D-Bus check follows at once. */
+	rv_events_subscribe(on_manager_event, NULL);
 	if (rv_dbus_service_init(conn, &error) < 0) {
 		startup_failed("D-Bus service: %s", error->message);
 		rv_manager_shutdown(shutdown_done, NULL);

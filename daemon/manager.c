@@ -57,6 +57,7 @@ static GHashTable *decisions;		/* -> struct rv_decision *, the policy's last wor
 static GHashTable *fingerprints;	/* -> char *, rule-visible facts when last seen */
 static GHashTable *identities;		/* -> char *, networks at the last evaluation */
 static bool identity_lost;		/* a link with a network went away since then */
+static bool force_decisions_changed;	/* evaluate everything as changed (start, reload) */
 static GHashTable *connects;		/* tunnel name -> set of ifindexes whose rule connects it */
 static GHashTable *devices;		/* the supervisor's tunnel devices (owned names) */
 
@@ -199,6 +200,7 @@ static void evaluate(bool apply)
 {
 	g_autoptr(GHashTable) wanted = NULL;
 	bool network_changed = identity_lost;
+	bool decided = force_decisions_changed;
 	GHashTableIter iter;
 	gpointer key;
 
@@ -213,7 +215,7 @@ static void evaluate(bool apply)
 			continue;
 		identity = rv_policy_link_identity(l, devices, hook_skip);
 		if (g_strcmp0(identity, g_hash_table_lookup(identities, key)) != 0)
-			network_changed = true;
+			network_changed = decided = true;
 		g_hash_table_replace(identities, key, identity);
 
 		d = rv_policy_decide(rules, l, devices, hook_skip);
@@ -221,6 +223,7 @@ static void evaluate(bool apply)
 		connects_remove(old);
 		connects_add(d);
 		if (!rv_decision_same(old, d)) {
+			decided = true;
 			g_hash_table_replace(decisions, key, d);
 			rv_events_emit(RV_EVENT_DECISION_CHANGED, l);
 		} else {
@@ -229,8 +232,11 @@ static void evaluate(bool apply)
 	}
 	g_hash_table_remove_all(dirty);
 	identity_lost = false;
-	/* The kill switch follows the decisions at once, not only when tunnels change. */
-	rv_killswitch_sync(rules, decisions);
+	force_decisions_changed = false;
+	/* The kill switch follows the decisions at once, not only when tunnels change;
+	 * it looks at all of them, so only when one changed (or the rules did). */
+	if (decided)
+		rv_killswitch_sync(rules, decisions);
 
 	if (!apply)
 		return;
@@ -282,6 +288,7 @@ static void evaluate_now(void)
 	if (shutting_down)
 		return;
 	rv_debounce_cancel(debounce);
+	force_decisions_changed = true;	/* a reload may change what a rule id means */
 	for (guint i = 0; i < links->len; i++) {
 		struct rv_link *l = g_ptr_array_index(links, i);
 
