@@ -7,10 +7,17 @@
  *   Report=hook                          (optional, see below)
  *
  * simple: the tunnel is up while Start's process runs; stopping runs Stop= (if
- * any), then ends Start's process group. oneshot: up once Start exits 0; stopping
- * runs Stop= and the tunnel is down when Stop exits. Command lines are split like a
- * shell would (g_shell_parse_argv) and executed directly, never through a shell.
- * DNS comes from [Tunnel] DNS=/Domains=.
+ * any), then ends Start's process group.
+ * oneshot: Start= sets the tunnel up and exits; the tunnel is up once it exits 0.
+ * What it leaves running in its process group (a daemon it started in the
+ * background) belongs to the tunnel and is left alone while the tunnel is up;
+ * stopping runs Stop=, then ends what is left of that group. A program that leaves
+ * the group (setsid(), daemon()) cannot be followed: Stop= must end it.
+ * Ending a group: SIGTERM, SIGKILL after 5 s (a grandchild that ignores SIGTERM
+ * dies too). Stop= itself gets 5 s; then it and Start's group are ended the same
+ * way, so a hanging Stop= cannot hold the tunnel in "stopping".
+ * Command lines are split like a shell would (g_shell_parse_argv) and executed
+ * directly, never through a shell. DNS comes from [Tunnel] DNS=/Domains=.
  *
  * Report=hook: the tunnel is up when the program reports it through roamvpn-hook
  * (vpnc's Script=, pppd's ip-up-script), and the report's device, address,
@@ -29,7 +36,8 @@
 #include "error.h"
 #include "spawn.h"
 
-#define STOP_GRACE_MS 5000
+#define STOP_GRACE_MS RV_CHILD_GRACE_MS	/* Stop='s time, and SIGTERM to SIGKILL */
+#define KILL_GRACE_MS 2000		/* after a Stop= that overran */
 
 enum exec_type { EXEC_SIMPLE, EXEC_ONESHOT };
 
@@ -47,6 +55,8 @@ struct exec_run {
 	const struct exec_config *exec;
 	struct rv_child *start;		/* Start= while it runs */
 	struct rv_child *stop;		/* Stop= while it runs */
+	pid_t start_group;		/* oneshot: Start's process group, kept after it exits */
+	guint stop_timer;		/* bounds Stop= */
 	bool stopping;
 	guint up_idle;
 };
@@ -198,6 +208,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 static void run_free(struct exec_run *run)
 {
 	g_clear_handle_id(&run->up_idle, g_source_remove);
+	g_clear_handle_id(&run->stop_timer, g_source_remove);
 	rv_tunnel_config_free(run->config);
 	g_free(run);
 }
@@ -208,6 +219,9 @@ static void finish(struct exec_run *run, const char *error)
 
 	if (run->start || run->stop)
 		return;		/* wait for every child we started */
+	/* oneshot: what Start= left behind goes with the tunnel. */
+	if (run->start_group)
+		rv_process_group_terminate(run->start_group, STOP_GRACE_MS);
 	t->backend_data = NULL;
 	run_free(run);
 	rv_tunnel_report_down(t, error);
@@ -229,11 +243,26 @@ static void stop_exited(struct rv_child *child, int status, void *data)
 	g_autofree char *how = rv_wait_status_describe(status);
 
 	run->stop = NULL;
+	g_clear_handle_id(&run->stop_timer, g_source_remove);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		g_warning("tunnel %s: Stop= command %s", run->tunnel->name, how);
 	if (run->start)
 		rv_child_terminate(run->start, STOP_GRACE_MS);
 	finish(run, NULL);
+}
+
+static gboolean stop_timeout(gpointer data)
+{
+	struct exec_run *run = data;
+
+	run->stop_timer = 0;
+	g_warning("tunnel %s: Stop= did not finish within %d ms; ending it and the tunnel's processes",
+		  run->tunnel->name, STOP_GRACE_MS);
+	if (run->stop)
+		rv_child_terminate(run->stop, KILL_GRACE_MS);
+	if (run->start)
+		rv_child_terminate(run->start, KILL_GRACE_MS);
+	return G_SOURCE_REMOVE;
 }
 
 static void run_stop_command(struct exec_run *run)
@@ -253,6 +282,8 @@ static void run_stop_command(struct exec_run *run)
 	env = rv_backend_child_env(t, t->triggered_by ? rv_links_lookup_name(t->triggered_by) : NULL);
 	name = g_strdup_printf("%s[stop]", t->name);
 	run->stop = rv_child_spawn(name, run->exec->stop, env, stop_exited, run, &error);
+	if (run->stop)
+		run->stop_timer = g_timeout_add(STOP_GRACE_MS, stop_timeout, run);
 	if (!run->stop) {
 		g_warning("tunnel %s: cannot run Stop=: %s", t->name, error->message);
 		if (run->start)
@@ -276,10 +307,15 @@ static void start_exited(struct rv_child *child, int status, void *data)
 	}
 	if (run->exec->type == EXEC_ONESHOT && ok && !run->exec->report_hook) {
 		g_info("tunnel %s: Start= finished", t->name);
+		/* run->start_group stays: it is the tunnel now. */
 		run->up_idle = g_idle_add(report_up_idle, run);
 		return;
 	}
 	g_clear_handle_id(&run->up_idle, g_source_remove);
+	if (run->start_group) {
+		rv_process_group_terminate(run->start_group, STOP_GRACE_MS);
+		run->start_group = 0;
+	}
 	{
 		g_autofree char *msg = g_strdup_printf("Start= command %s", how);
 
@@ -308,6 +344,10 @@ static int exec_start(struct rv_tunnel *t, const void *config, const struct rv_l
 	if (!run->start) {
 		run_free(run);
 		return -ENOEXEC;
+	}
+	if (c->type == EXEC_ONESHOT) {
+		rv_child_keep_group(run->start);
+		run->start_group = rv_child_pid(run->start);
 	}
 	t->backend_data = run;
 	if (c->report_hook)

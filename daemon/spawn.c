@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -28,7 +29,13 @@ struct rv_child {
 	void *report_data;
 	rv_child_output_fn on_output;
 	void *output_data;
+	guint grace_ms;			/* of rv_child_terminate(), for what the leader leaves */
+	bool keep_group;		/* rv_child_keep_group() */
 };
+
+/* Process groups whose leader is gone but which may still hold processes (a
+ * grandchild that ignores SIGTERM): pgid -> their SIGKILL timer. */
+static GHashTable *doomed_groups;
 
 static GHashTable *children;	/* GINT_TO_POINTER(pid) -> struct rv_child * */
 
@@ -125,8 +132,10 @@ static void child_exited(GPid pid, gint status, gpointer data)
 		drain(child->out, child);
 	if (child->err)
 		drain(child->err, child);
-	/* The group may still hold grandchildren; they go with the session. */
-	kill(-child->pid, SIGTERM);
+	/* The group may still hold grandchildren: SIGTERM, then SIGKILL for any left. */
+	if (!child->keep_group)
+		rv_process_group_terminate(child->pid, child->grace_ms ? child->grace_ms
+									: RV_CHILD_GRACE_MS);
 	if (child->on_exit)
 		child->on_exit(child, status, child->user_data);
 	child_free(child);
@@ -236,8 +245,53 @@ static gboolean kill_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean group_kill_cb(gpointer key)
+{
+	pid_t pgid = GPOINTER_TO_INT(key);
+
+	g_hash_table_remove(doomed_groups, key);
+	if (kill(-pgid, SIGKILL) == 0)
+		g_warning("process group %d: still there after SIGTERM, killed", (int)pgid);
+	return G_SOURCE_REMOVE;
+}
+
+/* On the way out of the daemon, nothing it started may stay behind. */
+static void kill_doomed_groups(void)
+{
+	GHashTableIter iter;
+	gpointer key;
+
+	if (!doomed_groups)
+		return;
+	g_hash_table_iter_init(&iter, doomed_groups);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		kill(-GPOINTER_TO_INT(key), SIGKILL);
+}
+
+void rv_process_group_terminate(pid_t pgid, guint grace_ms)
+{
+	gpointer key = GINT_TO_POINTER(pgid);
+
+	if (pgid <= 1 || kill(-pgid, SIGTERM) < 0)
+		return;		/* ESRCH: nobody left */
+	if (!doomed_groups) {
+		doomed_groups = g_hash_table_new(g_direct_hash, g_direct_equal);
+		atexit(kill_doomed_groups);
+	}
+	if (g_hash_table_contains(doomed_groups, key))
+		return;
+	g_hash_table_insert(doomed_groups, key,
+			    GUINT_TO_POINTER(g_timeout_add(grace_ms, group_kill_cb, key)));
+}
+
+void rv_child_keep_group(struct rv_child *child)
+{
+	child->keep_group = true;
+}
+
 void rv_child_terminate(struct rv_child *child, guint grace_ms)
 {
+	child->grace_ms = grace_ms;
 	if (kill(-child->pid, SIGTERM) < 0)
 		kill(child->pid, SIGTERM);
 	if (!child->kill_timer)

@@ -1,9 +1,14 @@
 /* spawn.h - child processes of the daemon (backends' programs).
  *
- * A child runs in a session of its own (so the whole group can be signalled), dies
- * with the daemon (PR_SET_PDEATHSIG), gets exactly the environment it is given,
- * never a shell, stdin from /dev/null, and its stdout/stderr lines go to our log
+ * A child runs in a session and process group of its own, dies with the daemon
+ * (PR_SET_PDEATHSIG), gets exactly the environment it is given, never a shell,
+ * stdin from /dev/null (or a secret), and its stdout/stderr lines go to our log
  * prefixed with its name (as escaped text: child output is untrusted bytes).
+ * The group is the unit of ending: when the child exits (or is terminated), what
+ * it left in its group gets SIGTERM and, after the grace period, SIGKILL, so a
+ * grandchild that ignores SIGTERM does not outlive its tunnel or the daemon. A
+ * process that leaves the group (setsid(), daemon()) is beyond our reach: run
+ * programs in the foreground.
  */
 #pragma once
 
@@ -28,9 +33,18 @@ struct rv_child *rv_child_spawn_with_stdin(const char *name, char **argv, char *
 typedef void (*rv_child_output_fn)(struct rv_child *child, const char *line, gsize len,
 				   void *user_data);
 void rv_child_set_output_handler(struct rv_child *child, rv_child_output_fn fn, void *user_data);
-/* SIGTERM to the child's process group, SIGKILL after grace_ms. on_exit still runs. */
+#define RV_CHILD_GRACE_MS 5000
+/* SIGTERM to the child's process group, SIGKILL to the group after grace_ms.
+ * on_exit still runs. */
 void rv_child_terminate(struct rv_child *child, guint grace_ms);
 pid_t rv_child_pid(const struct rv_child *child);
+/* When this child exits, leave what it started in its group running (Type=oneshot:
+ * Start= may leave the tunnel's daemon behind); the owner ends the group later with
+ * rv_process_group_terminate(rv_child_pid(child), ...). */
+void rv_child_keep_group(struct rv_child *child);
+/* SIGTERM to the process group pgid if it still has members, SIGKILL to it after
+ * grace_ms (also at the daemon's exit, if that comes first). */
+void rv_process_group_terminate(pid_t pgid, guint grace_ms);
 /* Reports from a child's helper (roamvpn-hook, run by vpnc or pppd as their
  * script) reach the child's owner through this handler. argv is the hook's
  * argv, env its environment (name -> value). Return 0 to accept, or a negative
