@@ -21,6 +21,8 @@ PACKAGES=(
 	dbus iproute2 util-linux procps kmod jq python3
 	# authorization: the real polkitd (daemon-polkit)
 	polkitd
+	# the desktop applet (-Dapplet) and its test: Xvfb, screenshots
+	libgtk-3-dev libayatana-appindicator3-dev libnotify-dev xvfb imagemagick
 	# kill switch and captive portal test: nft, a real DHCP and DNS server, a DHCP client
 	nftables dnsmasq-base busybox curl
 	# real VPN peers: vpnc against strongSwan (userspace ESP)

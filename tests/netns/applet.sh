@@ -1,0 +1,214 @@
+#!/bin/bash
+# applet: roamvpn-applet used as a person would, against the real roamvpnd.
+#
+# roamvpnd runs in a network namespace on a private system bus; the applet runs
+# under Xvfb with a private session bus on which fake-desktop plays the panel
+# (StatusNotifierWatcher/host, reading the item's icon and its dbusmenu like a
+# panel does) and the notification server (recording every notification).
+# Checks that the applet's model follows the daemon with no polling (a link
+# coming up starts a tunnel by itself), that clicking menu items through dbusmenu
+# calls the daemon (disconnect, connect, pause, resume), that notifications are
+# sent for a tunnel up by itself and for a failure with its reason, and that the
+# applet copes with roamvpnd stopping and starting again. Saves a screenshot of
+# the menu in each state (to $APPLET_SHOTS if set, for docs/applet.md).
+. "$(dirname "$0")/lib.sh"
+rv_require_root
+APPLET=${APPLET:-$RV_BUILD/applet/roamvpn-applet}
+DESKTOP=$RV_BUILD/tests/fake-desktop
+[ -x "$APPLET" ] || { echo "SKIP: roamvpn-applet not built (-Dapplet, GTK 3, ayatana-appindicator3, libnotify)"; exit 77; }
+for p in Xvfb import; do
+	command -v $p >/dev/null || { echo "SKIP: $p not installed (xvfb, imagemagick)"; exit 77; }
+done
+rv_setup rvap
+NS=rvap-$$
+PEER=rvap-p-$$
+rv_netns_add "$NS"
+rv_netns_add "$PEER"
+ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
+ip -n "$PEER" addr add 10.78.0.1/24 dev gw0
+ip -n "$PEER" link set gw0 up
+ip -n "$NS" addr add 10.78.0.2/24 dev lan0
+
+# --- roamvpnd's configuration: corp by rule, two more by hand ---------------------
+mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+: >"$RV_TMP/resolv.conf"
+cat >"$RV_TMP/fake-vpn" <<'EOF'
+#!/bin/sh
+trap 'exit 0' TERM
+while :; do sleep 0.1; done
+EOF
+cat >"$RV_TMP/broken-vpn" <<'EOF'
+#!/bin/sh
+echo "cannot reach the VPN gateway" >&2
+exit 1
+EOF
+chmod 755 "$RV_TMP/fake-vpn" "$RV_TMP/broken-vpn"
+printf '[General]\nDNS=file\nDebounceMs=200\nBackoffInitialMs=60000\n' >"$RV_TMP/etc/roamvpn.conf"
+printf '[Tunnel]\nBackend=exec\n[exec]\nStart=%s\n' "$RV_TMP/fake-vpn" >"$RV_TMP/etc/tunnels/corp.conf"
+printf '[Tunnel]\nBackend=exec\n[exec]\nStart=%s\nType=oneshot\n' "$RV_TMP/broken-vpn" >"$RV_TMP/etc/tunnels/lab.conf"
+# "slow" is up only when its program reports through roamvpn-hook: it never does.
+printf '[Tunnel]\nBackend=exec\n[exec]\nStart=%s\nReport=hook\n' "$RV_TMP/fake-vpn" >"$RV_TMP/etc/tunnels/slow.conf"
+cat >"$RV_TMP/etc/rules/50-untrusted-wire.rules" <<EOF
+[Match]
+Type=ether
+Carrier=yes
+[Action]
+Connect=corp
+EOF
+rv_start_bus
+rv_start_daemon "$NS"
+
+# --- the desktop: Xvfb, a session bus, the panel and notification server ----------
+Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp 3>"$RV_TMP/display" >"$RV_TMP/xvfb.log" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 10 test -s "$RV_TMP/display" || { fail "Xvfb started"; rv_summary; exit 1; }
+export DISPLAY=:$(cat "$RV_TMP/display")
+cat >"$RV_TMP/session.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$RV_TMP/session</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile >"$RV_TMP/session.log" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 5 test -S "$RV_TMP/session" || { fail "session bus started"; rv_summary; exit 1; }
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$RV_TMP/session
+mkfifo "$RV_TMP/desktop.in"
+"$DESKTOP" <"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
+RV_PIDS+=($!)
+exec 7>"$RV_TMP/desktop.in"
+rv_wait_for 5 grep -q '^ready' "$RV_TMP/desktop.out" || { fail "fake-desktop ready"; rv_summary; exit 1; }
+
+LANG=C LC_ALL=C NO_AT_BRIDGE=1 "$APPLET" --test --bus "$RV_BUS" --icon-dir "$RV_SRC/applet/icons" \
+	>"$RV_TMP/applet.out" 2>"$RV_TMP/applet.err" &
+APPLET_PID=$!
+RV_PIDS+=($APPLET_PID)
+
+# model: the applet's model, printed on request (SIGUSR1).
+model() {
+	local n
+	n=$(grep -c '^--- end' "$RV_TMP/applet.out")
+	kill -USR1 "$APPLET_PID" || return 1
+	rv_wait_for 5 sh -c "[ \$(grep -c '^--- end' '$RV_TMP/applet.out') -gt $n ]" || return 1
+	awk '/^--- model/ { block = "" ; next } /^--- end/ { last = block; next } { block = block $0 "\n" } END { printf "%s", last }' \
+		"$RV_TMP/applet.out"
+}
+model_has() { model | grep -q "$1"; }
+wait_model() { rv_wait_for 10 model_has "$1"; }
+# desk COMMAND: ask the panel; its answer lines go to $RV_TMP/desk.reply
+desk() {
+	local n
+	n=$(wc -l <"$RV_TMP/desktop.out")
+	echo "$1" >&7
+	rv_wait_for 5 sh -c "tail -n +$((n + 1)) '$RV_TMP/desktop.out' | grep -q '^\(icon\|menu end\|clicked\|no \|error\|unknown\)'"
+	tail -n +$((n + 1)) "$RV_TMP/desktop.out" >"$RV_TMP/desk.reply"
+}
+click() { desk "click $1"; grep -q "^clicked" "$RV_TMP/desk.reply"; }
+icon_is() { desk icon; grep -qx "icon $1" "$RV_TMP/desk.reply"; }
+notified() { grep -q "^notify: $1" "$RV_TMP/desktop.out"; }
+# shot NAME: the menu as GTK draws it, under the applet's test panel.
+shot() {
+	local n h
+	n=$(grep -c '^--- popup shown' "$RV_TMP/applet.out")
+	h=$(grep -c '^--- popup hidden' "$RV_TMP/applet.out")
+	kill -USR2 "$APPLET_PID"
+	if rv_wait_for 5 sh -c "[ \$(grep -c '^--- popup shown' '$RV_TMP/applet.out') -gt $n ]"; then
+		sleep 0.5	# let the X server finish drawing; not an assertion
+		import -display "$DISPLAY" -window root -crop 560x360+0+0 +repage "$RV_TMP/applet-$1.png" &&
+			ok "screenshot of the menu: $1"
+		[ -n "${APPLET_SHOTS:-}" ] && cp "$RV_TMP/applet-$1.png" "$APPLET_SHOTS/"
+	else
+		fail "menu popped up for the $1 screenshot"
+	fi
+	kill -USR2 "$APPLET_PID"
+	rv_wait_for 5 sh -c "[ \$(grep -c '^--- popup hidden' '$RV_TMP/applet.out') -gt $h ]"
+}
+
+# --- start: the item registers with the panel, the model shows the daemon ----------
+check "the applet registered its item with the panel" rv_wait_for 10 grep -q '^registered' "$RV_TMP/desktop.out"
+check "model: daemon running" wait_model '^daemon running'
+check "model: corp down while the link is down" wait_model '^tunnel corp state="down"'
+check "model: overall unprotected" model_has '^overall unprotected'
+check "panel shows the unprotected icon" rv_wait_for 5 icon_is roamvpn-unprotected
+desk menu
+check "the menu offers 'Connect corp'" grep -qx "menu: Connect corp" "$RV_TMP/desk.reply"
+check "the menu says not protected" grep -qx "menu: VPN: not protected" "$RV_TMP/desk.reply"
+shot unprotected
+
+# --- a link comes up: corp starts by itself, the applet follows and notifies -------
+ip -n "$NS" link set lan0 up
+check "corp up (daemon)" rv_wait_for 10 rv_tunnel_is corp up
+check "model: corp up, triggered by lan0" wait_model '^tunnel corp state="up" .*triggered_by="lan0"'
+check "model: lan0 decided by 50-untrusted-wire" wait_model '^link lan0 .*rule="50-untrusted-wire" decision="connect corp"'
+check "model: overall protected" wait_model '^overall protected'
+check "panel shows the protected icon" rv_wait_for 5 icon_is roamvpn-protected
+check "notification: corp connected by itself" rv_wait_for 5 notified "VPN corp connected | Connected by itself: lan0"
+desk menu
+check "the menu shows the network and its rule" grep -qx "menu: lan0 (ether): rule 50-untrusted-wire, connect corp" "$RV_TMP/desk.reply"
+check "the menu offers 'Disconnect corp'" grep -qx "menu: Disconnect corp" "$RV_TMP/desk.reply"
+shot protected
+
+# --- connecting: a tunnel that never reports up -------------------------------------
+check "clicking 'Connect slow' in the panel's menu" click "Connect slow"
+check "slow is starting (daemon)" rv_wait_for 5 rv_tunnel_is slow starting
+check "model: overall connecting" wait_model '^overall connecting'
+shot connecting
+check "clicking 'Disconnect slow'" click "Disconnect slow"
+check "slow goes down" rv_wait_for 10 rv_tunnel_is slow down
+
+# --- failed: its reason in the menu and in a notification --------------------------
+check "clicking 'Connect lab'" click "Connect lab"
+check "lab failed (daemon)" rv_wait_for 10 rv_tunnel_is lab failed
+check "model: overall failed, with the reason" wait_model '^tunnel lab state="failed" .*last_error="[^"]'
+check "model: overall failed" model_has '^overall failed'
+check "notification: lab failed, with the reason" rv_wait_for 5 notified "VPN lab failed | ."
+grep '^notify: VPN lab failed' "$RV_TMP/desktop.out" | sed 's/^/    /'
+shot failed
+
+# --- "Why?": roamvpnd's Explain in a window ------------------------------------------
+check "clicking 'Why?…'" click "Why?…"
+check "the Why? window shows the rule that decided for lan0" \
+	rv_wait_for 10 grep -q '^--- explain shown ".*lan0.*50-untrusted-wire' "$RV_TMP/applet.out"
+sleep 0.5	# drawing, not an assertion
+import -display "$DISPLAY" -window root -crop 640x380+0+0 +repage "$RV_TMP/applet-why.png" &&
+	ok "screenshot of the Why? window"
+[ -n "${APPLET_SHOTS:-}" ] && cp "$RV_TMP/applet-why.png" "$APPLET_SHOTS/"
+
+# --- menu items call the daemon: disconnect, pause, resume -------------------------
+check "clicking 'Disconnect corp'" click "Disconnect corp"
+check "corp goes down (daemon)" rv_wait_for 10 rv_tunnel_is corp down
+check "model: corp down" wait_model '^tunnel corp state="down"'
+check "clicking 'Pause until the network changes'" click "Pause until the network changes"
+check "model: paused" wait_model '^paused yes'
+check "model: overall paused" model_has '^overall paused'
+check "panel shows the paused icon" rv_wait_for 5 icon_is roamvpn-paused
+shot paused
+check "clicking 'Resume automatic connections'" click "Resume automatic connections"
+check "model: resumed" wait_model '^paused no'
+# Resume evaluates the rules at once, but a manual disconnect holds until the network changes.
+check "model: corp stays down after resume (manual disconnect holds)" model_has '^tunnel corp state="down"'
+
+# --- roamvpnd stops and starts again while the applet runs --------------------------
+kill "$RV_DAEMON_PID"
+check "model: daemon absent after roamvpnd stopped" wait_model '^daemon absent'
+model >"$RV_TMP/model.away"
+check "model: no tunnels while it is away" sh -c "grep -q '^daemon absent' '$RV_TMP/model.away' && ! grep -q '^tunnel' '$RV_TMP/model.away'"
+check "panel shows the unprotected icon" rv_wait_for 5 icon_is roamvpn-unprotected
+desk menu
+check "the menu says roamvpnd is not running" grep -qx "menu: roamvpnd is not running" "$RV_TMP/desk.reply"
+shot stopped
+rv_start_daemon "$NS"
+check "model: daemon running again" wait_model '^daemon running'
+check "model: corp back up after the restart" wait_model '^tunnel corp state="up"'
+
+check "the applet logged no criticals" sh -c "! grep -q 'CRITICAL' '$RV_TMP/applet.err'"
+sed 's/^/    applet: /' "$RV_TMP/applet.err" | grep -v '^    applet: $' | head -20
+rv_summary
