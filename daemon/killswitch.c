@@ -43,6 +43,7 @@ struct guarded {
 	char *rule;
 	char *tunnel;
 	bool window;
+	guint16 window_port;	/* the login page's port, when not 80 or 443 */
 	char *probe_addr;	/* the portal probe's target, allowed from marked sockets */
 	guint16 probe_port;
 };
@@ -52,6 +53,7 @@ struct name_cache {
 	GCancellable *cancel;	/* while a lookup runs */
 	guint timeout;
 	bool failed;
+	bool holds_dns;		/* this lookup opened the DNS pinhole */
 };
 
 static struct nft_ctx *nft;
@@ -63,6 +65,8 @@ static bool installed;
 static guint dns_holds;
 static guint events_id;
 static guint rebuild_idle;
+static guint emit_idle;
+static bool building;		/* inside build_table(): lookups it starts count there */
 
 static void rebuild(void);
 
@@ -283,7 +287,10 @@ static void lookup_done(struct name_cache *c)
 {
 	g_clear_handle_id(&c->timeout, g_source_remove);
 	g_clear_object(&c->cancel);
-	rv_killswitch_hold_dns(false);
+	if (c->holds_dns) {
+		c->holds_dns = false;
+		rv_killswitch_hold_dns(false);
+	}
 }
 
 static void resolved(GObject *source, GAsyncResult *result, gpointer data)
@@ -345,7 +352,9 @@ static gboolean lookup_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void resolve(const char *host)
+/* hold: the lookup needs DNS out of the guarded links (before the tunnel is up);
+ * a lookup through the tunnel does not. */
+static void resolve(const char *host, bool hold)
 {
 	struct name_cache *c = g_hash_table_lookup(names, host);
 	g_autoptr(GResolver) resolver = NULL;
@@ -358,7 +367,10 @@ static void resolve(const char *host)
 		return;		/* already asking */
 	c->cancel = g_cancellable_new();
 	c->timeout = g_timeout_add_seconds(RESOLVE_TIMEOUT_S, lookup_timeout, c);
-	rv_killswitch_hold_dns(true);
+	if (hold) {
+		c->holds_dns = true;
+		rv_killswitch_hold_dns(true);
+	}
 	resolver = g_resolver_get_default();
 	g_resolver_lookup_by_name_async(resolver, host, c->cancel, resolved, g_strdup(host));
 }
@@ -376,7 +388,7 @@ static const char *const *host_addresses(const char *host, const char **numeric)
 	}
 	c = g_hash_table_lookup(names, host);
 	if (!c || (!c->addresses && !c->cancel && !c->failed))
-		resolve(host);
+		resolve(host, true);
 	c = g_hash_table_lookup(names, host);
 	return c && c->addresses ? (const char *const *)c->addresses : NULL;
 }
@@ -518,6 +530,7 @@ static char *build_table(void)
 	if (list->len == 0)
 		return g_strdup("");
 	/* Start the lookups first, so the DNS they need is in this very table. */
+	building = true;
 	for (guint i = 0; i < list->len; i++) {
 		g_autoptr(GPtrArray) eps = tunnel_endpoints(guarded_tunnel(g_ptr_array_index(list, i)));
 
@@ -527,6 +540,7 @@ static char *build_table(void)
 			host_addresses(((struct endpoint *)g_ptr_array_index(eps, j))->host, numeric);
 		}
 	}
+	building = false;
 	pinhole = need_dns_pinhole(list);
 	out = g_string_new("table " NFT_FAMILY_TABLE " {\n");
 	for (guint i = 0; i < list->len; i++) {
@@ -550,7 +564,9 @@ static char *build_table(void)
 					       g->probe_addr, g->probe_port);
 		if (g->window || pinhole)
 			g_string_append(out, "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n");
-		if (g->window)
+		if (g->window && g->window_port && g->window_port != 80 && g->window_port != 443)
+			g_string_append_printf(out, "\t\ttcp dport { 80, 443, %u } accept\n", g->window_port);
+		else if (g->window)
 			g_string_append(out, "\t\ttcp dport { 80, 443 } accept\n");
 		g_string_append(out, "\t\tcounter reject with icmpx type admin-prohibited\n\t}\n");
 	}
@@ -590,13 +606,16 @@ static bool table_exists(void)
 	return nft_run("list table " NFT_FAMILY_TABLE, NULL) == 0;
 }
 
-/* D-Bus shows the switch with the link's decision. */
-static void emit_links_changed(void)
+/* D-Bus shows the switch with the link's decision. From the main loop, not from
+ * inside the event that made us rebuild. */
+static gboolean emit_links_changed(gpointer data)
 {
 	g_autoptr(GPtrArray) all = rv_links_list();
 
+	emit_idle = 0;
 	for (guint i = 0; i < all->len; i++)
 		rv_events_emit(RV_EVENT_DECISION_CHANGED, g_ptr_array_index(all, i));
+	return G_SOURCE_REMOVE;
 }
 
 static void install(const char *text, bool force)
@@ -623,7 +642,8 @@ static void install(const char *text, bool force)
 	g_free(applied);
 	applied = g_strdup(text);
 	installed = want;
-	emit_links_changed();
+	if (!emit_idle)
+		emit_idle = g_idle_add(emit_links_changed, NULL);
 }
 
 static void rebuild(void)
@@ -665,10 +685,15 @@ static void on_event(enum rv_event_kind kind, const void *object, void *user_dat
 			struct name_cache *c = g_hash_table_lookup(names, e->host);
 
 			if (!addr && c && !c->cancel && c->addresses)
-				resolve(e->host);
+				resolve(e->host, false);
 		}
 	}
-	schedule_rebuild();
+	/* A backend that resolves its endpoint itself does so right after this event
+	 * (STARTING): the DNS pinhole must be in the table before it asks. */
+	if (t->state == RV_TUNNEL_STARTING)
+		rebuild();
+	else
+		schedule_rebuild();
 }
 
 /* --- API ------------------------------------------------------------------------ */
@@ -731,6 +756,10 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 			g_hash_table_remove(links, l->name);
 		}
 	}
+	/* A network change is a new chance for names that did not resolve. */
+	g_hash_table_iter_init(&iter, names);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		((struct name_cache *)value)->failed = false;
 	/* The first evaluation replaces a predecessor's table, whatever it held. */
 	inherited = false;
 	text = build_table();
@@ -749,13 +778,14 @@ void rv_killswitch_set_probe(const char *ifname, const char *addr, guint16 port)
 	rebuild();
 }
 
-void rv_killswitch_set_window(const char *ifname, bool open)
+void rv_killswitch_set_window(const char *ifname, bool open, guint16 login_port)
 {
 	struct guarded *g = links ? g_hash_table_lookup(links, ifname) : NULL;
 
-	if (!g || g->window == open)
+	if (!g || (g->window == open && g->window_port == login_port))
 		return;
 	g->window = open;
+	g->window_port = open ? login_port : 0;
 	g_message("kill switch: login window on %s %s", ifname, open ? "opened" : "closed");
 	rebuild();
 }
@@ -766,7 +796,13 @@ void rv_killswitch_hold_dns(bool hold)
 		dns_holds++;
 	else if (dns_holds > 0)
 		dns_holds--;
-	if (links)
+	if (!links)
+		return;
+	/* Opened before the caller's lookup sends its query (unless the table being
+	 * built asked, which counts it itself); closed at leisure. */
+	if (hold && !building)
+		rebuild();
+	else
 		schedule_rebuild();
 }
 
@@ -785,6 +821,7 @@ void rv_killswitch_exit(void)
 		rv_events_unsubscribe(events_id);
 	events_id = 0;
 	g_clear_handle_id(&rebuild_idle, g_source_remove);
+	g_clear_handle_id(&emit_idle, g_source_remove);
 	g_clear_pointer(&links, g_hash_table_destroy);
 	g_clear_pointer(&names, g_hash_table_destroy);
 	g_clear_pointer(&applied, g_free);
@@ -844,6 +881,8 @@ char *rv_killswitch_explain(const char *ifname)
 		g_string_append_printf(out, ", the portal probe to %s:%u", g->probe_addr, g->probe_port);
 	if (g->window)
 		g_string_append(out, ", DNS and HTTP/HTTPS (login window)");
+	if (g->window && g->window_port && g->window_port != 80 && g->window_port != 443)
+		g_string_append_printf(out, " and TCP port %u of the login page", g->window_port);
 	else if (dns_holds > 0)
 		g_string_append(out, ", DNS while endpoint names resolve");
 	g_string_append(out, "; everything else is rejected\n");

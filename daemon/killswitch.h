@@ -39,8 +39,9 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions);
  * addr:port from sockets carrying RV_PORTAL_PROBE_MARK. addr NULL clears it. */
 void rv_killswitch_set_probe(const char *ifname, const char *addr, guint16 port);
 /* Open (or close) the login window on a guarded link: DNS out of the link and TCP
- * 80/443 pass too. */
-void rv_killswitch_set_window(const char *ifname, bool open);
+ * 80/443 pass too, and login_port (the login page's port, 0: none) when the portal
+ * serves it elsewhere. */
+void rv_killswitch_set_window(const char *ifname, bool open, guint16 login_port);
 /* Some part of the daemon needs DNS out of guarded links for a short, bounded time
  * (resolving endpoint or probe names before the switch closes); counted. */
 void rv_killswitch_hold_dns(bool hold);

@@ -94,7 +94,7 @@ static void probe_link_free(gpointer data)
 	g_clear_handle_id(&p->window_timer, g_source_remove);
 	g_clear_handle_id(&p->reprobe_timer, g_source_remove);
 	if (p->window)
-		rv_killswitch_set_window(p->ifname, false);
+		rv_killswitch_set_window(p->ifname, false, 0);
 	rv_killswitch_set_probe(p->ifname, NULL, 0);
 	g_free(p->ifname);
 	g_free(p->network);
@@ -149,7 +149,18 @@ static void close_window(struct probe_link *p)
 		return;
 	p->window = false;
 	g_clear_handle_id(&p->window_timer, g_source_remove);
-	rv_killswitch_set_window(p->ifname, false);
+	rv_killswitch_set_window(p->ifname, false, 0);
+}
+
+/* Portals often serve their login page on a port of its own (8080, 8443, ...). */
+static guint16 login_port(const struct probe_link *p)
+{
+	g_autoptr(GUri) uri = p->location && *p->location ?
+		g_uri_parse(p->location, G_URI_FLAGS_NONE, NULL) : NULL;
+
+	if (!uri || g_uri_get_port(uri) <= 0)
+		return 0;
+	return (guint16)g_uri_get_port(uri);
 }
 
 static void set_result(struct probe_link *p, enum pstate state, const char *location,
@@ -609,7 +620,7 @@ int rv_portal_open_window(const char *ifname, GError **error)
 	g_clear_handle_id(&p->window_timer, g_source_remove);
 	p->window_timer = g_timeout_add_seconds(cfg.window_s, window_end, p);
 	g_message("portal login window on %s for %u s", p->ifname, cfg.window_s);
-	rv_killswitch_set_window(p->ifname, true);
+	rv_killswitch_set_window(p->ifname, true, login_port(p));
 	schedule_reprobe(p);
 	emit_link(p->ifname);
 	return (int)cfg.window_s;
