@@ -4,7 +4,7 @@
 #   bash tools/setup.sh demo    install dependencies, build, run the namespace demo
 #   bash tools/setup.sh test    install dependencies, build, run every test suite
 #
-# Options via environment: BUILD_DIR (build), SUITES ("unit netns vm"),
+# Options via environment: BUILD_DIR (build), SUITES ("unit netns vm package"),
 # SANITIZE=1 (AddressSanitizer + UBSan build), SKIP_INSTALL=1.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +37,8 @@ PACKAGES=(
 	# packaging: man pages (scdoc, checked with groff and man), completion tests,
 	# the OpenRC test (openrc .debs are downloaded, never installed), script(1)
 	scdoc groff-base man-db bash-completion zsh bsdutils
+	# the Debian package test (suite "package": dpkg-buildpackage, lintian)
+	build-essential debhelper dpkg-dev fakeroot lintian pkgconf adduser
 	# fuzzing (fuzz/): clang with libFuzzer and the sanitizer runtimes
 	clang libclang-rt-14-dev
 	# the VM lab (qemu + mac80211_hwsim + hostapd + wpa_supplicant)
@@ -80,7 +82,7 @@ build() {
 }
 
 run_tests() {
-	local suites=${SUITES:-unit netns vm}
+	local suites=${SUITES:-unit netns vm package}
 	local args=() rc=0 logs=()
 	for s in $suites; do args+=(--suite "$s"); done
 	meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 "${args[@]}" || rc=$?
