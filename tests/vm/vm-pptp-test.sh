@@ -1,6 +1,6 @@
 #!/bin/bash
 # roamvpn's PPTP VM test: a whole PPTP tunnel (real pppd on both ends, MS-CHAPv2, MPPE)
-# in Debian's kernel under qemu (TCG, no KVM needed), since the host kernel has no PPP.
+# in Debian's kernel under qemu (KVM when tests/vm/accel.sh's probe shows it works, else TCG), since the host kernel has no PPP.
 # See tests/vm/pptp-guest-init.sh for the scenario.
 #
 #   vm-pptp-test.sh -b BUILD_ROOT [-o OUTDIR] [-t TIMEOUT_S]
@@ -37,9 +37,10 @@ T1=${EPOCHREALTIME/./}
 printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$OUT.build.log")"
 
 LOG=$OUT/console.log
-# TCG unless VM_ACCEL=kvm: a writable /dev/kvm is no proof that KVM works (on the
-# machine this was written on, a guest under it never printed a line in 300 s).
-ACCEL=${VM_ACCEL:-tcg}
+. "$HERE/accel.sh"
+rv_vm_accel "$OUT/vmlinuz"
+ACCEL=$RV_ACCEL
+echo "accelerator: $ACCEL ($RV_ACCEL_WHY)"
 # -nic none: both ends of the tunnel are namespaces inside the guest.
 timeout --kill-after=10 "$TMO" qemu-system-x86_64 \
     -M pc -accel "$ACCEL" -smp 2 -m 768 \
