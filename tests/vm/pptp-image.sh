@@ -3,7 +3,10 @@
 # ppp_mppe, veth for the two namespaces), the real pppd, pptp and pptpd, pppd's
 # passwordfd plugin, roamvpn-hook and the daemon's plugins, and replaces /init with
 # pptp-guest-init.sh. Uses ROOT, KV, BUILD, HERE and the helpers of build-initramfs.sh.
-for m in ppp_generic ppp_async ppp_mppe veth; do add_mod "$m"; done
+# nf_tables: roamvpnd's kill switch opens libnftables at start (without nfnetlink,
+# libnftables exits the process: "Unable to initialize Netlink socket"); its
+# libcrc32c needs crc32c_generic (a soft dependency modinfo does not list).
+for m in ppp_generic ppp_async ppp_mppe veth crc32c_generic nf_tables; do add_mod "$m"; done
 install_bin pppd usr/sbin
 install_bin pptp usr/sbin
 install_bin pptpd usr/sbin
