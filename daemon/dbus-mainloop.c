@@ -3,11 +3,14 @@
  * Owns: the glue between a DBusConnection and the default GMainContext, and the
  * GVariant conversion and path-label helpers used by dbus-service.c and roamvpnctl.
  *
- * The pattern is the one ConnMan and BlueZ use in gdbus/mainloop.c (described in
- * ../shared/reference/anchors.md 1.8), written here from that description: every
+ * The pattern is the one ConnMan and BlueZ use in gdbus/mainloop.c, written here
+ * from its description: every
  * enabled DBusWatch is a GIOChannel watch, every enabled DBusTimeout a GLib timeout,
  * and when libdbus says messages are queued we dispatch from an idle source. Nothing
  * wakes up unless the socket or a libdbus timer asks for it.
+ *
+ * Also owns the keeper, which notices a lost bus (libdbus's Local.Disconnected) and
+ * reconnects, so a restarted dbus-daemon does not leave the daemon deaf.
  */
 #include "config.h"
 
@@ -266,6 +269,119 @@ void rv_dbus_close(DBusConnection *conn)
 	rv_dbus_detach(conn);
 	dbus_connection_close(conn);
 	dbus_connection_unref(conn);
+}
+
+/* --- the keeper: reconnect after the bus went away ------------------------------- */
+
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 5000
+
+struct rv_dbus_keeper {
+	char *bus;
+	DBusConnection *conn;
+	rv_dbus_conn_fn on_connected;
+	rv_dbus_conn_fn on_lost;
+	void *user_data;
+	guint lost_source;
+	guint retry_source;
+	guint retry_ms;
+};
+
+static DBusHandlerResult keeper_filter(DBusConnection *conn, DBusMessage *msg, void *data);
+
+static void keeper_adopt(struct rv_dbus_keeper *k, DBusConnection *conn)
+{
+	k->conn = conn;
+	if (!dbus_connection_add_filter(conn, keeper_filter, k, NULL))
+		g_error("out of memory");
+}
+
+static gboolean keeper_retry(gpointer data)
+{
+	struct rv_dbus_keeper *k = data;
+	g_autoptr(GError) error = NULL;
+	DBusConnection *conn;
+
+	k->retry_source = 0;
+	conn = rv_dbus_open(k->bus, &error);
+	if (!conn) {
+		g_debug("D-Bus: %s; again in %u ms", error->message, k->retry_ms);
+		k->retry_source = g_timeout_add(k->retry_ms, keeper_retry, k);
+		k->retry_ms = MIN(k->retry_ms * 2, RECONNECT_MAX_MS);
+		return G_SOURCE_REMOVE;
+	}
+	keeper_adopt(k, conn);
+	g_message("D-Bus: connected to the %s bus again", k->bus);
+	if (k->on_connected)
+		k->on_connected(conn, k->user_data);
+	return G_SOURCE_REMOVE;
+}
+
+/* From an idle source, not from inside the connection's own dispatch. */
+static gboolean keeper_lost(gpointer data)
+{
+	struct rv_dbus_keeper *k = data;
+	DBusConnection *conn = k->conn;
+
+	k->lost_source = 0;
+	if (!conn)
+		return G_SOURCE_REMOVE;
+	k->conn = NULL;
+	g_warning("D-Bus: lost the %s bus; reconnecting", k->bus);
+	if (k->on_lost)
+		k->on_lost(conn, k->user_data);
+	dbus_connection_remove_filter(conn, keeper_filter, k);
+	rv_dbus_close(conn);
+	k->retry_ms = RECONNECT_MIN_MS;
+	k->retry_source = g_timeout_add(k->retry_ms, keeper_retry, k);
+	return G_SOURCE_REMOVE;
+}
+
+static DBusHandlerResult keeper_filter(DBusConnection *conn, DBusMessage *msg, void *data)
+{
+	struct rv_dbus_keeper *k = data;
+
+	if (dbus_message_is_signal(msg, DBUS_INTERFACE_LOCAL, "Disconnected") &&
+	    conn == k->conn && !k->lost_source)
+		k->lost_source = g_idle_add(keeper_lost, k);
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+struct rv_dbus_keeper *rv_dbus_keeper_new(const char *bus, rv_dbus_conn_fn on_connected,
+					  rv_dbus_conn_fn on_lost, void *user_data,
+					  GError **error)
+{
+	DBusConnection *conn = rv_dbus_open(bus, error);
+	struct rv_dbus_keeper *k;
+
+	if (!conn)
+		return NULL;
+	k = g_new0(struct rv_dbus_keeper, 1);
+	k->bus = g_strdup(bus ? bus : "system");
+	k->on_connected = on_connected;
+	k->on_lost = on_lost;
+	k->user_data = user_data;
+	keeper_adopt(k, conn);
+	return k;
+}
+
+DBusConnection *rv_dbus_keeper_conn(const struct rv_dbus_keeper *keeper)
+{
+	return keeper ? keeper->conn : NULL;
+}
+
+void rv_dbus_keeper_free(struct rv_dbus_keeper *k)
+{
+	if (!k)
+		return;
+	g_clear_handle_id(&k->lost_source, g_source_remove);
+	g_clear_handle_id(&k->retry_source, g_source_remove);
+	if (k->conn) {
+		dbus_connection_remove_filter(k->conn, keeper_filter, k);
+		rv_dbus_close(k->conn);
+	}
+	g_free(k->bus);
+	g_free(k);
 }
 
 /* --- GVariant <-> DBusMessageIter ---------------------------------------------- */

@@ -20,6 +20,22 @@ void rv_dbus_detach(DBusConnection *conn);
 /* Detach, close and unref a connection from rv_dbus_open(). */
 void rv_dbus_close(DBusConnection *conn);
 
+/* A bus connection that comes back. When the bus goes away (dbus-daemon restarted),
+ * on_lost runs with the dying connection (unregister objects, forget it), the
+ * connection is closed, and rv_dbus_open() is retried with backoff (100 ms doubling
+ * to 5 s) until the bus is back; then on_connected runs with the new connection
+ * (export objects, request the name again). The first connection is made by
+ * rv_dbus_keeper_new() itself (an error then is the caller's), without on_connected. */
+typedef void (*rv_dbus_conn_fn)(DBusConnection *conn, void *user_data);
+struct rv_dbus_keeper;
+struct rv_dbus_keeper *rv_dbus_keeper_new(const char *bus, rv_dbus_conn_fn on_connected,
+					  rv_dbus_conn_fn on_lost, void *user_data,
+					  GError **error);
+/* The current connection, NULL while the bus is away. */
+DBusConnection *rv_dbus_keeper_conn(const struct rv_dbus_keeper *keeper);
+/* Closes the connection (without on_lost) and stops retrying. */
+void rv_dbus_keeper_free(struct rv_dbus_keeper *keeper);
+
 /* Append value (of any D-Bus-compatible GVariant type) at iter. A GVariant of
  * type "v" becomes a D-Bus variant. Returns false on out-of-memory or a type
  * D-Bus cannot carry (maybe types). */

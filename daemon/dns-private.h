@@ -16,6 +16,8 @@ struct rv_dns_ops {
 	/* req has been validated: servers are IP literals, domains plain names. */
 	int (*apply)(void *priv, const struct rv_dns_request *req, GError **error);
 	int (*revert)(void *priv, const char *key, GError **error);
+	/* A new system bus connection (or NULL); may be NULL for methods without one. */
+	void (*set_bus)(void *priv, DBusConnection *system_bus);
 };
 
 extern const struct rv_dns_ops rv_dns_file_ops;

@@ -30,7 +30,7 @@
 #define STATE_GROUP "resolved"
 
 struct dns_resolved {
-	DBusConnection *bus;
+	DBusConnection *bus;	/* NULL while the bus is away */
 	char *state_path;
 	GHashTable *links;	/* key -> GINT_TO_POINTER(ifindex) */
 	bool no_default_route;	/* resolved too old for SetLinkDefaultRoute */
@@ -43,6 +43,12 @@ static int call(struct dns_resolved *self, DBusMessage *msg, const char *what,
 	DBusError derr = DBUS_ERROR_INIT;
 	DBusMessage *reply;
 
+	if (!self->bus) {
+		dbus_message_unref(msg);
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED,
+			    "systemd-resolved %s: not connected to the system bus", what);
+		return -ENOTCONN;
+	}
 	reply = dbus_connection_send_with_reply_and_block(self->bus, msg, CALL_TIMEOUT_MS, &derr);
 	dbus_message_unref(msg);
 	if (reply) {
@@ -228,7 +234,8 @@ static void resolved_destroy(void *priv)
 {
 	struct dns_resolved *self = priv;
 
-	dbus_connection_unref(self->bus);
+	if (self->bus)
+		dbus_connection_unref(self->bus);
 	g_hash_table_unref(self->links);
 	g_free(self->state_path);
 	g_free(self);
@@ -277,10 +284,20 @@ static int resolved_revert(void *priv, const char *key, GError **error)
 	return save_state(self, error);
 }
 
+static void resolved_set_bus(void *priv, DBusConnection *bus)
+{
+	struct dns_resolved *self = priv;
+
+	if (self->bus)
+		dbus_connection_unref(self->bus);
+	self->bus = bus ? dbus_connection_ref(bus) : NULL;
+}
+
 const struct rv_dns_ops rv_dns_resolved_ops = {
 	.name = "resolved",
 	.create = resolved_create,
 	.destroy = resolved_destroy,
 	.apply = resolved_apply,
 	.revert = resolved_revert,
+	.set_bus = resolved_set_bus,
 };

@@ -137,6 +137,12 @@ void rv_dns_free(struct rv_dns *dns)
 	g_free(dns);
 }
 
+void rv_dns_set_bus(struct rv_dns *dns, DBusConnection *system_bus)
+{
+	if (dns && dns->ops->set_bus)
+		dns->ops->set_bus(dns->priv, system_bus);
+}
+
 const char *rv_dns_method(const struct rv_dns *dns)
 {
 	return dns->ops->name;

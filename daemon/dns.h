@@ -41,6 +41,9 @@ struct rv_dns_request {
 struct rv_dns *rv_dns_new(const char *method, const struct rv_dns_paths *paths,
 			  DBusConnection *system_bus, GError **error);
 void rv_dns_free(struct rv_dns *dns);
+/* The system bus connection changed (the bus restarted: the old one is dead; NULL
+ * while there is none). Only the resolved method uses it. */
+void rv_dns_set_bus(struct rv_dns *dns, DBusConnection *system_bus);
 const char *rv_dns_method(const struct rv_dns *dns);
 int rv_dns_apply(struct rv_dns *dns, const struct rv_dns_request *req, GError **error);
 int rv_dns_revert(struct rv_dns *dns, const char *key, GError **error);

@@ -158,6 +158,25 @@ static void on_manager_event(enum rv_event_kind kind, const void *object, void *
 		apply_admin_group();
 }
 
+/* The bus went away (dbus-daemon restarted): forget the dead connection. */
+static void on_bus_lost(DBusConnection *conn, void *user_data)
+{
+	rv_dbus_service_exit();
+	rv_manager_set_bus(NULL);
+}
+
+/* The bus is back: the same objects again, and the name. */
+static void on_bus_connected(DBusConnection *conn, void *user_data)
+{
+	g_autoptr(GError) error = NULL;
+
+	rv_manager_set_bus(conn);
+	if (rv_dbus_service_init(conn, &error) < 0)
+		g_warning("D-Bus service after reconnecting: %s", error->message);
+	else
+		g_message("D-Bus: %s owned and objects exported again", RV_DBUS_NAME);
+}
+
 int main(int argc, char **argv)
 {
 	struct rv_daemon_options opts = { 0 };
@@ -184,6 +203,7 @@ int main(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("- roaming VPN policy daemon");
 	g_autoptr(GError) error = NULL;
+	struct rv_dbus_keeper *keeper = NULL;
 	DBusConnection *conn = NULL;
 	int lock_fd;
 
@@ -227,7 +247,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	loop = g_main_loop_new(NULL, FALSE);
-	conn = rv_dbus_open(opts.bus, &error);
+	/* The keeper reconnects when the bus restarts: objects and name come back. */
+	keeper = rv_dbus_keeper_new(opts.bus, on_bus_connected, on_bus_lost, NULL, &error);
+	conn = rv_dbus_keeper_conn(keeper);
 	if (!conn) {
 		startup_failed("D-Bus (%s): %s", opts.bus, error->message);
 		return 1;
@@ -259,9 +281,7 @@ int main(int argc, char **argv)
 
 	rv_dbus_service_exit();
 	rv_manager_exit();
-	rv_dbus_detach(conn);
-	dbus_connection_close(conn);	/* a private connection: ours to close */
-	dbus_connection_unref(conn);
+	rv_dbus_keeper_free(keeper);	/* a private connection: ours to close */
 	g_main_loop_unref(loop);
 	close(lock_fd);
 	g_message("stopped");

@@ -493,6 +493,11 @@ static char *join_errors(GPtrArray *errors)
 	return g_strjoinv("\n", (char **)errors->pdata);
 }
 
+void rv_manager_set_bus(DBusConnection *bus)
+{
+	rv_dns_set_bus(dns, bus);
+}
+
 int rv_manager_init(const struct rv_daemon_options *opts, DBusConnection *bus, GError **error)
 {
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);

@@ -34,6 +34,8 @@ int rv_manager_check(const struct rv_daemon_options *opts, GPtrArray *errors);
  * reported down (or after a bounded wait). */
 void rv_manager_shutdown(void (*done)(void *), void *user_data);
 void rv_manager_exit(void);
+/* The system bus connection changed (the bus restarted); NULL while it is away. */
+void rv_manager_set_bus(DBusConnection *bus);
 
 /* Manual control. Connect/Disconnect hold until the next network change.
  * Disconnect("all") disconnects every tunnel. */
