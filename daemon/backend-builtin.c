@@ -3,10 +3,12 @@
  * The daemon does the privileged part and the engine the rest (docs/engine.md, daemon
  * mode): we create the TUN (IFF_VNET_HDR, so the engine can use the kernel's
  * offloads), the UDP sockets (ListenPort=, SO_MARK = FwMark= or RV_ENGINE_FWMARK, big
- * buffers with SO_*BUFFORCE, which the unprivileged engine could not set) and a
- * socketpair, then exec ENGINE_PATH (or $ROAMVPN_ENGINE) with exactly those fds. The
- * keys go over the socketpair as a UAPI "set=1" request, never argv, environment or
- * logs. The engine drops to an unprivileged user with a seccomp filter.
+ * buffers with SO_*BUFFORCE, which the unprivileged engine could not set) with the
+ * engine's own code (engine/tun.c, udp.c), and a socketpair, then exec ENGINE_PATH
+ * (or $ROAMVPN_ENGINE) with exactly those fds. The configuration, parsed once by
+ * backend-builtin-config.c, goes over the socketpair through the UAPI client
+ * (uapi-client.c), never argv, environment or logs. The engine drops to an
+ * unprivileged user with a seccomp filter.
  *
  * The tunnel is up once the engine has accepted the configuration (like wg-quick:
  * WireGuard has no "connected" state); the daemon then assigns Address=, MTU, routes
@@ -23,13 +25,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -42,16 +39,14 @@
 #include "backend-builtin.h"
 #include "error.h"
 #include "spawn.h"
+#include "tun.h"
+#include "uapi-client.h"
+#include "udp.h"
 
 #define STOP_GRACE_MS 5000
 #define STATS_INTERVAL_S 5
 #define CONFIGURE_TIMEOUT_S 10	/* engine start + "set" answered */
-#define SOCKET_BUFFER (8 * 1024 * 1024)
-#define VNET_HDR_LEN 10		/* struct virtio_net_hdr, what the engine expects */
 #define MAX_LOG_LINE 1024
-#define MAX_RESPONSE (1024 * 1024)
-
-enum uapi_request { REQ_SET, REQ_GET };
 
 struct builtin_run {
 	struct rv_tunnel *tunnel;	/* NULL once reported down while resolving */
@@ -66,10 +61,7 @@ struct builtin_run {
 
 	GPid pid;
 	guint child_watch;
-	int uapi_fd;
-	guint uapi_watch;
-	GString *response;
-	GQueue requests;		/* GINT_TO_POINTER(enum uapi_request) */
+	struct rv_uapi_client *uapi;	/* the engine's control socket */
 	int log_fd[2];
 	guint log_watch[2];
 	GString *log_line[2];
@@ -86,7 +78,7 @@ struct builtin_run {
 static void run_free(struct builtin_run *run)
 {
 	g_clear_handle_id(&run->child_watch, g_source_remove);
-	g_clear_handle_id(&run->uapi_watch, g_source_remove);
+	g_clear_pointer(&run->uapi, rv_uapi_client_free);
 	g_clear_handle_id(&run->stats_timer, g_source_remove);
 	g_clear_handle_id(&run->kill_timer, g_source_remove);
 	g_clear_handle_id(&run->configure_timer, g_source_remove);
@@ -97,11 +89,6 @@ static void run_free(struct builtin_run *run)
 		if (run->log_line[i])
 			g_string_free(run->log_line[i], TRUE);
 	}
-	if (run->uapi_fd >= 0)
-		close(run->uapi_fd);
-	if (run->response)
-		g_string_free(run->response, TRUE);
-	g_queue_clear(&run->requests);
 	if (run->pid > 0)
 		g_spawn_close_pid(run->pid);
 	g_clear_object(&run->cancel);
@@ -125,67 +112,6 @@ static char *format_endpoint(GInetAddress *addr, guint16 port)
 	if (g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6)
 		return g_strdup_printf("[%s]:%u", text, port);
 	return g_strdup_printf("%s:%u", text, port);
-}
-
-/* base64 key (wg format) to the UAPI's 64 hex digits; false if it is not 32 bytes. */
-static bool append_hex_key(GString *out, const char *name, const char *base64)
-{
-	static const char digits[] = "0123456789abcdef";
-	gsize len = 0;
-	guchar *raw;
-	bool ok;
-
-	/* g_base64_decode does not validate: check the alphabet and length first. */
-	if (strlen(base64) != 44 || base64[43] != '=' ||
-	    strspn(base64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43)
-		return false;
-	raw = g_base64_decode(base64, &len);
-	ok = len == 32;
-	if (ok) {
-		g_string_append_printf(out, "%s=", name);
-		for (gsize i = 0; i < len; i++) {
-			g_string_append_c(out, digits[raw[i] >> 4]);
-			g_string_append_c(out, digits[raw[i] & 15]);
-		}
-		g_string_append_c(out, '\n');
-	}
-	explicit_bzero(raw, len);
-	g_free(raw);
-	return ok;
-}
-
-/* The whole configuration as one UAPI set request. Holds secrets: the caller wipes it. */
-static GString *build_set_request(const struct builtin_run *run, GError **error)
-{
-	GString *req = g_string_sized_new(512);
-
-	g_string_append(req, "set=1\n");
-	if (!append_hex_key(req, "private_key", run->wg->private_key))
-		goto bad_key;
-	g_string_append(req, "replace_peers=true\n");
-	for (guint i = 0; i < run->wg->peers->len; i++) {
-		const struct rv_wg_peer *p = g_ptr_array_index(run->wg->peers, i);
-
-		if (!append_hex_key(req, "public_key", p->public_key))
-			goto bad_key;
-		if (p->preshared_key && !append_hex_key(req, "preshared_key", p->preshared_key))
-			goto bad_key;
-		if (run->endpoints[i])
-			g_string_append_printf(req, "endpoint=%s\n", run->endpoints[i]);
-		g_string_append_printf(req, "persistent_keepalive_interval=%d\n", p->keepalive);
-		g_string_append(req, "replace_allowed_ips=true\n");
-		for (guint j = 0; j < p->allowed_ips->len; j++)
-			g_string_append_printf(req, "allowed_ip=%s\n",
-					       (const char *)g_ptr_array_index(p->allowed_ips, j));
-	}
-	g_string_append_c(req, '\n');
-	return req;
-
-bad_key:
-	explicit_bzero(req->str, req->len);
-	g_string_free(req, TRUE);
-	g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "a key is not a base64-encoded 32-byte key");
-	return NULL;
 }
 
 static struct rv_tunnel_net *build_net(const struct builtin_run *run)
@@ -340,80 +266,16 @@ static gboolean on_engine_output(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* ------------------------------------------------------------------ UAPI client */
+/* ------------------------------------------------------------------ the engine's answers */
 
-static int send_request(struct builtin_run *run, const char *text, gsize len, enum uapi_request kind)
+static void on_set_done(struct rv_uapi_client *client, int err, void *data)
 {
-	gsize done = 0;
+	struct builtin_run *run = data;
 
-	/* Requests are small next to the socket buffer: a partial write means the
-	 * engine stopped reading, which we treat as a failure rather than queue. */
-	while (done < len) {
-		ssize_t n = send(run->uapi_fd, text + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (gsize)n;
-	}
-	g_queue_push_tail(&run->requests, GINT_TO_POINTER(kind));
-	return 0;
-}
-
-static void handle_get(struct builtin_run *run, char **lines)
-{
-	guint64 rx = 0, tx = 0;
-	gint64 latest = 0, sec = 0;
-
-	for (char **l = lines; *l; l++) {
-		const char *eq = strchr(*l, '=');
-		guint64 v;
-
-		if (!eq || !g_ascii_string_to_unsigned(eq + 1, 10, 0, G_MAXUINT64, &v, NULL))
-			continue;
-		if (g_str_has_prefix(*l, "rx_bytes="))
-			rx += v;
-		else if (g_str_has_prefix(*l, "tx_bytes="))
-			tx += v;
-		else if (g_str_has_prefix(*l, "last_handshake_time_sec="))
-			sec = (gint64)MIN(v, (guint64)G_MAXINT32 * 4);
-		else if (g_str_has_prefix(*l, "last_handshake_time_nsec=")) {
-			gint64 usec = sec * G_USEC_PER_SEC + (gint64)(v / 1000);
-
-			if (sec > 0 && usec > latest)
-				latest = usec;
-			sec = 0;
-		}
-	}
-	if (run->tunnel)
-		rv_tunnel_report_stats(run->tunnel, rx, tx, latest);
-}
-
-static void handle_response(struct builtin_run *run, const char *text)
-{
-	enum uapi_request kind = GPOINTER_TO_INT(g_queue_pop_head(&run->requests));
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	const char *errno_line = NULL;
-	guint64 err = 1;
-
-	for (char **l = lines; *l; l++)
-		if (g_str_has_prefix(*l, "errno="))
-			errno_line = *l + 6;
-	if (!errno_line || !g_ascii_string_to_unsigned(errno_line, 10, 0, 4095, &err, NULL))
-		err = EPROTO;
-	if (kind == REQ_GET) {
-		if (err == 0)
-			handle_get(run, lines);
-		else
-			g_warning("tunnel %s: engine answered get with errno=%" G_GUINT64_FORMAT,
-				  run->ifname, err);
-		return;
-	}
 	g_clear_handle_id(&run->configure_timer, g_source_remove);
 	if (err != 0) {
 		g_autofree char *msg = g_strdup_printf("roamvpn-engine refused the configuration: %s",
-						       g_strerror((int)err));
+						       g_strerror(err));
 
 		terminate(run, msg);
 		return;
@@ -427,42 +289,30 @@ static void handle_response(struct builtin_run *run, const char *text)
 	rv_tunnel_report_up(run->tunnel, build_net(run));
 }
 
-static gboolean on_uapi(int fd, GIOCondition cond, gpointer data)
+static void on_stats(struct rv_uapi_client *client, int err, const struct rv_uapi_stats *stats,
+		     void *data)
 {
 	struct builtin_run *run = data;
-	char buf[4096];
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	char *end;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		/* The engine closed its end: it is exiting; the child watch reports. */
-		run->uapi_watch = 0;
-		return G_SOURCE_REMOVE;
-	}
-	g_string_append_len(run->response, buf, n);
-	if (run->response->len > MAX_RESPONSE) {
-		run->uapi_watch = 0;
-		terminate(run, "roamvpn-engine sent an oversized UAPI response");
-		return G_SOURCE_REMOVE;
-	}
-	/* Each response ends with an empty line. */
-	while (!run->stopping && (end = strstr(run->response->str, "\n\n"))) {
-		g_autofree char *one = g_strndup(run->response->str, (gsize)(end - run->response->str + 1));
-
-		g_string_erase(run->response, 0, end - run->response->str + 2);
-		if (g_queue_is_empty(&run->requests)) {
-			run->uapi_watch = 0;
-			terminate(run, "roamvpn-engine sent an unrequested UAPI response");
-			return G_SOURCE_REMOVE;
-		}
-		handle_response(run, one);
-		if (run->stopping)
-			break;
-	}
-	return G_SOURCE_CONTINUE;
+	if (err != 0)
+		g_warning("tunnel %s: engine answered get with errno=%d", run->ifname, err);
+	else if (run->tunnel && !run->stopping)
+		rv_tunnel_report_stats(run->tunnel, stats->rx_bytes, stats->tx_bytes,
+				       stats->last_handshake);
 }
+
+static void on_uapi_failed(struct rv_uapi_client *client, const char *why, void *data)
+{
+	/* NULL: the engine closed its end, it is exiting; the child watch reports. */
+	if (why)
+		terminate(data, why);
+}
+
+static const struct rv_uapi_callbacks uapi_callbacks = {
+	.set_done = on_set_done,
+	.stats = on_stats,
+	.failed = on_uapi_failed,
+};
 
 static gboolean configure_timeout(gpointer data)
 {
@@ -476,12 +326,10 @@ static gboolean configure_timeout(gpointer data)
 static gboolean poll_stats(gpointer data)
 {
 	struct builtin_run *run = data;
-	static const char get[] = "get=1\n\n";
+	int r = rv_uapi_get_stats(run->uapi);
 
-	/* One get at a time: a slow engine must not pile requests up. */
-	if (!g_queue_is_empty(&run->requests))
-		return G_SOURCE_CONTINUE;
-	if (send_request(run, get, sizeof(get) - 1, REQ_GET) < 0) {
+	/* -EBUSY: the last answer is outstanding; a slow engine gets no pile-up. */
+	if (r < 0 && r != -EBUSY) {
 		run->stats_timer = 0;
 		terminate(run, "roamvpn-engine stopped answering on its control socket");
 		return G_SOURCE_REMOVE;
@@ -491,122 +339,32 @@ static gboolean poll_stats(gpointer data)
 
 /* ------------------------------------------------------------------ fds for the engine */
 
-static int create_tun(const char *ifname, GError **error)
+/* The TUN (with the virtio-net header the engine's offloads need) and the UDP
+ * sockets (ListenPort=, FwMark=, buffers past rmem_max, which the unprivileged
+ * engine could not set), made by the engine's own code (engine/tun.c, udp.c). */
+static int create_fds(struct builtin_run *run, int *tun, struct rv_udp *udp, GError **error)
 {
-	struct ifreq ifr = { 0 };
-	int sz = VNET_HDR_LEN;
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int r;
 
-	if (fd < 0) {
-		int err = errno;
-
-		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "cannot open /dev/net/tun: %s", g_strerror(err));
-		return -err;
+	*tun = rv_tun_create(run->ifname, true, NULL);
+	if (*tun < 0) {
+		g_set_error(error, RV_ERROR, *tun == -EBUSY ? RV_ERROR_BUSY : RV_ERROR_FAILED,
+			    "cannot create TUN device %s: %s", run->ifname, g_strerror(-*tun));
+		return *tun;
 	}
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
-	g_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
-		int err = errno;
-
-		close(fd);
-		g_set_error(error, RV_ERROR, err == EBUSY ? RV_ERROR_BUSY : RV_ERROR_FAILED,
-			    "cannot create TUN device %s: %s", ifname, g_strerror(err));
-		return -err;
+	rv_udp_init(udp);
+	r = rv_udp_open(udp, (uint16_t)run->wg->listen_port, run->wg->fwmark);
+	if (r == 0 && udp->fd4 < 0)
+		r = -EAFNOSUPPORT;	/* the engine needs IPv4; IPv6 is optional */
+	if (r < 0) {
+		g_set_error(error, RV_ERROR, r == -EADDRINUSE ? RV_ERROR_BUSY :
+			    r == -EPERM ? RV_ERROR_PERMISSION : RV_ERROR_FAILED,
+			    "cannot open the UDP sockets (port %d, fwmark 0x%x): %s",
+			    run->wg->listen_port, run->wg->fwmark, g_strerror(-r));
+		rv_udp_close(udp);
+		return r;
 	}
-	return fd;
-}
-
-static int create_udp(int family, int port, guint32 fwmark, GError **error)
-{
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int one = 1, size = SOCKET_BUFFER;
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-
-	if (fd < 0) {
-		int err = errno;
-
-		if (family == AF_INET6 && err == EAFNOSUPPORT)
-			return -err;	/* no IPv6 here: v4 only */
-		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "cannot create UDP socket: %s", g_strerror(err));
-		return -err;
-	}
-	/* The engine, unprivileged, cannot raise these past rmem_max itself. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
-		int err = errno;
-
-		close(fd);
-		g_set_error(error, RV_ERROR, RV_ERROR_PERMISSION, "cannot set fwmark 0x%x: %s", fwmark,
-			    g_strerror(err));
-		return -err;
-	}
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((guint16)port);
-		len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((guint16)port);
-		len = sizeof(*sin);
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		int err = errno;
-
-		close(fd);
-		if (family == AF_INET6 && err == EADDRNOTAVAIL)
-			return -EAFNOSUPPORT;	/* IPv6 disabled */
-		g_set_error(error, RV_ERROR, err == EADDRINUSE ? RV_ERROR_BUSY : RV_ERROR_FAILED,
-			    "cannot bind UDP port %d: %s", port, g_strerror(err));
-		return -err;
-	}
-	return fd;
-}
-
-static int bound_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		return -errno;
-	return ntohs(sin.sin_port);
-}
-
-/* v4 and v6 on the same port (as wireguard-go); with a random port, retry if the
- * v6 half of the first choice is taken. */
-static int create_udp_pair(struct builtin_run *run, int *fd4, int *fd6, GError **error)
-{
-	for (int attempt = 0; attempt < 8; attempt++) {
-		int port;
-
-		*fd4 = create_udp(AF_INET, run->wg->listen_port, run->wg->fwmark, error);
-		if (*fd4 < 0)
-			return *fd4;
-		port = bound_port(*fd4);
-		*fd6 = create_udp(AF_INET6, port, run->wg->fwmark, NULL);
-		if (*fd6 >= 0 || *fd6 == -EAFNOSUPPORT) {
-			*fd6 = MAX(*fd6, -1);
-			return 0;
-		}
-		close(*fd4);
-		*fd4 = -1;
-		if (*fd6 != -EADDRINUSE || run->wg->listen_port) {
-			g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "cannot bind UDP port %d for IPv6: %s",
-				    port, g_strerror(-*fd6));
-			return *fd6;
-		}
-	}
-	g_set_error(error, RV_ERROR, RV_ERROR_BUSY, "no UDP port free for both IPv4 and IPv6");
-	return -EADDRINUSE;
+	return 0;
 }
 
 static const char *engine_path(void)
@@ -631,21 +389,16 @@ static int launch(struct builtin_run *run, GError **error)
 	gsize n_fds = 0;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_auto(GStrv) env = NULL;
-	g_autoptr(GString) req = NULL;
+	g_autoptr(GError) set_error = NULL;
+	struct rv_udp udp;
 	char *log_level = NULL;
 	int r;
 
-	req = build_set_request(run, error);
-	if (!req)
-		return -EINVAL;
-	tun = create_tun(run->ifname, error);
-	if (tun < 0) {
-		r = tun;
-		goto out;
-	}
-	r = create_udp_pair(run, &fd4, &fd6, error);
+	r = create_fds(run, &tun, &udp, error);
 	if (r < 0)
 		goto out;
+	fd4 = udp.fd4;
+	fd6 = udp.fd6;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
 		r = -errno;
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "socketpair: %s", g_strerror(-r));
@@ -698,24 +451,17 @@ static int launch(struct builtin_run *run, GError **error)
 		run->log_watch[i] = g_unix_fd_add(run->log_fd[i], G_IO_IN | G_IO_HUP | G_IO_ERR,
 						  on_engine_output, run);
 	}
-	run->uapi_fd = pair[0];
+	run->uapi = rv_uapi_client_new(pair[0], &uapi_callbacks, run);
 	pair[0] = -1;
-	run->response = g_string_new(NULL);
-	run->uapi_watch = g_unix_fd_add(run->uapi_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_uapi, run);
-	r = send_request(run, req->str, req->len, REQ_SET);
-	if (r < 0) {
+	if (rv_uapi_set_device(run->uapi, run->wg, run->endpoints, &set_error) < 0) {
 		/* The child is running: stop it; child_exited reports. */
-		g_autofree char *msg = g_strdup_printf("cannot configure roamvpn-engine: %s", g_strerror(-r));
-
-		terminate(run, msg);
+		terminate(run, set_error->message);
 		r = 0;
 	} else {
 		run->stats_timer = g_timeout_add_seconds(STATS_INTERVAL_S, poll_stats, run);
 		run->configure_timer = g_timeout_add_seconds(CONFIGURE_TIMEOUT_S, configure_timeout, run);
 	}
 out:
-	if (req)
-		explicit_bzero(req->str, req->len);
 	/* The engine has its copies; ours would keep the device alive after it exits. */
 	for (int *fd = (int[]){ tun, fd4, fd6, pair[0], pair[1] }, i = 0; i < 5; i++)
 		if (fd[i] >= 0)
@@ -839,12 +585,10 @@ static int builtin_start(struct rv_tunnel *t, const void *config, const struct r
 	run->tunnel = t;
 	run->config = rv_tunnel_config_ref(t->config);
 	run->wg = wg;
-	run->uapi_fd = -1;
 	run->log_fd[0] = run->log_fd[1] = -1;
 	run->ifname = g_strdup(wg->ifname);
 	run->endpoints = g_new0(char *, wg->peers->len + 1);
 	run->cancel = g_cancellable_new();
-	g_queue_init(&run->requests);
 	t->backend_data = run;
 	if (resolve_endpoints(run) > 0)
 		return 0;	/* launch() when the names are resolved */
