@@ -240,9 +240,22 @@ static void test_plugins(void)
 		g_assert_null(strstr(out, secret));
 	}
 	g_assert_null(strstr(out, "grouppsk"));
+	remove_tree(confdir);
+	g_assert_cmpint(g_remove(broken), ==, 0);
+
+	/* The shipped vpnc example (inline keys) is valid as installed (0600). */
+	{
+		const char *src = g_getenv("ROAMVPN_SOURCE_ROOT");
+		g_autofree char *example = src ? g_build_filename(src, "data", "examples", "tunnels",
+								  "vpnc.conf", NULL) : NULL;
+		g_autofree char *text = NULL, *out2 = NULL;
+
+		g_assert_true(example && g_file_get_contents(example, &text, NULL, NULL));
+		write_file("tunnels/vpnc.conf", text, 0600);
+		g_assert_cmpint(run_check(&out2), ==, 0);
+	}
 
 	g_assert_cmpint(g_remove(link), ==, 0);
-	g_assert_cmpint(g_remove(broken), ==, 0);
 	remove_tree(confdir);
 }
 
