@@ -31,6 +31,7 @@
 enum rv_log_level { RV_LOG_SILENT = 0, RV_LOG_ERROR = 1, RV_LOG_VERBOSE = 2 };
 extern int rv_log_level;
 void rv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rv_log_set_ifname(const char *ifname);	/* the "(wg0)" of each line */
 #define rv_log_error(...) rv_log(RV_LOG_ERROR, __VA_ARGS__)
 #define rv_log_verbose(...) do { if (rv_log_level >= RV_LOG_VERBOSE) rv_log(RV_LOG_VERBOSE, __VA_ARGS__); } while (0)
 

@@ -1,0 +1,423 @@
+/* receive.c - everything that arrives on the UDP sockets: the RX thread
+ * (recvmmsg -> UDP_GRO split -> index lookup -> opening (parallel,
+ * queueing.c) -> replay window, session promotion, roaming, cryptokey
+ * routing (serial, in arrival order) -> TUN, GSO-coalesced) and the
+ * handshake messages it queues for the control thread (cookies under load,
+ * initiation, response). The kernel's receive.c. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "tun.h"
+#include "device-internal.h"
+
+/* Address bytes the cookie is bound to (cookie.h): address then port. */
+static size_t endpoint_source_bytes(const union rv_endpoint *ep, uint8_t out[18])
+{
+	if (ep->sa.sa_family == AF_INET) {
+		memcpy(out, &ep->in4.sin_addr, 4);
+		memcpy(out + 4, &ep->in4.sin_port, 2);
+		return 6;
+	}
+	memcpy(out, &ep->in6.sin6_addr, 16);
+	memcpy(out + 16, &ep->in6.sin6_port, 2);
+	return 18;
+}
+
+/* ------------------------------------------------------ handshake receiving */
+
+static bool under_load(struct rv_device *dev, uint64_t now)
+{
+	static uint64_t load_until;
+	unsigned count;
+
+	pthread_mutex_lock(&dev->hsq_lock);
+	count = dev->hsq_count;
+	pthread_mutex_unlock(&dev->hsq_lock);
+	/* wireguard-go's rule: an eighth of the queue, and stay "under load"
+	 * for a second after it drains so an attacker cannot oscillate it */
+	if (count >= RV_HANDSHAKE_QUEUE / 8) {
+		load_until = now + RV_NSEC_PER_SEC;
+		return true;
+	}
+	return now < load_until;
+}
+
+/* The handshake handlers run on the control thread WITHOUT the device lock
+ * for the expensive parts (X25519, AEAD, KDF): the handshake state, the
+ * identity, the cookie makers and the peer list are only ever touched by this
+ * thread. The lock (write) is taken only around what the data threads read:
+ * the index table and the session slots. So a flood of handshake messages
+ * costs CPU, but does not stall the data path behind the lock. */
+static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m, uint64_t now)
+{
+	const struct wg_msg_initiation *msg = (const void *)m->data;
+	struct wg_initiation_parsed parsed;
+	struct wg_msg_response resp;
+	struct wg_keypair *kp;
+	struct rv_index_entry *e;
+	struct rv_peer *peer;
+	uint32_t idx;
+	int ret;
+
+	if (wg_noise_consume_initiation_begin(&dev->identity, msg, &parsed) < 0)
+		return;
+	peer = rv_find_peer(dev, parsed.remote_static);
+	if (!peer) {
+		wg_crypto_wipe(&parsed, sizeof(parsed));
+		return;
+	}
+	ret = wg_noise_consume_initiation_finish(&peer->hs, &dev->identity, msg, &parsed, now);
+	if (ret < 0) {
+		PEER_LOG(peer, "Rejected handshake initiation: %s", strerror(-ret));
+		return;
+	}
+	PEER_LOG(peer, "Received handshake initiation");
+	rv_peer_set_endpoint(peer, &m->from);
+	rv_peer_event_traversal(peer, now);
+	rv_peer_event_auth_received(peer);
+
+	pthread_rwlock_wrlock(&dev->lock);
+	rv_drop_handshake_index(dev, peer);
+	idx = rv_index_add(dev, peer);
+	pthread_rwlock_unlock(&dev->lock);
+	ret = wg_noise_create_response(&peer->hs, &dev->identity, &resp, idx);
+	kp = ret < 0 ? NULL : calloc(1, sizeof(*kp));
+	if (ret < 0 || !kp || wg_noise_begin_session(&peer->hs, kp, now) < 0) {
+		free(kp);
+		pthread_rwlock_wrlock(&dev->lock);
+		rv_index_remove(dev, idx);
+		pthread_rwlock_unlock(&dev->lock);
+		PEER_LOG(peer, "Failed to create response message");
+		return;
+	}
+	wg_cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now);
+	pthread_rwlock_wrlock(&dev->lock);
+	/* the data threads never remove a handshake entry, so it is still ours */
+	e = rv_index_find(dev, idx);
+	if (!e) {
+		pthread_rwlock_unlock(&dev->lock);
+		wg_keypair_clear(kp);
+		free(kp);
+		return;
+	}
+	e->keypair = kp;
+	kp->local_index = idx;
+	rv_install_keypair(dev, peer, kp);
+	peer->zero_keys_deadline_ns = now + 3 * dev->timers.reject_after_time_ns;
+	pthread_rwlock_unlock(&dev->lock);
+	PEER_LOG(peer, "Sending handshake response");
+	if (rv_send_to_peer(dev, peer, &resp, sizeof(resp)) == 0) {
+		rv_peer_event_traversal(peer, now);
+		rv_peer_event_auth_sent(peer);
+	}
+}
+
+static void handle_response(struct rv_device *dev, struct rv_handshake_msg *m, uint64_t now)
+{
+	const struct wg_msg_response *msg = (const void *)m->data;
+	uint32_t idx = wg_le32(msg->receiver_index);
+	struct rv_index_entry *e;
+	struct wg_keypair *kp;
+	struct rv_peer *peer = NULL;
+	int ret;
+
+	pthread_rwlock_rdlock(&dev->lock);
+	e = rv_index_find(dev, idx);
+	if (e && !e->keypair)
+		peer = e->peer;
+	pthread_rwlock_unlock(&dev->lock);
+	if (!peer)
+		return;
+	ret = wg_noise_consume_response(&peer->hs, &dev->identity, msg);
+	if (ret < 0) {
+		PEER_LOG(peer, "Rejected handshake response: %s", strerror(-ret));
+		return;
+	}
+	PEER_LOG(peer, "Received handshake response");
+	kp = calloc(1, sizeof(*kp));
+	if (!kp || wg_noise_begin_session(&peer->hs, kp, now) < 0) {
+		free(kp);
+		return;
+	}
+	rv_peer_set_endpoint(peer, &m->from);
+	rv_peer_event_traversal(peer, now);
+	rv_peer_event_auth_received(peer);
+	pthread_rwlock_wrlock(&dev->lock);
+	e = rv_index_find(dev, idx);
+	if (!e || e->keypair || e->peer != peer) {
+		pthread_rwlock_unlock(&dev->lock);
+		wg_keypair_clear(kp);
+		free(kp);
+		return;
+	}
+	e->keypair = kp;
+	kp->local_index = idx;
+	peer->handshake_index = 0;	/* the entry now names the session */
+	rv_install_keypair(dev, peer, kp);
+	peer->zero_keys_deadline_ns = now + 3 * dev->timers.reject_after_time_ns;
+	rv_handshake_complete(peer);
+	/* confirms the session to the responder (or carries staged data) */
+	rv_send_keepalive(dev, peer, now);
+	pthread_rwlock_unlock(&dev->lock);
+}
+
+static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg *m, bool loaded, uint64_t now)
+{
+	uint8_t src[18];
+	size_t src_len;
+	enum wg_mac_state st;
+
+	if (m->data[0] == WG_MSG_COOKIE_REPLY) {
+		const struct wg_msg_cookie_reply *r = (const void *)m->data;
+		struct rv_index_entry *e;
+		struct rv_peer *peer = NULL;
+
+		pthread_rwlock_rdlock(&dev->lock);
+		e = rv_index_find(dev, wg_le32(r->receiver_index));
+		if (e)
+			peer = e->peer;	/* only this thread frees peers */
+		pthread_rwlock_unlock(&dev->lock);
+		if (peer && wg_cookie_consume_reply(&peer->cookie, r, now) == 0)
+			PEER_LOG(peer, "Received cookie reply");
+		return;
+	}
+	src_len = endpoint_source_bytes(&m->from, src);
+	st = wg_cookie_check(&dev->cookie_checker, m->data, m->len, src, src_len, loaded, now);
+	if (st == WG_MAC_INVALID)
+		return;
+	if (loaded && st != WG_MAC1_VALID_COOKIE_VALID) {
+		struct wg_msg_cookie_reply reply;
+
+		if (wg_cookie_create_reply(&dev->cookie_checker, &reply, m->data, m->len, src, src_len, now) == 0)
+			rv_udp_send(&dev->udp, &m->from, &reply, sizeof(reply));
+		return;
+	}
+	/* a valid cookie proves the address, not good intent: still at most
+	 * 20 expensive handshakes per second per address while under load */
+	if (loaded && !rv_ratelimiter_allow(dev->ratelimiter, src, src_len - 2, now))
+		return;
+	if (m->data[0] == WG_MSG_INITIATION)
+		handle_initiation(dev, m, now);
+	else
+		handle_response(dev, m, now);
+}
+
+void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
+{
+	struct rv_handshake_msg m;
+	unsigned budget = RV_HANDSHAKE_QUEUE;
+
+	while (budget--) {
+		bool loaded = under_load(dev, now);
+
+		pthread_mutex_lock(&dev->hsq_lock);
+		if (!dev->hsq_count) {
+			pthread_mutex_unlock(&dev->hsq_lock);
+			break;
+		}
+		m = dev->hsq[dev->hsq_head];
+		dev->hsq_head = (dev->hsq_head + 1) % RV_HANDSHAKE_QUEUE;
+		dev->hsq_count--;
+		pthread_mutex_unlock(&dev->hsq_lock);
+		handle_handshake_msg(dev, &m, loaded, now);
+	}
+	wg_crypto_wipe(&m, sizeof(m));
+}
+
+/* ------------------------------------------------------------ the RX thread */
+
+static void enqueue_handshake(struct rv_device *dev, const uint8_t *buf, size_t len,
+			      const union rv_endpoint *from)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&dev->hsq_lock);
+	if (dev->hsq_count < RV_HANDSHAKE_QUEUE) {
+		struct rv_handshake_msg *m = &dev->hsq[(dev->hsq_head + dev->hsq_count) % RV_HANDSHAKE_QUEUE];
+
+		m->len = (uint16_t)len;
+		m->from = *from;
+		memcpy(m->data, buf, len);
+		dev->hsq_count++;
+		queued = true;
+	}
+	pthread_mutex_unlock(&dev->hsq_lock);
+	if (queued)
+		rv_wake(dev->wake_fd);
+}
+
+static size_t ip_packet_len(const uint8_t *pkt, size_t n)
+{
+	size_t tot;
+
+	if (n < 1)
+		return 0;
+	if ((pkt[0] >> 4) == 4) {
+		if (n < 20)
+			return 0;
+		tot = ((size_t)pkt[2] << 8) | pkt[3];
+		return tot >= 20 && tot <= n ? tot : 0;
+	}
+	if ((pkt[0] >> 4) == 6) {
+		if (n < 40)
+			return 0;
+		tot = 40 + (((size_t)pkt[4] << 8) | pkt[5]);
+		return tot <= n ? tot : 0;
+	}
+	return 0;
+}
+
+/* Called with the read lock held; may swap it for the write lock and back. */
+static void promote_next(struct rv_device *dev, uint32_t idx, struct wg_keypair *kp, uint64_t now)
+{
+	struct rv_index_entry *e;
+
+	pthread_rwlock_unlock(&dev->lock);
+	pthread_rwlock_wrlock(&dev->lock);
+	e = rv_index_find(dev, idx);
+	if (e && e->keypair == kp && e->peer->kp_next == kp) {
+		struct rv_peer *peer = e->peer;
+		struct wg_keypair *old_prev = peer->kp_previous;
+
+		peer->kp_previous = peer->kp_current;
+		peer->kp_current = kp;
+		peer->kp_next = NULL;
+		rv_keypair_delete(dev, &old_prev);
+		rv_handshake_complete(peer);
+		if (atomic_load(&peer->staged_count))
+			rv_request(dev, &peer->want_flush_staged);
+	}
+	(void)now;
+	pthread_rwlock_unlock(&dev->lock);
+	pthread_rwlock_rdlock(&dev->lock);
+}
+
+static void rx_one(struct rv_device *dev, struct rv_tun_writer *tw, uint8_t *buf, size_t len,
+		   const union rv_endpoint *from, uint64_t now)
+{
+	enum wg_message_type type = wg_msg_classify(buf, len);
+	struct rv_index_entry *e;
+	struct wg_keypair *kp;
+	struct rv_peer *peer;
+	uint64_t counter;
+	uint32_t idx;
+	ssize_t n;
+	size_t plen;
+	uint8_t *pkt;
+
+	if (type == WG_MSG_INITIATION || type == WG_MSG_RESPONSE || type == WG_MSG_COOKIE_REPLY) {
+		enqueue_handshake(dev, buf, len, from);
+		return;
+	}
+	if (type != WG_MSG_TRANSPORT)
+		return;
+	idx = wg_msg_receiver_index(buf);
+	e = rv_index_find(dev, idx);
+	if (!e || !e->keypair)
+		return;
+	kp = e->keypair;
+	if (!rv_keypair_usable_for_receive(&dev->timers, kp, now))
+		return;
+	n = wg_transport_open(kp, buf, len, &counter);
+	if (n < 0)
+		return;
+	if (e->peer->kp_next == kp) {
+		promote_next(dev, idx, kp, now);
+		e = rv_index_find(dev, idx);
+		if (!e || e->keypair != kp)
+			return;	/* removed while we switched locks */
+	}
+	peer = e->peer;
+	if (from->sa.sa_family) {
+		union rv_endpoint cur;
+
+		rv_peer_get_endpoint(peer, &cur);
+		if (!rv_endpoint_equal(&cur, from))
+			rv_peer_set_endpoint(peer, from);	/* roaming */
+	}
+	rv_peer_event_traversal(peer, now);
+	rv_peer_event_auth_received(peer);
+	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
+	if (rv_keypair_wants_rekey_on_receive(&dev->timers, kp, now))
+		rv_request(dev, &peer->want_last_minute_handshake);
+	if (n == 0)
+		return;	/* keepalive */
+	rv_peer_event_data_received(peer, now);
+	pkt = buf + WG_MSG_TRANSPORT_HEADER_LEN;
+	plen = ip_packet_len(pkt, (size_t)n);
+	if (!plen)
+		return;
+	if (wg_allowedips_lookup_src(&dev->allowedips, pkt, plen) != peer)
+		return;	/* cryptokey routing: this peer may not use that source */
+	rv_tun_writer_add(tw, pkt, plen);
+}
+
+void *rv_rx_thread(void *arg)
+{
+	struct rv_device *dev = arg;
+	struct rv_udp_batch *batch = malloc(sizeof(*batch));
+	struct rv_tun_writer *tw = malloc(sizeof(*tw));
+
+	if (!batch || !tw || rv_udp_batch_init(batch) < 0)
+		abort();
+	rv_tun_writer_init(tw, dev->tun_fd, dev->tun_vnet);
+	while (!atomic_load(&dev->stopping)) {
+		struct pollfd pfd[4];
+		int k;
+
+		pthread_rwlock_rdlock(&dev->lock);
+		pfd[0].fd = dev->udp.fd4;
+		pfd[1].fd = dev->udp.fd6;
+		pthread_rwlock_unlock(&dev->lock);
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[2].fd = dev->stop_fd;
+		pfd[2].events = POLLIN;
+		pfd[3].fd = dev->rx_wake_fd;
+		pfd[3].events = POLLIN;
+		if (poll(pfd, 4, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[2].revents)
+			break;
+		if (pfd[3].revents) {
+			rv_drain(dev->rx_wake_fd);
+			continue;
+		}
+		for (k = 0; k < 2; k++) {
+			int rounds = 4;	/* then let the other family have a turn */
+
+			if (pfd[k].fd < 0 || !(pfd[k].revents & POLLIN))
+				continue;
+			while (rounds--) {
+				uint64_t now;
+				int got = rv_udp_recv_batch(pfd[k].fd, batch), j;
+
+				if (got <= 0)
+					break;
+				now = rv_now_ns();
+				pthread_rwlock_rdlock(&dev->lock);
+				for (j = 0; j < got; j++) {
+					size_t total = batch->msgs[j].msg_len, seg = batch->gso_size[j], off;
+
+					if (!seg)
+						seg = total;
+					for (off = 0; off < total; off += seg)
+						rx_one(dev, tw, batch->buf[j] + off,
+						       total - off < seg ? total - off : seg, &batch->from[j], now);
+				}
+				/* the batch buffers are reused by the next recvmmsg */
+				rv_tun_writer_flush(tw);
+				pthread_rwlock_unlock(&dev->lock);
+				if (got < RV_UDP_BATCH)
+					break;
+			}
+		}
+	}
+	rv_udp_batch_free(batch);
+	free(batch);
+	free(tw);
+	return NULL;
+}
+
