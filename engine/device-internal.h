@@ -68,6 +68,9 @@ void rv_send_keepalive(struct rv_device *dev, struct rv_peer *peer, uint64_t now
 /* a data thread asks the control thread for something (flag + wake-up) */
 void rv_request(struct rv_device *dev, _Atomic bool *flag);
 void *rv_tx_thread(void *dev);
+/* Jobs per worker chunk for n packets of `bytes` in all (n: one chunk,
+ * i.e. no helpers, when the batch is too small to be worth sharing). */
+unsigned rv_crypt_chunk(unsigned n, size_t bytes);
 
 /* receive.c */
 void rv_process_handshake_queue(struct rv_device *dev, uint64_t now);

@@ -39,6 +39,7 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool t
 		dev->timers = opts->timers;
 	else
 		rv_timer_config_default(&dev->timers);
+	dev->crypto_workers = opts && opts->crypto_workers ? opts->crypto_workers : rv_workers_default_count();
 
 	/* writers (handshakes, config) are rare and must not starve behind
 	 * two data threads that take the read lock back to back */
@@ -79,13 +80,15 @@ int rv_device_run(struct rv_device *dev)
 	if (dev->signal_fd >= 0)
 		rv_epoll_add(dev, dev->signal_fd, EPOLLIN, &dev->signal_fd);
 
-	if (pthread_create(&dev->tx_thread, NULL, rv_tx_thread, dev) ||
+	if (rv_workers_init(&dev->tx_workers, dev->crypto_workers) < 0 ||
+	    rv_workers_init(&dev->rx_workers, dev->crypto_workers) < 0 ||
+	    pthread_create(&dev->tx_thread, NULL, rv_tx_thread, dev) ||
 	    pthread_create(&dev->rx_thread, NULL, rv_rx_thread, dev)) {
 		rv_log_error("cannot start threads");
 		return 1;
 	}
 	dev->threads_started = true;
-	rv_log_verbose("Device started");
+	rv_log_verbose("Device started (%u crypto workers per direction)", dev->crypto_workers);
 
 	while (!atomic_load(&dev->stopping)) {
 		struct epoll_event evs[16];
@@ -126,6 +129,8 @@ int rv_device_run(struct rv_device *dev)
 	rv_wake(dev->stop_fd);
 	pthread_join(dev->tx_thread, NULL);
 	pthread_join(dev->rx_thread, NULL);
+	rv_workers_destroy(&dev->tx_workers);
+	rv_workers_destroy(&dev->rx_workers);
 	dev->threads_started = false;
 	if (dev->uapi_path)
 		unlink(dev->uapi_path);

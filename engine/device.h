@@ -25,6 +25,7 @@
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
+#include "queueing.h"
 #include "udp.h"
 #include "uapi.h"
 
@@ -61,6 +62,7 @@ struct rv_uapi_client {
 
 struct rv_device_options {
 	struct rv_timer_config timers;
+	unsigned crypto_workers;	/* threads sealing/opening per direction; 0 = one per CPU */
 };
 
 struct rv_device {
@@ -100,6 +102,8 @@ struct rv_device {
 
 	pthread_t tx_thread, rx_thread;
 	bool threads_started;
+	unsigned crypto_workers;	/* per direction, the TX/RX thread included */
+	struct rv_workers tx_workers, rx_workers;	/* helpers of the TX / RX thread */
 };
 
 /* Takes ownership of tun_fd and the udp sockets (may be -1: opened on

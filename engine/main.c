@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"                      [--user=USER] INTERFACE-NAME\n"
 		"A WireGuard-compatible userspace tunnel; configure it with wg(8).\n"
 		"       --no-offload: stand-alone TUN without IFF_VNET_HDR (no TSO/GSO)\n"
+		"       --workers=N: threads sealing/opening per direction (default: one per CPU)\n"
 		"Environment: LOG_LEVEL=error|verbose|debug|silent, WG_PROCESS_FOREGROUND=1.\n"
 		"Test-only: --test-rekey-after-time=SECONDS --test-rekey-after-messages=N --test-no-seccomp\n"
 		"See docs/engine.md.\n");
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_TUN_FD = 256, OPT_UAPI_FD, OPT_UDP4_FD, OPT_UDP6_FD, OPT_USER,
-		OPT_TEST_REKEY_TIME, OPT_TEST_REKEY_MSGS, OPT_TEST_NO_SECCOMP, OPT_NO_OFFLOAD, OPT_VERSION,
+		OPT_TEST_REKEY_TIME, OPT_TEST_REKEY_MSGS, OPT_TEST_NO_SECCOMP, OPT_NO_OFFLOAD, OPT_VERSION, OPT_WORKERS,
 	};
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 		{ "test-rekey-after-messages", required_argument, NULL, OPT_TEST_REKEY_MSGS },
 		{ "test-no-seccomp", no_argument, NULL, OPT_TEST_NO_SECCOMP },
 		{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rv_device_options opts;
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
 	int tun_fd = -1, uapi_fd = -1, udp4_fd = -1, udp6_fd = -1, ready_fd = -1, opt, ret, status;
 
 	rv_timer_config_default(&opts.timers);
+	opts.crypto_workers = 0;
 	while ((opt = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': foreground = true; break;
@@ -163,6 +166,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TEST_NO_SECCOMP: seccomp = false; break;
 		case OPT_NO_OFFLOAD: vnet = false; break;
+		case OPT_WORKERS: opts.crypto_workers = (unsigned)parse_u64(optarg, "--workers"); break;
 		default: usage(stderr); return 2;
 		}
 	}

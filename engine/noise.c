@@ -394,7 +394,7 @@ ssize_t wg_transport_seal(const struct wg_keypair *kp, uint64_t counter, uint8_t
 	return (ssize_t)(padded_len + WG_MSG_TRANSPORT_OVERHEAD);
 }
 
-ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
+ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
 {
 	uint64_t counter_le, counter;
 	uint8_t *payload = buf + WG_MSG_TRANSPORT_HEADER_LEN;
@@ -415,13 +415,31 @@ ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint6
 	if (wg_aead_open(payload, payload, len - WG_MSG_TRANSPORT_HEADER_LEN, NULL, 0,
 	                 counter, kp->receive_key) != 0)
 		return -EBADMSG;
+	*counter_out = counter;
+	return (ssize_t)(len - WG_MSG_TRANSPORT_OVERHEAD);
+}
+
+int wg_transport_accept_counter(struct wg_keypair *kp, uint64_t counter)
+{
+	bool fresh;
+
 	/* Only an authenticated counter may move the window. */
 	pthread_spin_lock(&kp->replay_lock);
 	fresh = wg_replay_check_and_update(&kp->replay, counter, WG_REJECT_AFTER_MESSAGES);
 	pthread_spin_unlock(&kp->replay_lock);
-	if (!fresh)
+	return fresh ? 0 : -EALREADY;
+}
+
+ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
+{
+	uint64_t counter;
+	ssize_t n = wg_transport_decrypt(kp, buf, len, &counter);
+
+	if (n < 0)
+		return n;
+	if (wg_transport_accept_counter(kp, counter) < 0)
 		return -EALREADY;
 	if (counter_out)
 		*counter_out = counter;
-	return (ssize_t)(len - WG_MSG_TRANSPORT_OVERHEAD);
+	return n;
 }

@@ -169,3 +169,11 @@ ssize_t wg_transport_seal(const struct wg_keypair *kp, uint64_t counter, uint8_t
  * (counter >= WG_REJECT_AFTER_MESSAGES), -EINVAL (too short). A zero-length
  * result is a keepalive. */
 ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out);
+
+/* wg_transport_open() in two steps, for opening in parallel workers while
+ * the window moves in arrival order: decrypt checks the counter against the
+ * window without moving it and authenticates/decrypts (same results as
+ * open; *counter_out set on success); accept_counter then moves the window,
+ * 0 or -EALREADY. Only decrypt may run concurrently for one keypair. */
+ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out);
+int wg_transport_accept_counter(struct wg_keypair *kp, uint64_t counter);

@@ -295,59 +295,121 @@ static void promote_next(struct rv_device *dev, uint32_t idx, struct wg_keypair 
 	pthread_rwlock_rdlock(&dev->lock);
 }
 
-static void rx_one(struct rv_device *dev, struct rv_tun_writer *tw, uint8_t *buf, size_t len,
-		   const union rv_endpoint *from, uint64_t now)
-{
-	enum wg_message_type type = wg_msg_classify(buf, len);
-	struct rv_index_entry *e;
+/* One UDP datagram (or GRO segment) of a batch, through the three stages. */
+struct rx_job {
+	uint8_t *buf;
+	size_t len;
+	const union rv_endpoint *from;
+	uint32_t idx;
 	struct wg_keypair *kp;
 	struct rv_peer *peer;
 	uint64_t counter;
+	ssize_t n;		/* opened length, or -errno */
+};
+
+#define RX_MAX_JOBS (RV_UDP_BATCH * RV_UDP_MAX_SEGMENTS)
+
+struct rx_state {
+	unsigned n;
+	size_t bytes;
+	struct rx_job job[RX_MAX_JOBS];
+};
+
+/* Stage 1 (serial): handshakes to the control thread; transport messages
+ * matched to their session and queued for opening. */
+static void rx_classify(struct rv_device *dev, struct rx_state *rx, uint8_t *buf, size_t len,
+			const union rv_endpoint *from, uint64_t now)
+{
+	enum wg_message_type type = wg_msg_classify(buf, len);
+	struct rv_index_entry *e;
+	struct rx_job *j;
 	uint32_t idx;
-	ssize_t n;
-	size_t plen;
-	uint8_t *pkt;
 
 	if (type == WG_MSG_INITIATION || type == WG_MSG_RESPONSE || type == WG_MSG_COOKIE_REPLY) {
 		enqueue_handshake(dev, buf, len, from);
 		return;
 	}
-	if (type != WG_MSG_TRANSPORT)
+	if (type != WG_MSG_TRANSPORT || rx->n == RX_MAX_JOBS)
 		return;
 	idx = wg_msg_receiver_index(buf);
 	e = rv_index_find(dev, idx);
 	if (!e || !e->keypair)
 		return;
-	kp = e->keypair;
-	if (!rv_keypair_usable_for_receive(&dev->timers, kp, now))
+	if (!rv_keypair_usable_for_receive(&dev->timers, e->keypair, now))
 		return;
-	n = wg_transport_open(kp, buf, len, &counter);
-	if (n < 0)
+	j = &rx->job[rx->n++];
+	j->buf = buf;
+	j->len = len;
+	j->from = from;
+	j->idx = idx;
+	j->kp = e->keypair;
+	j->peer = e->peer;
+	rx->bytes += len;
+}
+
+/* Stage 2 (parallel, any order): authenticate and decrypt in place. The
+ * replay window is only looked at here, not moved. */
+static void rx_open_jobs(void *ctx, unsigned first, unsigned count)
+{
+	struct rx_state *rx = ctx;
+	unsigned i;
+
+	for (i = first; i < first + count; i++) {
+		struct rx_job *j = &rx->job[i];
+
+		j->n = wg_transport_decrypt(j->kp, j->buf, j->len, &j->counter);
+	}
+}
+
+/* Stage 3 (serial, arrival order): replay window, session promotion,
+ * roaming, timers, cryptokey routing, TUN. *relookup: the lock was dropped
+ * for a promotion, so sessions named by later jobs may be gone. */
+static void rx_deliver(struct rv_device *dev, struct rv_tun_writer *tw, struct rx_job *j, uint64_t now,
+		       bool *relookup)
+{
+	struct wg_keypair *kp = j->kp;
+	struct rv_peer *peer = j->peer;
+	size_t plen;
+	uint8_t *pkt;
+
+	if (j->n < 0)
 		return;
-	if (e->peer->kp_next == kp) {
-		promote_next(dev, idx, kp, now);
-		e = rv_index_find(dev, idx);
+	if (*relookup) {
+		struct rv_index_entry *e = rv_index_find(dev, j->idx);
+
+		if (!e || e->keypair != kp)
+			return;
+		peer = e->peer;
+	}
+	if (wg_transport_accept_counter(kp, j->counter) < 0)
+		return;	/* a replay, or too old for the window */
+	if (peer->kp_next == kp) {
+		struct rv_index_entry *e;
+
+		promote_next(dev, j->idx, kp, now);
+		*relookup = true;
+		e = rv_index_find(dev, j->idx);
 		if (!e || e->keypair != kp)
 			return;	/* removed while we switched locks */
+		peer = e->peer;
 	}
-	peer = e->peer;
-	if (from->sa.sa_family) {
+	if (j->from->sa.sa_family) {
 		union rv_endpoint cur;
 
 		rv_peer_get_endpoint(peer, &cur);
-		if (!rv_endpoint_equal(&cur, from))
-			rv_peer_set_endpoint(peer, from);	/* roaming */
+		if (!rv_endpoint_equal(&cur, j->from))
+			rv_peer_set_endpoint(peer, j->from);	/* roaming */
 	}
 	rv_peer_event_traversal(peer, now);
 	rv_peer_event_auth_received(peer);
-	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&peer->rx_bytes, j->len, memory_order_relaxed);
 	if (rv_keypair_wants_rekey_on_receive(&dev->timers, kp, now))
 		rv_request(dev, &peer->want_last_minute_handshake);
-	if (n == 0)
+	if (j->n == 0)
 		return;	/* keepalive */
 	rv_peer_event_data_received(peer, now);
-	pkt = buf + WG_MSG_TRANSPORT_HEADER_LEN;
-	plen = ip_packet_len(pkt, (size_t)n);
+	pkt = j->buf + WG_MSG_TRANSPORT_HEADER_LEN;
+	plen = ip_packet_len(pkt, (size_t)j->n);
 	if (!plen)
 		return;
 	if (wg_allowedips_lookup_src(&dev->allowedips, pkt, plen) != peer)
@@ -355,13 +417,38 @@ static void rx_one(struct rv_device *dev, struct rv_tun_writer *tw, uint8_t *buf
 	rv_tun_writer_add(tw, pkt, plen);
 }
 
+/* One recvmmsg batch through the stages; read lock held. */
+static void rx_batch(struct rv_device *dev, struct rx_state *rx, struct rv_tun_writer *tw,
+		     struct rv_udp_batch *batch, int got, uint64_t now)
+{
+	bool relookup = false;
+	unsigned i;
+	int j;
+
+	rx->n = 0;
+	rx->bytes = 0;
+	for (j = 0; j < got; j++) {
+		size_t total = batch->msgs[j].msg_len, seg = batch->gso_size[j], off;
+
+		if (!seg)
+			seg = total;
+		for (off = 0; off < total; off += seg)
+			rx_classify(dev, rx, batch->buf[j] + off, total - off < seg ? total - off : seg,
+				    &batch->from[j], now);
+	}
+	rv_workers_run(&dev->rx_workers, rx_open_jobs, rx, rx->n, rv_crypt_chunk(rx->n, rx->bytes));
+	for (i = 0; i < rx->n; i++)
+		rx_deliver(dev, tw, &rx->job[i], now, &relookup);
+}
+
 void *rv_rx_thread(void *arg)
 {
 	struct rv_device *dev = arg;
 	struct rv_udp_batch *batch = malloc(sizeof(*batch));
 	struct rv_tun_writer *tw = malloc(sizeof(*tw));
+	struct rx_state *rx = malloc(sizeof(*rx));
 
-	if (!batch || !tw || rv_udp_batch_init(batch) < 0)
+	if (!batch || !tw || !rx || rv_udp_batch_init(batch) < 0)
 		abort();
 	rv_tun_writer_init(tw, dev->tun_fd, dev->tun_vnet);
 	while (!atomic_load(&dev->stopping)) {
@@ -392,21 +479,13 @@ void *rv_rx_thread(void *arg)
 				continue;
 			while (rounds--) {
 				uint64_t now;
-				int got = rv_udp_recv_batch(pfd[k].fd, batch), j;
+				int got = rv_udp_recv_batch(pfd[k].fd, batch);
 
 				if (got <= 0)
 					break;
 				now = rv_now_ns();
 				pthread_rwlock_rdlock(&dev->lock);
-				for (j = 0; j < got; j++) {
-					size_t total = batch->msgs[j].msg_len, seg = batch->gso_size[j], off;
-
-					if (!seg)
-						seg = total;
-					for (off = 0; off < total; off += seg)
-						rx_one(dev, tw, batch->buf[j] + off,
-						       total - off < seg ? total - off : seg, &batch->from[j], now);
-				}
+				rx_batch(dev, rx, tw, batch, got, now);
 				/* the batch buffers are reused by the next recvmmsg */
 				rv_tun_writer_flush(tw);
 				pthread_rwlock_unlock(&dev->lock);
@@ -418,6 +497,7 @@ void *rv_rx_thread(void *arg)
 	rv_udp_batch_free(batch);
 	free(batch);
 	free(tw);
+	free(rx);
 	return NULL;
 }
 

@@ -147,6 +147,14 @@ struct tx_state {
 	struct iovec iov[TX_SLOTS];
 	struct tx_family fam[2];	/* 0: IPv4, 1: IPv6 */
 	bool no_gso;			/* UDP_SEGMENT refused once: plain sends */
+	/* sealing jobs, in arrival order; run by the workers in tx_send() */
+	unsigned n_seal;
+	size_t seal_bytes;
+	unsigned seal_slot[TX_SLOTS];
+	struct wg_keypair *kp[TX_SLOTS];
+	uint64_t counter[TX_SLOTS];
+	size_t padded[TX_SLOTS];
+	struct rv_workers *workers;
 };
 
 void rv_request(struct rv_device *dev, _Atomic bool *flag)
@@ -155,14 +163,16 @@ void rv_request(struct rv_device *dev, _Atomic bool *flag)
 		rv_wake(dev->wake_fd);
 }
 
-/* Encrypts the packet in slot i; true if it is queued for sending. */
+/* The serial part for the packet in slot i: peer, session, endpoint and its
+ * send counter (taken here, in arrival order); the sealing itself is queued
+ * for the workers. True if it is queued for sending. */
 static bool tx_one(struct rv_device *dev, struct tx_state *tx, unsigned i, size_t len, uint64_t now)
 {
 	uint8_t *pkt = tx->buf[i] + WG_MSG_TRANSPORT_HEADER_LEN;
 	struct rv_peer *peer = wg_allowedips_lookup_dst(&dev->allowedips, pkt, len);
 	struct wg_keypair *kp;
 	uint64_t counter;
-	ssize_t n;
+	size_t padded, n;
 
 	if (!peer)
 		return false;	/* no route: wireguard-go drops silently too */
@@ -182,13 +192,15 @@ static bool tx_one(struct rv_device *dev, struct tx_state *tx, unsigned i, size_
 		rv_request(dev, &peer->want_handshake);
 		return false;
 	}
-	n = wg_transport_seal(kp, counter, tx->buf[i], len,
-			      wg_transport_padded_len(len, (size_t)atomic_load_explicit(&dev->mtu, memory_order_relaxed)),
-			      TX_BUF_SIZE);
-	if (n < 0)
-		return false;
+	padded = wg_transport_padded_len(len, (size_t)atomic_load_explicit(&dev->mtu, memory_order_relaxed));
+	n = padded + WG_MSG_TRANSPORT_OVERHEAD;	/* TX_BUF_SIZE always has room */
+	tx->kp[i] = kp;
+	tx->counter[i] = counter;
+	tx->padded[i] = padded;
+	tx->seal_slot[tx->n_seal++] = i;
+	tx->seal_bytes += n;
 	tx->iov[i].iov_base = tx->buf[i];
-	tx->iov[i].iov_len = (size_t)n;
+	tx->iov[i].iov_len = n;
 	atomic_fetch_add_explicit(&peer->tx_bytes, (uint64_t)n, memory_order_relaxed);
 	rv_peer_event_traversal(peer, now);
 	rv_peer_event_auth_sent(peer);
@@ -225,7 +237,7 @@ static int tx_flush(int fd, struct mmsghdr *m, unsigned n)
 	return 0;
 }
 
-/* Seals slots [first, first+count) and queues them per family. */
+/* Prepares slots [first, first+count) and queues them per family. */
 static void tx_prepare(struct rv_device *dev, struct tx_state *tx, unsigned first, unsigned count, uint64_t now)
 {
 	unsigned i;
@@ -300,8 +312,39 @@ static void tx_send_family(struct tx_state *tx, struct tx_family *f, int fd)
 	f->n = 0;
 }
 
+/* One worker's share of the batch's sealing jobs. */
+static void tx_seal_jobs(void *ctx, unsigned first, unsigned count)
+{
+	struct tx_state *tx = ctx;
+	unsigned j;
+
+	for (j = first; j < first + count; j++) {
+		unsigned i = tx->seal_slot[j];
+
+		wg_transport_seal(tx->kp[i], tx->counter[i], tx->buf[i], tx->len[i], tx->padded[i], TX_BUF_SIZE);
+	}
+}
+
+/* Below this much per batch, waking helpers costs more than it saves. */
+#define PARALLEL_MIN_BYTES (24 * 1024)
+#define PARALLEL_CHUNK_BYTES (8 * 1024)
+
+unsigned rv_crypt_chunk(unsigned n, size_t bytes)
+{
+	size_t avg;
+
+	if (!n || bytes < PARALLEL_MIN_BYTES)
+		return n ? n : 1;	/* one chunk: the caller alone */
+	avg = bytes / n;
+	return avg >= PARALLEL_CHUNK_BYTES ? 1 : (unsigned)(PARALLEL_CHUNK_BYTES / (avg ? avg : 1));
+}
+
 static void tx_send(struct rv_device *dev, struct tx_state *tx)
 {
+	if (tx->n_seal)
+		rv_workers_run(tx->workers, tx_seal_jobs, tx, tx->n_seal, rv_crypt_chunk(tx->n_seal, tx->seal_bytes));
+	tx->n_seal = 0;
+	tx->seal_bytes = 0;
 	if (tx->fam[0].n)
 		tx_send_family(tx, &tx->fam[0], dev->udp.fd4);
 	if (tx->fam[1].n)
@@ -366,6 +409,7 @@ void *rv_tx_thread(void *arg)
 
 	if (!tx)
 		abort();
+	tx->workers = &dev->tx_workers;
 	tx->frame = malloc(RV_TUN_MAX_FRAME);
 	if (!tx->frame)
 		abort();
