@@ -1,5 +1,5 @@
 /* device.h - one roamvpn-engine interface: identity, peers, index table, the
- * three threads (control, TX, RX) and their shared state.
+ * three threads (control, TX, RX), their crypto workers and their shared state.
  *
  * Threads and locking:
  *  - control thread (rv_device_run): UAPI connections, timers, handshake
@@ -11,8 +11,10 @@
  *    packet arrives on a peer's `next` session it takes the write lock itself
  *    to promote it (that needs no allocation).
  *  The data threads hold `lock` for reading around each batch, so nothing they
- *  point at is freed under them. Each direction is one thread, so packets of a
- *  peer stay in order. */
+ *  point at is freed under them. Each direction has one thread for its serial
+ *  stages (counters and sendmmsg; replay window, roaming and TUN write), so
+ *  packets of a peer stay in order; only the sealing/opening in between is
+ *  shared with the crypto workers (queueing.h). */
 #pragma once
 
 #include <net/if.h>
