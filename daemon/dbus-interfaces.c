@@ -17,6 +17,7 @@
 #include "link.h"
 #include "manager.h"
 #include "policy.h"
+#include "ssid.h"
 #include "tunnel.h"
 
 char *rv_dbus_tunnel_path(const char *name)
@@ -55,8 +56,14 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
+/* Interface names and the like are the kernel's bytes, not always UTF-8. */
 static GVariant *string(const char *s)
 {
+	if (s && !g_utf8_validate(s, -1, NULL)) {
+		g_autofree char *text = rv_text_escape(s);
+
+		return g_variant_new_string(text);
+	}
 	return g_variant_new_string(or_empty(s));
 }
 

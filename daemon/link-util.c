@@ -18,6 +18,11 @@ bool rv_link_is_active(const struct rv_link *link)
 	return true;
 }
 
+const char *rv_link_name_text(const struct rv_link *link)
+{
+	return link->name_text ? link->name_text : link->name;
+}
+
 const char *rv_link_wifi_state(const struct rv_link *link)
 {
 	if (!link->type || !g_str_equal(link->type, "wlan"))

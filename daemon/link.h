@@ -14,7 +14,8 @@
 
 struct rv_link {
 	int ifindex;
-	char *name;
+	char *name;		/* the kernel's bytes: not always UTF-8 */
+	char *name_text;	/* name escaped (ssid.h rv_text_escape), or NULL when it is text */
 	char *type;		/* "ether", "wlan", "wwan", "loopback", "ppp", "none", ... */
 	char *kind;		/* rtnl link kind ("veth", "tun", "bridge", ...) or NULL */
 	unsigned int flags;	/* IFF_* */
@@ -38,6 +39,8 @@ struct rv_link {
 /* Up, carrier, and for Wi-Fi really joined (RUNNING with operstate UP, which WPA
  * reaches only after the 4-way handshake). Only active links take part in policy. */
 bool rv_link_is_active(const struct rv_link *link);
+/* The name for D-Bus, logs and JSON: valid UTF-8 always. */
+const char *rv_link_name_text(const struct rv_link *link);
 /* "associated", "connecting", "disconnected" or NULL for links that are not wlan. */
 const char *rv_link_wifi_state(const struct rv_link *link);
 char *rv_mac_to_string(const uint8_t mac[6]);

@@ -35,6 +35,7 @@
 #include "error.h"
 #include "events.h"
 #include "link.h"
+#include "ssid.h"
 
 static struct nl_cache_mngr *mngr;
 static struct nl_cache *link_cache;
@@ -66,6 +67,7 @@ static void link_free(gpointer p)
 	struct rv_link *l = p;
 
 	g_free(l->name);
+	g_free(l->name_text);
 	g_free(l->type);
 	g_free(l->kind);
 	g_ptr_array_unref(l->addresses);
@@ -307,7 +309,10 @@ static void set_name(struct rv_link *l, const char *name)
 	if (l->name && g_hash_table_lookup(by_name, l->name) == l)
 		g_hash_table_remove(by_name, l->name);
 	g_free(l->name);
+	g_clear_pointer(&l->name_text, g_free);
 	l->name = g_strdup(name);
+	if (name && !g_utf8_validate(name, -1, NULL))
+		l->name_text = rv_text_escape(name);
 	if (name)
 		g_hash_table_insert(by_name, l->name, l);
 }
@@ -423,7 +428,7 @@ static struct rtnl_link *cached_link(int ifindex)
 
 static void remove_link(struct rv_link *l)
 {
-	g_debug("link %s (%d) removed", l->name, l->ifindex);
+	g_debug("link %s (%d) removed", rv_link_name_text(l), l->ifindex);
 	rv_events_emit(RV_EVENT_LINK_REMOVED, l);
 	if (l->name && g_hash_table_lookup(by_name, l->name) == l)
 		g_hash_table_remove(by_name, l->name);
@@ -456,7 +461,7 @@ static void refresh_one(int ifindex)
 	}
 	if (link_update(l, nl, is_new)) {
 		g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
-			l->name, l->ifindex, l->type, l->kind ? l->kind : "-", l->flags,
+			rv_link_name_text(l), l->ifindex, l->type, l->kind ? l->kind : "-", l->flags,
 			l->operstate, l->carrier, l->gateway ? l->gateway : "-");
 		rv_events_emit(is_new ? RV_EVENT_LINK_ADDED : RV_EVENT_LINK_CHANGED, l);
 	}

@@ -352,6 +352,8 @@ static void tunnels_changed(void)
 	for (int pass = 0; pass < 2; pass++) {
 		GHashTable *a = pass ? old : devices, *b = pass ? devices : old;
 
+		if (!a)
+			continue;	/* the first call: nothing was known before */
 		g_hash_table_iter_init(&iter, a);
 		while (g_hash_table_iter_next(&iter, &name, NULL)) {
 			struct rv_link *l;
@@ -487,10 +489,15 @@ static int apply_configuration(struct configuration *c)
 	return 0;
 }
 
+/* The messages name files, whose names are bytes: the result is text (it goes to
+ * the log and into D-Bus error replies). */
 static char *join_errors(GPtrArray *errors)
 {
+	g_autofree char *all = NULL;
+
 	g_ptr_array_add(errors, NULL);
-	return g_strjoinv("\n", (char **)errors->pdata);
+	all = g_strjoinv("\n", (char **)errors->pdata);
+	return rv_text_escape(all);
 }
 
 void rv_manager_set_bus(DBusConnection *bus)
@@ -745,7 +752,7 @@ int rv_manager_hook(const char *event, const char *ifname, GError **error)
 
 static void describe_link(GString *out, const struct rv_link *l)
 {
-	g_string_append_printf(out, "%s (%s", l->name, l->type ? l->type : "?");
+	g_string_append_printf(out, "%s (%s", rv_link_name_text(l), l->type ? l->type : "?");
 	if (l->kind)
 		g_string_append_printf(out, "/%s", l->kind);
 	if (l->ssid) {
@@ -773,13 +780,31 @@ const struct rv_decision *rv_manager_link_decision(int ifindex)
 	return decisions ? g_hash_table_lookup(decisions, GINT_TO_POINTER(ifindex)) : NULL;
 }
 
+/* A link by its name, or by the escaped text of a name that is not UTF-8 (what
+ * D-Bus and roamvpnctl show, and all a D-Bus caller can send). */
+static struct rv_link *lookup_link(const char *name)
+{
+	struct rv_link *l = rv_links_lookup_name(name);
+	g_autoptr(GBytes) raw = NULL;
+	g_autofree char *bytes = NULL;
+	gsize len;
+
+	if (l || !strstr(name, "\\x") || !(raw = rv_ssid_unescape(name, NULL)))
+		return l;
+	bytes = g_strndup(g_bytes_get_data(raw, &len), g_bytes_get_size(raw));
+	l = rv_links_lookup_name(bytes);
+	return l && l->name_text && g_str_equal(l->name_text, name) ? l : NULL;
+}
+
 GPtrArray *rv_manager_explain_link(const char *ifname, GError **error)
 {
-	struct rv_link *l = rv_links_lookup_name(ifname);
+	struct rv_link *l = lookup_link(ifname);
 	const struct rv_decision *d;
 
 	if (!l) {
-		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link named '%s'", ifname);
+		g_autofree char *shown = rv_text_escape(ifname);
+
+		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link named '%s'", shown);
 		return NULL;
 	}
 	d = rv_manager_link_decision(l->ifindex);
@@ -800,13 +825,15 @@ char *rv_manager_explain(const char *ifname, GError **error)
 {
 	g_autoptr(GPtrArray) links = rv_links_list();
 	GString *out = g_string_new(NULL);
+	struct rv_link *target = ifname ? lookup_link(ifname) : NULL;
+	g_autofree char *text = NULL;
 	bool found = false;
 
 	for (guint i = 0; i < links->len; i++) {
 		struct rv_link *l = g_ptr_array_index(links, i);
 		const struct rv_decision *d;
 
-		if (ifname && !g_str_equal(l->name, ifname))
+		if (ifname && l != target)
 			continue;
 		found = true;
 		describe_link(out, l);
@@ -836,11 +863,15 @@ char *rv_manager_explain(const char *ifname, GError **error)
 	if (paused)
 		g_string_append(out, "automation is paused until the next network change\n");
 	if (ifname && !found) {
+		g_autofree char *shown = rv_text_escape(ifname);
+
 		g_string_free(out, TRUE);
-		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link named '%s'", ifname);
+		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link named '%s'", shown);
 		return NULL;
 	}
-	return g_string_free(out, FALSE);
+	/* Parts (kill switch, portal) may quote a name as the kernel has it. */
+	text = g_string_free(out, FALSE);
+	return rv_text_escape(text);
 }
 
 const char *rv_manager_state(void)

@@ -49,8 +49,13 @@ struct rv_decision *rv_policy_decide(const struct rv_ruleset *rules, const struc
 		const struct rv_rule *rule = g_ptr_array_index(rules->rules, i);
 		struct rv_verdict *v = g_new0(struct rv_verdict, 1);
 
+		char *why = NULL;
+
 		v->rule = g_strdup(rv_rule_id(rule));
-		v->matched = rv_rule_matches(rule, l, &v->reason);
+		v->matched = rv_rule_matches(rule, l, &why);
+		/* A reason quotes the link's values: text for D-Bus and explain. */
+		v->reason = why ? rv_text_escape(why) : NULL;
+		g_free(why);
 		g_ptr_array_add(d->verdicts, v);
 		if (!v->matched)
 			continue;

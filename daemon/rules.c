@@ -516,7 +516,8 @@ static char *rule_id_from_path(const char *path)
 
 	if (g_str_has_suffix(base, ".rules"))
 		base[strlen(base) - strlen(".rules")] = '\0';
-	return g_steal_pointer(&base);
+	/* The id is shown on D-Bus, in logs and JSON: text, whatever the file's bytes. */
+	return rv_text_escape(base);
 }
 
 struct rv_rule *rv_rule_parse(const char *path, const char *text,

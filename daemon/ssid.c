@@ -23,6 +23,30 @@ char *rv_ssid_escape(const uint8_t *ssid, size_t len)
 	return g_string_free(out, FALSE);
 }
 
+char *rv_text_escape(const char *bytes)
+{
+	const char *p = bytes ? bytes : "";
+	GString *out;
+
+	if (g_utf8_validate(p, -1, NULL))
+		return g_strdup(p);
+	out = g_string_sized_new(strlen(p) * 4 + 1);
+	while (*p) {
+		gunichar c = g_utf8_get_char_validated(p, -1);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2 || *p == '\\') {
+			g_string_append_printf(out, "\\x%02x", (uint8_t)*p);
+			p++;
+		} else {
+			const char *next = g_utf8_next_char(p);
+
+			g_string_append_len(out, p, next - p);
+			p = next;
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
 GBytes *rv_ssid_unescape(const char *text, GError **error)
 {
 	GByteArray *out = g_byte_array_new();

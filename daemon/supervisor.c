@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "error.h"
 #include "events.h"
+#include "ssid.h"
 #include "supervisor.h"
 
 /* An up period shorter than this counts as a failure for the backoff. */
@@ -280,8 +281,12 @@ static void start_tunnel(struct rv_tunnel *t)
 	}
 	if (t->triggered_by)
 		trigger = rv_links_lookup_name(t->triggered_by);
-	g_info("tunnel %s: starting (%s backend, triggered by %s)", t->name,
-	       t->backend->name, t->triggered_by ? t->triggered_by : "nothing");
+	{
+		g_autofree char *by = rv_text_escape(t->triggered_by ? t->triggered_by : "nothing");
+
+		g_info("tunnel %s: starting (%s backend, triggered by %s)", t->name,
+		       t->backend->name, by);
+	}
 	set_state(t, RV_TUNNEL_STARTING);
 	if (t->backend->start(t, t->config->parsed, trigger, &error) < 0) {
 		/* The backend never began: nothing to stop. */

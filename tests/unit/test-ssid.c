@@ -40,10 +40,29 @@ static void test_unescape_errors(void)
 	g_assert_nonnull(strstr(error->message, "33 bytes"));
 }
 
+/* Names that should be text (interfaces, rule files) but are bytes. */
+static void test_text_escape(void)
+{
+	g_autofree char *plain = rv_text_escape("wlan0");
+	g_autofree char *utf8 = rv_text_escape("caf\xc3\xa9\\x");	/* valid: left alone */
+	g_autofree char *odd = rv_text_escape("\xff\xfe");
+	g_autofree char *mixed = rv_text_escape("a\\\xc3\xa9\xc3");
+	g_autofree char *none = rv_text_escape(NULL);
+
+	g_assert_cmpstr(plain, ==, "wlan0");
+	g_assert_cmpstr(utf8, ==, "caf\xc3\xa9\\x");
+	g_assert_cmpstr(odd, ==, "\\xff\\xfe");
+	/* Valid sequences stay, the lone byte and the backslash are escaped. */
+	g_assert_cmpstr(mixed, ==, "a\\x5c\xc3\xa9\\xc3");
+	g_assert_true(g_utf8_validate(mixed, -1, NULL));
+	g_assert_cmpstr(none, ==, "");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ssid/escape", test_escape);
 	g_test_add_func("/ssid/unescape-errors", test_unescape_errors);
+	g_test_add_func("/ssid/text-escape", test_text_escape);
 	return g_test_run();
 }
