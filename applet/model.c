@@ -40,6 +40,7 @@ static void link_free(struct rv_model_link *l)
 	g_free(l->rule);
 	g_free(l->decision);
 	g_free(l->portal);
+	g_free(l->portal_url);
 	g_free(l);
 }
 
@@ -113,6 +114,7 @@ static void rebuild(struct rv_model *m)
 			l->rule = prop_string(p, "MatchedRule");
 			l->decision = prop_string(p, "Decision");
 			l->portal = prop_string(p, "Portal");
+			l->portal_url = prop_string(p, "PortalURL");
 			l->active = prop_bool(p, "Active");
 			g_hash_table_replace(m->links, l->path, l);
 		}

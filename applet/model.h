@@ -37,7 +37,8 @@ struct rv_model_link {
 	char *ssid;		/* escaped for display (\xNN), NULL: not Wi-Fi */
 	char *rule;		/* the rule that decided, "" if none */
 	char *decision;
-	char *portal;		/* Portal property if the daemon has it: "portal" etc., or "" */
+	char *portal;		/* Portal: "", "probing", "portal", "online" ... */
+	char *portal_url;	/* PortalURL: the login page, "" if unknown */
 	bool active;
 };
 

@@ -122,12 +122,27 @@ static void on_pause(GtkMenuItem *item, gpointer data)
 		      g_strdup(pause ? _("Could not pause") : _("Could not resume")));
 }
 
+/* roamvpnd opened a window in the kill switch: now the login page in a browser. */
+static void portal_opened(const GError *error, const char *text, void *user_data)
+{
+	g_autofree char *url = user_data;
+	g_autoptr(GError) launch_error = NULL;
+
+	if (error) {
+		notify(_("Could not open the portal login"), error->message, "roamvpn-failed");
+		return;
+	}
+	if (*url && !g_app_info_launch_default_for_uri(url, NULL, &launch_error))
+		g_message("cannot open %s: %s", url, launch_error->message);
+}
+
 static void on_portal(GtkMenuItem *item, gpointer data)
 {
 	const char *ifname = g_object_get_data(G_OBJECT(item), "link");
+	const char *url = g_object_get_data(G_OBJECT(item), "url");
 
-	rv_model_call(app.model, "OpenPortal", g_variant_new("(s)", ifname), call_done,
-		      g_strdup_printf(_("Could not open the portal login on %s"), ifname));
+	rv_model_call(app.model, "OpenPortal", g_variant_new("(s)", ifname), portal_opened,
+		      g_strdup(url ? url : ""));
 }
 
 static void explain_done(const GError *error, const char *text, void *user_data)
@@ -219,6 +234,7 @@ static void add_links(GtkWidget *menu, GPtrArray *links)
 			GtkWidget *item = add_item(menu, login, true);
 
 			g_object_set_data_full(G_OBJECT(item), "link", g_strdup(l->name), g_free);
+			g_object_set_data_full(G_OBJECT(item), "url", g_strdup(l->portal_url), g_free);
 			g_signal_connect(item, "activate", G_CALLBACK(on_portal), NULL);
 		}
 	}
@@ -371,15 +387,42 @@ static gboolean on_sigusr1(gpointer data)
 
 /* --- following the model ----------------------------------------------------------------- */
 
+/* The menu's items as text: labels and whether they can be clicked. */
+static char *menu_text(GtkWidget *menu)
+{
+	g_autoptr(GList) children = menu ? gtk_container_get_children(GTK_CONTAINER(menu)) : NULL;
+	GString *text = g_string_new(NULL);
+
+	for (GList *c = children; c; c = c->next) {
+		const char *label = GTK_IS_SEPARATOR_MENU_ITEM(c->data) ? "-"
+				    : gtk_menu_item_get_label(GTK_MENU_ITEM(c->data));
+
+		g_string_append_printf(text, "%d%s\n", gtk_widget_get_sensitive(c->data), label);
+	}
+	return g_string_free(text, FALSE);
+}
+
 static void on_changed(struct rv_model *model, void *data)
 {
 	enum rv_overall overall = rv_model_overall(model);
-	GtkWidget *old = app.menu;
+	GtkWidget *old = app.menu, *menu;
+	g_autofree char *old_text = NULL;
+	g_autofree char *new_text = NULL;
 
 	app.model = model;	/* also called from rv_model_new(), before it returns */
 	app_indicator_set_icon_full(app.indicator, overall_icon(overall), overall_text(overall));
 	app_indicator_set_title(app.indicator, overall_text(overall));
-	app.menu = g_object_ref_sink(build_menu());
+	/* Counters and the like change often and show nowhere: keep the menu (and an
+	 * open popup, and the panel's copy over dbusmenu) unless its text changed. */
+	menu = g_object_ref_sink(build_menu());
+	old_text = menu_text(old);
+	new_text = menu_text(menu);
+	if (old && g_str_equal(old_text, new_text)) {
+		gtk_widget_destroy(menu);
+		g_object_unref(menu);
+		return;
+	}
+	app.menu = menu;
 	app_indicator_set_menu(app.indicator, GTK_MENU(app.menu));
 	if (old) {
 		gtk_widget_destroy(old);

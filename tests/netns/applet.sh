@@ -145,6 +145,7 @@ shot unprotected
 
 # --- a link comes up: corp starts by itself, the applet follows and notifies -------
 ip -n "$NS" link set lan0 up
+ip -n "$NS" route add default via 10.78.0.1
 check "corp up (daemon)" rv_wait_for 10 rv_tunnel_is corp up
 check "model: corp up, triggered by lan0" wait_model '^tunnel corp state="up" .*triggered_by="lan0"'
 check "model: lan0 decided by 50-untrusted-wire" wait_model '^link lan0 .*rule="50-untrusted-wire" decision="connect corp"'
@@ -208,6 +209,35 @@ shot stopped
 rv_start_daemon "$NS"
 check "model: daemon running again" wait_model '^daemon running'
 check "model: corp back up after the restart" wait_model '^tunnel corp state="up"'
+
+# --- a captive portal: the portal icon, a notification, "Log in" ----------------------
+cat >"$RV_TMP/portal.py" <<'EOF'
+import http.server
+class Portal(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", "http://10.78.0.1:8080/login")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("10.78.0.1", 8080), Portal).serve_forever()
+EOF
+ip netns exec "$PEER" python3 "$RV_TMP/portal.py" >"$RV_TMP/portal.log" 2>&1 &
+RV_PIDS+=($!)
+check "the fake portal listens" rv_wait_for 10 sh -c "ip netns exec '$PEER' ss -ltn | grep -q '10.78.0.1:8080'"
+printf 'PortalProbe=http://10.78.0.1:8080/generate_204\n' >>"$RV_TMP/etc/roamvpn.conf"
+check "reload with a portal probe" rv_ctl reload
+check "model: lan0 behind a portal" wait_model '^link lan0 .*portal="portal"'
+check "model: overall portal" wait_model '^overall portal'
+check "panel shows the portal icon" rv_wait_for 5 icon_is roamvpn-portal
+check "notification: lan0 needs a login" rv_wait_for 5 notified "lan0 needs a login"
+desk menu
+check "the menu offers the portal login" grep -qx "menu: Log in to the network on lan0…" "$RV_TMP/desk.reply"
+shot portal
+check "clicking 'Log in to the network on lan0…'" click "Log in to the network on lan0…"
+check "roamvpnd opened the login window (OpenPortal)" \
+	rv_wait_for 5 grep -q "portal login window on lan0" "$RV_TMP/daemon.log"
 
 check "the applet logged no criticals" sh -c "! grep -q 'CRITICAL' '$RV_TMP/applet.err'"
 sed 's/^/    applet: /' "$RV_TMP/applet.err" | grep -v '^    applet: $' | head -20
