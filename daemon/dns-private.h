@@ -18,6 +18,8 @@ struct rv_dns_ops {
 	int (*revert)(void *priv, const char *key, GError **error);
 	/* A new system bus connection (or NULL); may be NULL for methods without one. */
 	void (*set_bus)(void *priv, DBusConnection *system_bus);
+	/* Calls still waiting for their answer (asynchronous methods); may be NULL. */
+	bool (*busy)(void *priv);
 };
 
 extern const struct rv_dns_ops rv_dns_file_ops;

@@ -143,6 +143,11 @@ void rv_dns_set_bus(struct rv_dns *dns, DBusConnection *system_bus)
 		dns->ops->set_bus(dns->priv, system_bus);
 }
 
+bool rv_dns_busy(const struct rv_dns *dns)
+{
+	return dns && dns->ops->busy && dns->ops->busy(dns->priv);
+}
+
 const char *rv_dns_method(const struct rv_dns *dns)
 {
 	return dns->ops->name;

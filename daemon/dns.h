@@ -44,6 +44,9 @@ void rv_dns_free(struct rv_dns *dns);
 /* The system bus connection changed (the bus restarted: the old one is dead; NULL
  * while there is none). Only the resolved method uses it. */
 void rv_dns_set_bus(struct rv_dns *dns, DBusConnection *system_bus);
+/* Whether calls are still waiting for their answer (resolved's are asynchronous:
+ * rv_dns_apply returns once they are sent). For tests and orderly shutdowns. */
+bool rv_dns_busy(const struct rv_dns *dns);
 const char *rv_dns_method(const struct rv_dns *dns);
 int rv_dns_apply(struct rv_dns *dns, const struct rv_dns_request *req, GError **error);
 int rv_dns_revert(struct rv_dns *dns, const char *key, GError **error);

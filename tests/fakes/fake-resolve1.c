@@ -1,14 +1,17 @@
 /* fake-resolve1.c - a stand-in for systemd-resolved's
  * org.freedesktop.resolve1.Manager on a private bus, for the DNS tests.
  *
- * Usage: fake-resolve1 BUS_ADDRESS LOG_FILE [--no-default-route]
+ * Usage: fake-resolve1 BUS_ADDRESS LOG_FILE [--no-default-route] [--stall-until=FILE]
+ *                      [--refuse=METHOD]
  * Owns org.freedesktop.resolve1 and appends one line per call to LOG_FILE:
  *   SetLinkDomains IFINDEX NAME:ROUTING ...
  *   SetLinkDefaultRoute IFINDEX 0|1
  *   SetLinkDNS IFINDEX FAMILY:ADDRESS ...
  *   RevertLink IFINDEX
  * --no-default-route answers SetLinkDefaultRoute with UnknownMethod, as an
- * older resolved does. Exits when the bus goes away.
+ * older resolved does. --stall-until=FILE answers nothing until FILE exists (a
+ * resolved that hangs; bounded at 60 s). --refuse=METHOD answers METHOD with
+ * AccessDenied (logged as "REFUSED METHOD IFINDEX"). Exits when the bus goes away.
  */
 #include <arpa/inet.h>
 #include <dbus/dbus.h>
@@ -16,9 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static const char *log_path;
 static int no_default_route;
+static const char *stall_until;
+static const char *refuse;
+
+static void wait_for_release(void)
+{
+	for (int i = 0; stall_until && i < 6000 && access(stall_until, F_OK) != 0; i++)
+		usleep(10 * 1000);
+}
 
 static void log_line(const char *line)
 {
@@ -120,7 +132,15 @@ static DBusHandlerResult handle(DBusConnection *conn, DBusMessage *msg, void *da
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 	for (int i = 0; known[i]; i++)
 		found |= strcmp(member, known[i]) == 0;
-	if (!found || (no_default_route && strcmp(member, "SetLinkDefaultRoute") == 0)) {
+	wait_for_release();
+	if (refuse && strcmp(member, refuse) == 0) {
+		dbus_int32_t index = 0;
+
+		dbus_message_get_args(msg, NULL, DBUS_TYPE_INT32, &index, DBUS_TYPE_INVALID);
+		snprintf(line, sizeof(line), "REFUSED %s %d", member, (int)index);
+		log_line(line);
+		reply = dbus_message_new_error(msg, DBUS_ERROR_ACCESS_DENIED, member);
+	} else if (!found || (no_default_route && strcmp(member, "SetLinkDefaultRoute") == 0)) {
 		reply = dbus_message_new_error(msg, DBUS_ERROR_UNKNOWN_METHOD, member);
 	} else if (describe(msg, member, line, sizeof(line)) < 0) {
 		reply = dbus_message_new_error(msg, DBUS_ERROR_INVALID_ARGS, member);
@@ -145,7 +165,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_path = argv[2];
-	no_default_route = argc > 3 && strcmp(argv[3], "--no-default-route") == 0;
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--no-default-route") == 0)
+			no_default_route = 1;
+		else if (strncmp(argv[i], "--stall-until=", 14) == 0)
+			stall_until = argv[i] + 14;
+		else if (strncmp(argv[i], "--refuse=", 9) == 0)
+			refuse = argv[i] + 9;
+	}
 	conn = dbus_connection_open_private(argv[1], &err);
 	if (!conn || !dbus_bus_register(conn, &err) ||
 	    dbus_bus_request_name(conn, "org.freedesktop.resolve1", DBUS_NAME_FLAG_DO_NOT_QUEUE,

@@ -14,13 +14,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "dns-test-util.h"
 #include "dns.h"
 #include "error.h"
 
 #define FAKE_RESOLVE1 BUILD_ROOT "/tests/fake-resolve1"
 
-enum fake_mode { FAKE_NONE, FAKE_MODERN, FAKE_OLD };
+enum fake_mode { FAKE_NONE, FAKE_MODERN, FAKE_OLD, FAKE_STALLED, FAKE_REFUSING };
 
 struct fixture {
 	char *tmp;
@@ -108,8 +110,11 @@ static bool wait_for_name(struct fixture *f, int timeout_ms)
 
 static void start_fake(struct fixture *f, enum fake_mode mode)
 {
+	g_autofree char *stall = g_strdup_printf("--stall-until=%s/release", f->tmp);
 	char *argv[] = { FAKE_RESOLVE1, f->address, f->log,
-			 mode == FAKE_OLD ? "--no-default-route" : NULL, NULL };
+			 mode == FAKE_OLD ? "--no-default-route" :
+			 mode == FAKE_STALLED ? stall :
+			 mode == FAKE_REFUSING ? "--refuse=SetLinkDNS" : NULL, NULL };
 	GError *error = NULL;
 
 	g_assert_true(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
@@ -177,6 +182,17 @@ static struct rv_dns *new_dns(struct fixture *f, const char *method)
 	return dns;
 }
 
+/* resolved's calls are asynchronous: let the fake answer all of them (it logs a call
+ * before it answers), bounded. */
+static void settle(struct fixture *f, struct rv_dns *dns)
+{
+	gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+
+	while (rv_dns_busy(dns) && g_get_monotonic_time() < deadline)
+		dbus_connection_read_write_dispatch(f->conn, 50);
+	g_assert_false(rv_dns_busy(dns));
+}
+
 static char *servers[] = { "10.0.0.1", "fd00::1", NULL };
 static char *domains[] = { "corp.example", NULL };
 
@@ -194,12 +210,14 @@ static void test_full(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(rv_dns_method(dns), ==, "resolved");
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
+	settle(f, dns);
 	log1 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log1, ==, "SetLinkDomains 7 corp.example:0 ~.:1\n"
 				  "SetLinkDefaultRoute 7 1\n"
 				  "SetLinkDNS 7 2:10.0.0.1 10:fd00::1\n");
 	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
 	g_assert_no_error(error);
+	settle(f, dns);
 	log2 = rv_test_take_log(f->log);
 	g_assert_cmpstr(log2, ==, "RevertLink 7\n");
 	rv_dns_free(dns);
@@ -217,11 +235,13 @@ static void test_split(struct fixture *f, gconstpointer data)
 
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
+	settle(f, dns);
 	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "SetLinkDomains 9 corp.example:0\n"
 				 "SetLinkDefaultRoute 9 0\n"
 				 "SetLinkDNS 9 2:10.0.0.1 10:fd00::1\n");
 	rv_dns_revert_all(dns);
+	settle(f, dns);
 	g_free(log);
 	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "RevertLink 9\n");
@@ -241,6 +261,7 @@ static void test_old_resolved(struct fixture *f, gconstpointer data)
 	/* UnknownMethod for SetLinkDefaultRoute is no failure; "~." still routes. */
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
 	g_assert_no_error(error);
+	settle(f, dns);
 	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "SetLinkDomains 7 ~.:1\nSetLinkDNS 7 2:10.0.0.1 10:fd00::1\n");
 	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
@@ -272,11 +293,79 @@ static void test_crash_recovery(struct fixture *f, gconstpointer data)
 	struct rv_dns *dns = new_dns(f, "resolved");
 
 	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
+	settle(f, dns);
 	rv_dns_free(dns);	/* dies without revert */
 	g_free(rv_test_take_log(f->log));
 	dns = new_dns(f, "resolved");
+	settle(f, dns);
 	log = rv_test_take_log(f->log);
 	g_assert_cmpstr(log, ==, "RevertLink 11\n");
+	rv_dns_free(dns);
+}
+
+/* A resolved that does not answer must not hold up the daemon: apply and revert return
+ * at once (the blocking calls of before waited 3 s each and then failed), and the
+ * calls go out in order once resolved gets to them. */
+static void test_stalled_resolved(struct fixture *f, gconstpointer data)
+{
+	struct rv_dns_request req = {
+		.key = "corp", .ifname = "tun0", .ifindex = 7,
+		.servers = servers, .domains = domains, .default_route = true,
+	};
+	g_autofree char *release = g_build_filename(f->tmp, "release", NULL);
+	g_autofree char *log = NULL;
+	GError *error = NULL;
+	struct rv_dns *dns = new_dns(f, "resolved");
+
+	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(rv_dns_busy(dns));	/* sent, not answered: we did not wait */
+	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(rv_dns_busy(dns));
+	g_assert_true(g_file_set_contents(release, "", 0, NULL));
+	settle(f, dns);
+	log = rv_test_take_log(f->log);
+	g_assert_cmpstr(log, ==, "SetLinkDomains 7 corp.example:0 ~.:1\n"
+				 "SetLinkDefaultRoute 7 1\n"
+				 "SetLinkDNS 7 2:10.0.0.1 10:fd00::1\n"
+				 "RevertLink 7\n");
+	rv_dns_free(dns);
+	g_unlink(release);
+}
+
+/* A refused step (here SetLinkDNS) undoes the whole link: half a configuration is
+ * worse than none. The refusal arrives after apply returned. */
+static void test_refused_step_reverts(struct fixture *f, gconstpointer data)
+{
+	struct rv_dns_request req = {
+		.key = "corp", .ifname = "tun0", .ifindex = 8,
+		.servers = servers, .domains = domains,
+	};
+	g_autofree char *log = NULL;
+	GError *error = NULL;
+	struct rv_dns *dns = new_dns(f, "resolved");
+
+	rv_test_quiet_expected_warnings();	/* the refusal is logged as a warning */
+	g_assert_cmpint(rv_dns_apply(dns, &req, &error), ==, 0);
+	g_assert_no_error(error);
+	settle(f, dns);
+	log = rv_test_take_log(f->log);
+	g_assert_cmpstr(log, ==, "SetLinkDomains 8 corp.example:0\n"
+				 "SetLinkDefaultRoute 8 0\n"
+				 "REFUSED SetLinkDNS 8\n"
+				 "RevertLink 8\n");
+	/* Nothing left to revert; nothing left for crash recovery either. */
+	g_assert_cmpint(rv_dns_revert(dns, "corp", &error), ==, 0);
+	settle(f, dns);
+	g_free(log);
+	log = rv_test_take_log(f->log);
+	g_assert_cmpstr(log, ==, "");
+	{
+		g_autofree char *state = g_build_filename(f->state_dir, "dns-resolved", NULL);
+
+		g_assert_false(g_file_test(state, G_FILE_TEST_EXISTS));
+	}
 	rv_dns_free(dns);
 }
 
@@ -306,6 +395,8 @@ int main(int argc, char **argv)
 	ADD("/dns/resolved/no-device", FAKE_MODERN, test_no_device);
 	ADD("/dns/resolved/crash-recovery", FAKE_MODERN, test_crash_recovery);
 	ADD("/dns/resolved/auto-without-resolved", FAKE_NONE, test_auto_without_resolved);
+	ADD("/dns/resolved/stalled-resolved", FAKE_STALLED, test_stalled_resolved);
+	ADD("/dns/resolved/refused-step-reverts", FAKE_REFUSING, test_refused_step_reverts);
 #undef ADD
 	return g_test_run();
 }
