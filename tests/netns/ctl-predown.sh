@@ -68,6 +68,9 @@ resolv_is_swapped() { grep -q '^nameserver 10.98.0.53' "$RV_TMP/resolv.conf"; }
 rc=$?
 check "no bus at all: exit 4 (got $rc)" [ "$rc" = 4 ]
 rv_start_bus
+# The socket file can exist a moment before the bus accepts: wait until it answers.
+rv_wait_for 5 dbus-send --bus="$RV_BUS" --print-reply --dest=org.freedesktop.DBus / \
+	org.freedesktop.DBus.GetId || fail "private bus answers"
 rv_ctl status >"$RV_TMP/nodaemon.out" 2>&1
 rc=$?
 check "a bus without roamvpnd: exit 3 (got $rc)" [ "$rc" = 3 ]
