@@ -228,7 +228,14 @@ int main(int argc, char **argv)
 
 	if (check) {
 		g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-		int ret = rv_manager_check(&opts, errors);
+		int ret;
+
+		/* A mistyped --config-dir must not pass as "valid": nothing was read. */
+		if (!g_file_test(opts.config_dir, G_FILE_TEST_IS_DIR)) {
+			fprintf(stderr, "%s: no such configuration directory\n", opts.config_dir);
+			return 1;
+		}
+		ret = rv_manager_check(&opts, errors);
 
 		for (guint i = 0; i < errors->len; i++)
 			fprintf(stderr, "%s\n", (char *)g_ptr_array_index(errors, i));

@@ -64,6 +64,21 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int first = 1, fd, err = 0;
 
+	/* For people only: vpnc, pppd and openvpn never pass these as the first
+	 * argument (pppd's is the interface, openvpn's the device). */
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: roamvpn-hook [--socket=PATH] [ARGUMENTS...]\n"
+		       "The script that vpnc, pppd and openvpn run for roamvpnd: it sends\n"
+		       "its arguments and environment to roamvpnd (the socket in $%s,\n"
+		       "else %s) and exits 0 when roamvpnd accepted them.\n"
+		       "See roamvpn-hook(8).\n",
+		       RV_HOOK_SOCKET_ENV, STATEDIR "/" RV_HOOK_SOCKET_NAME);
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("roamvpn-hook %s\n", VERSION);
+		return 0;
+	}
 	if (argc > 1 && strncmp(argv[1], "--socket=", 9) == 0) {
 		path = argv[1] + 9;
 		first = 2;
