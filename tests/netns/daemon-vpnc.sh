@@ -13,13 +13,13 @@
 # Gateway setup after ../shared/lab/peers/vpnc-strongswan.sh (findings reused).
 . "$(dirname "$0")/lib.sh"
 rv_require_root
-for p in vpnc /usr/lib/ipsec/charon swanctl ping; do
+for p in vpnc /usr/lib/ipsec/charon swanctl ping nft; do
 	command -v "$p" >/dev/null || [ -x "$p" ] || { echo "SKIP: $p not installed"; exit 77; }
 done
 ROAMVPN_HOOK=$RV_BUILD/hooks/roamvpn-hook
 [ -x "$ROAMVPN_HOOK" ] || { echo "FAIL: $ROAMVPN_HOOK not built"; exit 1; }
-export ROAMVPN_PLUGIN_DIR=$RV_BUILD/plugins
-[ -e "$ROAMVPN_PLUGIN_DIR/vpnc.so" ] || { echo "FAIL: $ROAMVPN_PLUGIN_DIR/vpnc.so not built"; exit 1; }
+VPNC_SO=$RV_BUILD/plugins/vpnc.so
+[ -e "$VPNC_SO" ] || { echo "FAIL: $VPNC_SO not built"; exit 1; }
 rv_setup rvvpnc
 
 C=rvvpnc-cli-$$; S=rvvpnc-srv-$$; K=rvvpnc-corp-$$
@@ -83,7 +83,10 @@ secrets {
                 secret = "alicepass" }
 }
 EOF
-ip netns exec "$S" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$W/strongswan.conf" \
+# charon insists on /var/run/charon.pid: a private /run (mount namespace) lets it run
+# beside any other charon on the host.
+ip netns exec "$S" unshare --mount --propagation private -- sh -c 'mount -t tmpfs rvvpnc /run && exec "$@"' sh \
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$W/strongswan.conf" \
 	/usr/lib/ipsec/charon >"$W/charon.out" 2>&1 &
 RV_PIDS+=($!)
 rv_wait_for 10 test -S "$W/charon.vici" || { echo "FAIL: charon did not start"; cat "$W/charon.out"; exit 1; }
@@ -178,8 +181,14 @@ inline() {
 	printf 'Secret=grouppsk123\nUsername=alice\nPassword=%s\nNATTMode=natt\nLocalPort=0\n' "$1"
 }
 
+# The daemon starts with no vpnc plugin and a broken one; vpnc.so arrives later and
+# is loaded on reload.
+export ROAMVPN_PLUGIN_DIR=$RV_TMP/plugins
+mkdir -p "$ROAMVPN_PLUGIN_DIR"
+echo 'not a shared object' >"$ROAMVPN_PLUGIN_DIR/broken.so"
 rv_start_bus
 ROAMVPN_HOOK_PATH=$ROAMVPN_HOOK rv_start_daemon "$C"
+check "a plugin that does not load is in the log" grep -q "plugin $ROAMVPN_PLUGIN_DIR/broken.so: cannot load" "$RV_TMP/daemon.log"
 
 # --- 1. the exec backend, Report=hook ------------------------------------------
 cycle exec
@@ -193,6 +202,8 @@ check "tunnel unchanged by the stranger" rv_tunnel_is corp up
 uncycle exec
 
 # --- 2. the vpnc plugin with Config= (the user's vpnc.conf, unchanged) ---------
+rm "$ROAMVPN_PLUGIN_DIR/broken.so"
+cp "$VPNC_SO" "$ROAMVPN_PLUGIN_DIR/vpnc.so"	# installed while the daemon runs: reload loads it
 printf '[Tunnel]\nBackend=vpnc\nInterface=vpnctun0\n[vpnc]\nConfig=%s\nNATTMode=natt\nLocalPort=0\n' \
 	"$RV_TMP/vpnc-corp.conf" | use_tunnel "Config="
 check "Config=: --check accepts it" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
@@ -227,7 +238,34 @@ inline alicepass | use_tunnel "fixed password"
 check "fixed password: the changed file is tried at once and connects (20 s)" rv_wait_for 20 rv_tunnel_is corp up
 uncycle "fixed password"
 
-# --- 5. --check: a readable Config= file, a missing vpnc -------------------------
+# --- 5. [Tunnel] DNS=/Domains= win over what the gateway pushes -------------------
+inline alicepass | sed 's/^Interface=vpnctun0$/Interface=vpnctun0\nDNS=10.77.2.99\nDomains=mine.example/' |
+	use_tunnel "DNS="
+ip -n "$C" link set lan0 up
+check "DNS=: up (20 s)" rv_wait_for 20 rv_tunnel_is corp up
+check "DNS=: the file's DNS server in resolv.conf" grep -q '^nameserver 10.77.2.99' "$RV_TMP/resolv.conf"
+check "DNS=: not the pushed one" sh -c "! grep -q '10.77.2.53' '$RV_TMP/resolv.conf'"
+check "DNS=: the file's domain, not the pushed one" sh -c "grep -q 'mine.example' '$RV_TMP/resolv.conf' && ! grep -q 'corp.example' '$RV_TMP/resolv.conf'"
+uncycle "DNS="
+
+# --- 6. a gateway that does not answer: named, retried with backoff -------------
+inline alicepass | use_tunnel "silent gateway"
+ip netns exec "$S" nft -f - <<'EOF'
+table inet rvvpnc_silence {
+	chain input { type filter hook input priority 0; udp dport { 500, 4500 } drop; }
+}
+EOF
+n0=$(vpnc_starts)
+ip -n "$C" link set lan0 up
+check "silent gateway: LastError says the gateway does not answer (40 s)" rv_wait_for 40 sh -c \
+	"\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"corp\") | .LastError' | grep -q 'does not answer'"
+rv_log "LastError: $(tunnel_prop LastError)"
+check "silent gateway: not held, tried again after the backoff (5 s)" rv_wait_for 5 sh -c "[ \$(( \$(grep -c 'corp: started pid' '$RV_TMP/daemon.log') - $n0 )) -ge 2 ]"
+ip netns exec "$S" nft delete table inet rvvpnc_silence
+check "silent gateway: up by itself once the gateway answers (40 s)" rv_wait_for 40 rv_tunnel_is corp up
+uncycle "silent gateway"
+
+# --- 7. --check: a readable Config= file, a missing vpnc -------------------------
 mkdir -p "$RV_TMP/chk/tunnels"
 install -m 644 "$RV_TMP/vpnc-corp.conf" "$RV_TMP/readable-vpnc.conf"
 install -m 600 /dev/null "$RV_TMP/chk/tunnels/corp.conf"
