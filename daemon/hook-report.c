@@ -1,6 +1,7 @@
-/* hook-report.c - turn vpnc/pppd script reports into tunnel facts (hook-report.h). */
+/* hook-report.c - turn vpnc/pppd/OpenVPN script reports into tunnel facts (hook-report.h). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,17 +183,135 @@ static int parse_pppd(GHashTable *env, struct rv_tunnel_net **out, GError **erro
 	return RV_HOOK_UP;
 }
 
+/* A dotted IPv4 netmask as a prefix length; false for a non-contiguous one. */
+static bool netmask_prefix(const char *text, unsigned *prefix)
+{
+	struct in_addr a;
+	guint32 m;
+
+	if (!rv_ipv4_valid(text) || inet_pton(AF_INET, text, &a) != 1)
+		return false;
+	m = ntohl(a.s_addr);
+	*prefix = 0;
+	while (m & 0x80000000u) {
+		(*prefix)++;
+		m <<= 1;
+	}
+	return m == 0;
+}
+
+/* One OpenVPN pushed option ("dhcp-option DNS 10.0.0.53", "dhcp-option DOMAIN x"):
+ * DNS servers and domains go to their lists, anything else is not ours. */
+static int openvpn_foreign_option(const char *key, const char *text, GPtrArray *dns,
+				  GPtrArray *domains, GError **error)
+{
+	g_auto(GStrv) w = g_strsplit_set(text, " \t", -1);
+	guint n = g_strv_length(w);
+
+	if (n != 3 || !g_str_equal(w[0], "dhcp-option"))
+		return 0;
+	if (g_str_equal(w[1], "DNS") || g_str_equal(w[1], "DNS6")) {
+		if (!rv_ip_valid(w[2], NULL))
+			return bad(error, key, text);
+		g_ptr_array_add(dns, g_strdup(w[2]));
+	} else if (g_str_equal(w[1], "DOMAIN") || g_str_equal(w[1], "DOMAIN-SEARCH")) {
+		if (!rv_domain_valid(w[2]))
+			return bad(error, key, text);
+		g_ptr_array_add(domains, g_strdup(w[2]));
+	}
+	return 0;
+}
+
+/* OpenVPN's --route-up (up) and --down (down) scripts: dev, ifconfig_local with
+ * ifconfig_netmask (topology subnet) or a point-to-point ifconfig_remote,
+ * route_network_N/route_netmask_N (N from 1), foreign_option_N (the pushed
+ * dhcp-options), trusted_ip (the server), redirect_gateway. OpenVPN configured the
+ * device; the routes are ours (the plugin runs it with --route-noexec). */
+static int parse_openvpn(const char *type, GHashTable *env, struct rv_tunnel_net **out,
+			 GError **error)
+{
+	g_autoptr(rv_tunnel_net) net = NULL;
+	g_autoptr(GPtrArray) dns = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+	const char *dev = g_hash_table_lookup(env, "dev");
+	const char *local = g_hash_table_lookup(env, "ifconfig_local");
+	const char *netmask = g_hash_table_lookup(env, "ifconfig_netmask");
+	const char *server = g_hash_table_lookup(env, "trusted_ip");
+	const char *redirect = g_hash_table_lookup(env, "redirect_gateway");
+	unsigned prefix = 32;
+
+	if (g_str_equal(type, "down"))
+		return RV_HOOK_DOWN;
+	if (!g_str_equal(type, "route-up"))
+		return RV_HOOK_IGNORE;
+	net = rv_tunnel_net_new();
+	if (!rv_ifname_plain(dev))
+		return bad(error, "dev", dev);
+	net->ifname = g_strdup(dev);
+	if (local) {
+		if (!rv_ipv4_valid(local))
+			return bad(error, "ifconfig_local", local);
+		if (netmask && !netmask_prefix(netmask, &prefix))
+			return bad(error, "ifconfig_netmask", netmask);
+		g_ptr_array_add(net->addresses, g_strdup_printf("%s/%u", local, prefix));
+	}
+	net->addresses_assigned = true;
+	if (server) {
+		if (!rv_ip_valid(server, NULL))
+			return bad(error, "trusted_ip", server);
+		net->endpoint = g_strdup(server);
+	}
+	/* Numbered from 1 without gaps; bounded like vpnc's split list. */
+	for (unsigned i = 1; i <= 1024; i++) {
+		g_autofree char *kn = g_strdup_printf("route_network_%u", i);
+		g_autofree char *km = g_strdup_printf("route_netmask_%u", i);
+		const char *a = g_hash_table_lookup(env, kn);
+		const char *m = g_hash_table_lookup(env, km);
+		unsigned len;
+
+		if (!a)
+			break;
+		if (!rv_ipv4_valid(a))
+			return bad(error, kn, a);
+		if (!m || !netmask_prefix(m, &len))
+			return bad(error, km, m);
+		g_ptr_array_add(net->routes, g_strdup_printf("%s/%u", a, len));
+	}
+	if (redirect && !g_str_equal(redirect, "0"))
+		g_ptr_array_add(net->routes, g_strdup("0.0.0.0/0"));
+	for (unsigned i = 1; i <= 1024; i++) {
+		g_autofree char *k = g_strdup_printf("foreign_option_%u", i);
+		const char *v = g_hash_table_lookup(env, k);
+
+		if (!v)
+			break;
+		if (openvpn_foreign_option(k, v, dns, domains, error) < 0)
+			return -EINVAL;
+	}
+	g_ptr_array_add(dns, NULL);
+	net->dns = (char **)g_ptr_array_free(g_steal_pointer(&dns), FALSE);
+	if (domains->len) {
+		g_ptr_array_add(domains, NULL);
+		net->domains = (char **)g_ptr_array_free(g_steal_pointer(&domains), FALSE);
+	}
+	*out = g_steal_pointer(&net);
+	return RV_HOOK_UP;
+}
+
 int rv_hook_report_parse(char **argv, GHashTable *env, struct rv_tunnel_net **net,
 			 GError **error)
 {
 	const char *reason = g_hash_table_lookup(env, "reason");
+	const char *script_type = g_hash_table_lookup(env, "script_type");
 
 	*net = NULL;
 	if (reason)
 		return parse_vpnc(reason, env, net, error);
+	if (script_type)
+		return parse_openvpn(script_type, env, net, error);
 	if (g_hash_table_contains(env, "IFNAME") && g_hash_table_contains(env, "IPLOCAL"))
 		return parse_pppd(env, net, error);
 	g_set_error(error, RV_ERROR, RV_ERROR_INVALID,
-		    "neither a vpnc (reason=) nor a pppd (IFNAME, IPLOCAL) report");
+		    "neither a vpnc (reason=), an OpenVPN (script_type=) nor a pppd (IFNAME, IPLOCAL) report");
 	return -EINVAL;
 }

@@ -1,11 +1,15 @@
-/* hook-report.h - what a vpnc or pppd report (via roamvpn-hook) means.
+/* hook-report.h - what a vpnc, OpenVPN or pppd report (via roamvpn-hook) means.
  *
  * vpnc runs its script with reason=pre-init|connect|disconnect|reconnect and the
  * vpnc-script variables (TUNDEV, INTERNAL_IP4_ADDRESS, INTERNAL_IP4_NETMASKLEN,
  * INTERNAL_IP4_DNS, CISCO_DEF_DOMAIN, CISCO_SPLIT_INC_n_ADDR/_MASKLEN,
  * VPNGATEWAY, INTERNAL_IP4_MTU). pppd runs ip-up/ip-down with argv
  * "ifname tty speed local remote [ipparam]" and IFNAME, IPLOCAL, IPREMOTE, DNS1,
- * DNS2; ip-down adds CONNECT_TIME. Every value is untrusted and validated.
+ * DNS2; ip-down adds CONNECT_TIME. OpenVPN runs --route-up/--down with
+ * script_type=route-up|down, dev, ifconfig_local, ifconfig_netmask,
+ * route_network_N/route_netmask_N, foreign_option_N ("dhcp-option DNS ..."),
+ * trusted_ip. openconnect's script gets vpnc's variables. Every value is untrusted
+ * and validated.
  */
 #pragma once
 

@@ -1,6 +1,7 @@
 /* test-hook-report.c - vpnc and pppd script reports, including hostile values. */
 #include "config.h"
 
+#include "error.h"
 #include "hook-report.h"
 
 static GHashTable *env_of(const char *const *kv)
@@ -137,12 +138,69 @@ static void test_wire(void)
 		g_assert_false(rv_hook_wire_parse(bad[i].data, bad[i].len, argv, env));
 }
 
+static void test_openvpn(void)
+{
+	/* What OpenVPN 2.6.14 gave --route-up against a real server (topology subnet,
+	 * pushed route and dhcp-options), plus a point-to-point peer-less variant. */
+	static const char *const up[] = { "script_type", "route-up", "dev", "tun0",
+		"dev_type", "tun", "ifconfig_local", "10.77.8.2", "ifconfig_netmask", "255.255.255.0",
+		"route_network_1", "10.77.2.0", "route_netmask_1", "255.255.255.0",
+		"route_gateway_1", "10.77.8.1", "route_network_2", "10.88.0.0",
+		"route_netmask_2", "255.255.0.0", "foreign_option_1", "dhcp-option DNS 10.77.2.53",
+		"foreign_option_2", "dhcp-option DOMAIN corp.example",
+		"foreign_option_3", "dhcp-option NTP 10.77.2.123", "trusted_ip", "10.77.0.2",
+		"tun_mtu", "1500", NULL };
+	static const char *const full[] = { "script_type", "route-up", "dev", "tun1",
+		"ifconfig_local", "10.8.0.6", "redirect_gateway", "1", NULL };
+	static const char *const down[] = { "script_type", "down", "dev", "tun0", NULL };
+	static const char *const other[] = { "script_type", "up", "dev", "tun0", NULL };
+	static const char *const evil_dns[] = { "script_type", "route-up", "dev", "tun0",
+		"foreign_option_1", "dhcp-option DNS 10.0.0.1;reboot", NULL };
+	static const char *const evil_dom[] = { "script_type", "route-up", "dev", "tun0",
+		"foreign_option_1", "dhcp-option DOMAIN $(id)", NULL };
+	static const char *const evil_mask[] = { "script_type", "route-up", "dev", "tun0",
+		"route_network_1", "10.0.0.0", "route_netmask_1", "255.0.255.0", NULL };
+	static const char *const evil_dev[] = { "script_type", "route-up", "dev", "../eth0", NULL };
+	g_autoptr(GHashTable) e1 = env_of(up), e2 = env_of(full), e3 = env_of(down), e4 = env_of(other);
+	g_autoptr(rv_tunnel_net) net = NULL, net2 = NULL;
+	struct rv_tunnel_net *none = NULL;
+	const char *const *const evil[] = { evil_dns, evil_dom, evil_mask, evil_dev };
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e1, &net, NULL), ==, RV_HOOK_UP);
+	g_assert_cmpstr(net->ifname, ==, "tun0");
+	g_assert_cmpstr(g_ptr_array_index(net->addresses, 0), ==, "10.77.8.2/24");
+	g_assert_true(net->addresses_assigned);
+	g_assert_cmpuint(net->routes->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(net->routes, 0), ==, "10.77.2.0/24");
+	g_assert_cmpstr(g_ptr_array_index(net->routes, 1), ==, "10.88.0.0/16");
+	g_assert_cmpstr(net->dns[0], ==, "10.77.2.53");
+	g_assert_null(net->dns[1]);
+	g_assert_cmpstr(net->domains[0], ==, "corp.example");
+	g_assert_cmpstr(net->endpoint, ==, "10.77.0.2");
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e2, &net2, NULL), ==, RV_HOOK_UP);
+	g_assert_cmpstr(g_ptr_array_index(net2->addresses, 0), ==, "10.8.0.6/32");
+	g_assert_cmpstr(g_ptr_array_index(net2->routes, 0), ==, "0.0.0.0/0");
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e3, &none, NULL), ==, RV_HOOK_DOWN);
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e4, &none, NULL), ==, RV_HOOK_IGNORE);
+	for (gsize i = 0; i < G_N_ELEMENTS(evil); i++) {
+		g_autoptr(GHashTable) e = env_of(evil[i]);
+		g_autoptr(GError) error = NULL;
+
+		g_assert_cmpint(rv_hook_report_parse(no_argv, e, &none, &error), ==, -EINVAL);
+		g_assert_error(error, RV_ERROR, RV_ERROR_INVALID);
+		g_assert_null(none);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/hook-report/vpnc-connect-split", test_vpnc_connect_split);
 	g_test_add_func("/hook-report/vpnc-full-and-reasons", test_vpnc_full_and_other_reasons);
 	g_test_add_func("/hook-report/pppd", test_pppd);
+	g_test_add_func("/hook-report/openvpn", test_openvpn);
 	g_test_add_func("/hook-report/hostile", test_hostile);
 	g_test_add_func("/hook-report/wire", test_wire);
 	return g_test_run();

@@ -1,0 +1,277 @@
+/* openvpn.c - the openvpn backend plugin: an OpenVPN client configuration, used as is.
+ *
+ *   [Tunnel]
+ *   Backend=openvpn
+ *   [openvpn]
+ *   Config=/etc/openvpn/client/corp.ovpn
+ *   # only if the server asks for them (auth-user-pass):
+ *   Username=alice
+ *   Password=alice-password
+ *
+ * openvpn runs in the foreground with the .ovpn first and our options after it (later
+ * options win): roamvpn-hook as --up/--route-up/--down (the report is route-up's,
+ * which carries the device, address, pushed routes and dhcp-options), --route-noexec
+ * (routes are the daemon's, so [Tunnel] Routes= can win and a stop removes them),
+ * --auth-retry none (a refused password ends the program instead of looping). The
+ * hook's socket is passed with --setenv: OpenVPN gives its scripts only its own
+ * variables. Username and password reach OpenVPN on its stdin (--auth-user-pass
+ * /dev/stdin, read once at start), never argv or the environment.
+ * The .ovpn can name programs OpenVPN runs as root, so it must be root's and not
+ * writable by group or others. Failures are named from OpenVPN's messages.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <gmodule.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend-program.h"
+#include "error.h"
+#include "hook-server.h"
+#include "ini.h"
+#include "validate.h"
+
+#define OPENVPN_PROGRAM "openvpn"
+/* A silent server makes OpenVPN retry forever: this bounds the login. */
+#define UP_TIMEOUT_S 60
+/* OpenVPN's USER_PASS_LEN (misc.h) is 4096 including the NUL. */
+#define CREDENTIAL_MAX 4095
+
+struct openvpn_config {
+	char *config_path;	/* Config= */
+	char *username, *password;
+	char *ifname;		/* [Tunnel] Interface=, or NULL: the .ovpn's dev */
+};
+
+static void openvpn_free_config(void *data)
+{
+	struct openvpn_config *c = data;
+
+	if (!c)
+		return;
+	g_free(c->config_path);
+	g_free(c->username);
+	rv_secret_free(c->password);
+	g_free(c->ifname);
+	g_free(c);
+}
+
+static bool openvpn_config_equal(const void *a, const void *b)
+{
+	const struct openvpn_config *x = a, *y = b;
+
+	return !g_strcmp0(x->config_path, y->config_path) && !g_strcmp0(x->username, y->username) &&
+	       !g_strcmp0(x->password, y->password) && !g_strcmp0(x->ifname, y->ifname);
+}
+
+/* --- parsing ------------------------------------------------------------------ */
+
+/* The .ovpn: absolute, a regular file, root's and not writable by group or others
+ * (its up/down/tls-verify lines are programs OpenVPN runs as root). */
+static bool parse_config_path(const struct rv_ini_value *v, void *field)
+{
+	struct stat st;
+
+	if (!g_path_is_absolute(v->value)) {
+		rv_ini_bad_value(v, "is not an absolute path");
+		return false;
+	}
+	if (stat(v->value, &st) < 0) {
+		rv_ini_bad_value(v, "cannot be read: %s", g_strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rv_ini_bad_value(v, "is not a regular file");
+		return false;
+	}
+	if (st.st_uid != 0) {
+		rv_ini_bad_value(v, "is not owned by root (OpenVPN runs what it names as root)");
+		return false;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rv_ini_bad_value(v, "is writable by group or others (mode %04o); chmod go-w it",
+				 (unsigned)(st.st_mode & 07777));
+		return false;
+	}
+	return rv_ini_parse_string(v, field);
+}
+
+/* One line of OpenVPN's credentials: not empty, no control characters, bounded. */
+static bool parse_credential(const struct rv_ini_value *v, void *field)
+{
+	if (!v->value[0]) {
+		rv_ini_bad_value(v, "is empty");
+		return false;
+	}
+	if (strlen(v->value) > CREDENTIAL_MAX) {
+		rv_ini_bad_value(v, "is longer than OpenVPN accepts (%d bytes)", CREDENTIAL_MAX);
+		return false;
+	}
+	for (const char *c = v->value; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			rv_ini_bad_value(v, "holds a control character");
+			return false;
+		}
+	}
+	return rv_ini_parse_string(v, field);
+}
+
+#define KEY(key, parse, field, flags) \
+	RV_INI_KEY("openvpn", key, parse, struct openvpn_config, field, RV_INI_ONCE | (flags), NULL)
+static const struct rv_ini_key openvpn_keys[] = {
+	KEY("Config", parse_config_path, config_path, RV_INI_REQUIRED),
+	KEY("Username", parse_credential, username, 0),
+	KEY("Password", parse_credential, password, RV_INI_SECRET),
+	RV_INI_KEYS_END
+};
+#undef KEY
+
+static void *openvpn_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
+{
+	const struct rv_ini_section *s = NULL;
+	struct openvpn_config *c = g_new0(struct openvpn_config, 1);
+	bool ok = true;
+
+	for (guint i = 0; i < cfg->ini->sections->len; i++) {
+		const struct rv_ini_section *sec = g_ptr_array_index(cfg->ini->sections, i);
+
+		if (g_str_equal(sec->name, "Tunnel"))
+			continue;
+		if (!g_str_equal(sec->name, "openvpn")) {
+			rv_ini_error(errors, cfg->path, sec->line,
+				     "unknown section [%s] for Backend=openvpn ([openvpn])", sec->name);
+			ok = false;
+		} else if (s) {
+			rv_ini_error(errors, cfg->path, sec->line,
+				     "[openvpn] repeated (first at line %d)", s->line);
+			ok = false;
+		} else {
+			s = sec;
+		}
+	}
+	if (!s) {
+		rv_ini_error(errors, cfg->path, 0,
+			     "Backend=openvpn needs an [openvpn] section with Config=");
+		openvpn_free_config(c);
+		return NULL;
+	}
+	ok = rv_ini_apply_section(cfg->path, s, openvpn_keys, c, 0, errors) && ok;
+	if (!rv_ini_find_entry(s, "Username") != !rv_ini_find_entry(s, "Password")) {
+		rv_ini_error(errors, cfg->path, s->line,
+			     "[openvpn] needs both Username= and Password=, or neither");
+		ok = false;
+	}
+	c->ifname = g_strdup(cfg->interface);
+	if (!ok) {
+		openvpn_free_config(c);
+		return NULL;
+	}
+	return c;
+}
+
+static const char *openvpn_device(const struct rv_tunnel_config *cfg)
+{
+	const struct openvpn_config *c = cfg->parsed;
+
+	return c ? c->ifname : NULL;
+}
+
+/* --- running ------------------------------------------------------------------- */
+
+/* OpenVPN 2.6's messages -> what went wrong. It exits 0 after AUTH_FAILED and 1 on
+ * an options error; the text tells them apart. */
+static const struct rv_failure_rule openvpn_failures[] = {
+	{ -1, "AUTH_FAILED", RV_FAILURE_AUTH,
+	  "authentication failed: the server refused the username or password" },
+	{ -1, "VERIFY ERROR", RV_FAILURE_REFUSED,
+	  "the server's certificate is not trusted (the .ovpn's ca and verify-x509-name)" },
+	{ -1, "TLS key negotiation failed", RV_FAILURE_UNREACHABLE,
+	  "the server does not answer (no TLS handshake)" },
+	{ -1, "Cannot resolve host address", RV_FAILURE_UNREACHABLE,
+	  "the server's name does not resolve" },
+	{ -1, "Options error", RV_FAILURE_OTHER, "the OpenVPN configuration has an error" },
+	{ -1, "Cannot open TUN/TAP dev", RV_FAILURE_OTHER, "cannot open the TUN device" },
+};
+
+#define ARG(...) g_ptr_array_add(argv, g_strdup_printf(__VA_ARGS__))
+
+static int openvpn_start(struct rv_tunnel *t, const void *config, const struct rv_link *trigger,
+			 GError **error)
+{
+	const struct openvpn_config *c = config;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(rv_secret) input = NULL;
+	const char *hook = rv_program_hook_path();
+	const char *socket = rv_hook_server_path();
+	struct rv_program_spec spec = {
+		.name = OPENVPN_PROGRAM,
+		.rules = openvpn_failures,
+		.n_rules = G_N_ELEMENTS(openvpn_failures),
+		.up_timeout_s = UP_TIMEOUT_S,
+	};
+
+	if (!c) {
+		g_set_error(error, RV_ERROR, RV_ERROR_INVALID, "no [openvpn] configuration");
+		return -EINVAL;
+	}
+	ARG(OPENVPN_PROGRAM);
+	ARG("--config");
+	ARG("%s", c->config_path);
+	/* Everything below overrides the .ovpn (OpenVPN: the last one wins). Its own
+	 * up/down scripts (update-resolv-conf) would change DNS behind our back. */
+	ARG("--script-security");
+	ARG("2");
+	for (const char *const *opt = (const char *const[]){ "--up", "--route-up",
+			"--route-pre-down", "--down", NULL }; *opt; opt++) {
+		ARG("%s", *opt);
+		ARG("%s", hook);
+	}
+	ARG("--route-noexec");
+	if (socket) {
+		ARG("--setenv");
+		ARG("ROAMVPN_HOOK_SOCKET");
+		ARG("%s", socket);
+	}
+	ARG("--auth-retry");
+	ARG("none");
+	if (c->ifname) {
+		ARG("--dev");
+		ARG("%s", c->ifname);
+		ARG("--dev-type");
+		ARG("tun");
+	}
+	if (c->username) {
+		input = g_strdup_printf("%s\n%s\n", c->username, c->password);
+		spec.secret = input;
+		spec.secret_len = strlen(input);
+		ARG("--auth-user-pass");
+		ARG("/dev/stdin");
+	}
+	g_ptr_array_add(argv, NULL);
+	spec.argv = (char **)argv->pdata;
+	return rv_program_start(t, trigger, &spec, error);
+}
+
+#undef ARG
+
+static const char *const openvpn_programs[] = { OPENVPN_PROGRAM, NULL };
+
+static const struct rv_backend openvpn_backend = {
+	.name = "openvpn",
+	.abi = RV_BACKEND_ABI,
+	.parse = openvpn_parse,
+	.free_config = openvpn_free_config,
+	.config_equal = openvpn_config_equal,
+	.device = openvpn_device,
+	.start = openvpn_start,
+	.stop = rv_program_stop,
+	.programs = openvpn_programs,
+};
+
+G_MODULE_EXPORT void roamvpn_plugin_init(void);
+
+G_MODULE_EXPORT void roamvpn_plugin_init(void)
+{
+	rv_backend_register(&openvpn_backend);
+}

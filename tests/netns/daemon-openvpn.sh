@@ -1,0 +1,189 @@
+#!/bin/bash
+# daemon-openvpn.sh - roamvpnd's openvpn plugin against a REAL OpenVPN 2.6 server in a
+# namespace: TLS with a CA this test makes, tls-crypt, username/password checked by a
+# script on the server (auth-user-pass-verify), a pushed route and dhcp-option DNS and
+# DOMAIN. The rule brings the tunnel up on link up; the pushed route, DNS and domain
+# are applied by the daemon (OpenVPN runs with --route-noexec and roamvpn-hook); a
+# ping reaches a host behind the server; the password is in no command line,
+# environment or log; link down restores everything byte for byte; a wrong password
+# is named in LastError and not retried; --check refuses a bad [openvpn].
+. "$(dirname "$0")/lib.sh"
+rv_require_root
+for p in openvpn openssl ping; do
+	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+PLUGIN_DIR=$RV_BUILD/plugins
+[ -f "$PLUGIN_DIR/openvpn.so" ] || { echo "FAIL: $PLUGIN_DIR/openvpn.so not built"; exit 1; }
+rv_setup rvovpn
+export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+PASSWORD='ov s3cret$(touch /tmp/x)'	# blanks and shell syntax: must arrive as bytes
+WRONG='not-the-password'
+
+C=rvovpn-cli-$$; S=rvovpn-srv-$$
+for n in $C $S; do rv_netns_add "$n"; done
+ip link add lan0 netns "$C" type veth peer name ovs0 netns "$S"
+ip -n "$C" addr add 10.77.0.1/24 dev lan0
+ip -n "$S" addr add 10.77.0.2/24 dev ovs0; ip -n "$S" link set ovs0 up
+ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the server
+
+# ---- the server: a throw-away PKI, tls-crypt, password check -------------------------
+W=$RV_TMP/srv; mkdir -p "$W"
+EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $EC -keyout "$W/ca.key" -out "$W/ca.crt" -days 2 -subj /CN=rvovpn-ca 2>/dev/null
+openssl req $EC -keyout "$W/server.key" -out "$W/server.csr" -subj /CN=server 2>/dev/null
+printf 'extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyAgreement\n' >"$W/server.ext"
+openssl x509 -req -in "$W/server.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+	-out "$W/server.crt" -days 2 -extfile "$W/server.ext" 2>/dev/null
+openvpn --genkey tls-crypt "$W/tc.key" >/dev/null 2>&1
+[ -s "$W/server.crt" ] && [ -s "$W/tc.key" ] || { echo "FAIL: test PKI"; exit 1; }
+printf '%s\n' "$PASSWORD" >"$W/password"
+cat >"$W/check-pass.sh" <<EOF
+#!/bin/sh
+# auth-user-pass-verify via-file: \$1 holds the username and the password, one a line
+[ "\$(sed -n 1p "\$1")" = alice ] && [ "\$(sed -n 2p "\$1")" = "\$(cat $W/password)" ]
+EOF
+chmod 755 "$W/check-pass.sh"
+cat >"$W/server.conf" <<EOF
+dev tun
+proto udp
+local 10.77.0.2
+port 1194
+topology subnet
+server 10.77.8.0 255.255.255.0
+ca $W/ca.crt
+cert $W/server.crt
+key $W/server.key
+dh none
+tls-crypt $W/tc.key
+verify-client-cert none
+username-as-common-name
+script-security 2
+auth-user-pass-verify $W/check-pass.sh via-file
+tmp-dir $W
+push "route 10.77.2.0 255.255.255.0"
+push "dhcp-option DNS 10.77.2.53"
+push "dhcp-option DOMAIN corp.example"
+keepalive 10 60
+verb 3
+EOF
+ip netns exec "$S" openvpn --config "$W/server.conf" --log "$W/server.log" &
+RV_PIDS+=($!)
+rv_wait_for 10 grep -q 'Initialization Sequence Completed' "$W/server.log" ||
+	{ echo "FAIL: OpenVPN server did not start"; tail -5 "$W/server.log"; exit 1; }
+
+# ---- the client: an .ovpn as a provider gives it, used as is ------------------------
+mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state" "$RV_TMP/ovpn"
+cp "$W/ca.crt" "$W/tc.key" "$RV_TMP/ovpn/"
+cat >"$RV_TMP/ovpn/corp.ovpn" <<EOF
+client
+dev tun
+proto udp
+remote 10.77.0.2 1194
+nobind
+ca $RV_TMP/ovpn/ca.crt
+tls-crypt $RV_TMP/ovpn/tc.key
+remote-cert-tls server
+auth-user-pass
+verb 3
+EOF
+chmod 644 "$RV_TMP/ovpn/corp.ovpn"
+write_tunnel() {   # write_tunnel DIR PASSWORD
+	(umask 077; cat >"$1/tunnels/corp.conf") <<EOF
+[Tunnel]
+Backend=openvpn
+[openvpn]
+Config=$RV_TMP/ovpn/corp.ovpn
+Username=alice
+Password=$2
+EOF
+}
+write_tunnel "$RV_TMP/etc" "$PASSWORD"
+out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
+check "--check accepts the [openvpn] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+
+# --check: what must be refused, with FILE:LINE and without the password
+B=$RV_TMP/bad; mkdir -p "$B/tunnels"
+bad() {   # bad DESCRIPTION REGEX BODY
+	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
+	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
+	check "--check: $1" grep -qE -- "$2" <<<"$out"
+	check "--check: $1: no password in the message" not_in "$PASSWORD" "$out"
+}
+not_in() { ! grep -qF -- "$1" <<<"$2"; }
+bad "Config= missing" 'corp.conf:[0-9]+: .*Config=' "[Tunnel]
+Backend=openvpn
+[openvpn]
+Username=alice
+Password=$PASSWORD"
+bad "Password= without Username=" 'corp.conf:3: \[openvpn\] needs both Username= and Password=' "[Tunnel]
+Backend=openvpn
+[openvpn]
+Config=$RV_TMP/ovpn/corp.ovpn
+Password=$PASSWORD"
+bad "a relative Config=" "corp.conf:4: Config=: 'corp.ovpn' is not an absolute path" "[Tunnel]
+Backend=openvpn
+[openvpn]
+Config=corp.ovpn"
+cp -p "$RV_TMP/ovpn/corp.ovpn" "$RV_TMP/ovpn/open.ovpn"; chmod 666 "$RV_TMP/ovpn/open.ovpn"
+bad "a world-writable .ovpn (it names programs run as root)" "corp.conf:4: Config=: .* is writable by group or others" "[Tunnel]
+Backend=openvpn
+[openvpn]
+Config=$RV_TMP/ovpn/open.ovpn"
+
+# ---- the daemon ---------------------------------------------------------------------
+printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=3000\n' >"$RV_TMP/etc/roamvpn.conf"
+printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
+printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
+cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_start_bus
+rv_start_daemon "$C"
+field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
+
+t0=$(date +%s%N)
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 rv_tunnel_is corp up; then
+	ok "tunnel up through OpenVPN ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
+else
+	fail "tunnel up (LastError: $(field LastError))"; tail -30 "$RV_TMP/daemon.log"
+fi
+dev=$(field Interface)
+check "device reported: '$dev'" [ -n "$dev" ]
+check "pushed address on $dev (10.77.8.x/24, ifconfig by OpenVPN)" sh -c "ip -n $C -4 addr show dev '$dev' | grep -q 'inet 10.77.8.[0-9]*/24'"
+check "pushed route 10.77.2.0/24 through $dev (applied by the daemon)" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev $dev'"
+check "no default route through the tunnel (split)" sh -c "! ip -n $C route show default | grep -q '$dev'"
+check "pushed DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
+check "pushed domain in resolv.conf" grep -q 'corp.example' "$RV_TMP/resolv.conf"
+check "ping the host behind the server through the tunnel" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
+pid=$(ip netns pids "$C" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = openvpn ] && echo "$p"; done | head -1)
+check "openvpn runs (pid ${pid:-none})" [ -n "$pid" ]
+check "the password is not in openvpn's command line" sh -c "! tr '\\0' '\\n' </proc/$pid/cmdline | grep -qF 's3cret'"
+check "the password is not in openvpn's environment" sh -c "! tr '\\0' '\\n' </proc/$pid/environ | grep -qF 's3cret'"
+check "the password is not in the daemon log" sh -c "! grep -qF 's3cret' '$RV_TMP/daemon.log'"
+check "the server accepted alice's password" grep -q "Peer Connection Initiated" "$W/server.log"
+
+ip -n "$C" link set lan0 down
+check "tunnel down after link down" rv_wait_for 15 rv_tunnel_is corp down
+check "openvpn gone" rv_wait_for 10 sh -c "! ip netns pids $C | xargs -r -n1 -I{} cat /proc/{}/comm 2>/dev/null | grep -qx openvpn"
+check "pushed route removed" sh -c "! ip -n $C route show 10.77.2.0/24 | grep -q ."
+check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+
+# ---- a wrong password: named, and not retried ---------------------------------------
+write_tunnel "$RV_TMP/etc" "$WRONG"
+rv_ctl reload >/dev/null
+sleep 0.5
+refusals() { grep -c 'Auth Username/Password verification failed' "$W/server.log"; }
+before=$(refusals)
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -q 'authentication failed'"; then
+	ok "LastError names the refused password: $(field LastError)"
+else
+	fail "LastError after a wrong password: '$(field LastError)'"
+fi
+sleep 7	# two backoff steps (BackoffInitialMs=3000) during which a retry would happen
+n=$(( $(refusals) - before ))
+check "exactly one attempt with the wrong password in ~7 s (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
+check "tunnel not up with the wrong password" sh -c "[ \"\$('$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"corp\") | .State' | head -1)\" != up ]"
+ip -n "$C" link set lan0 down
+
+[ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
+rv_summary
