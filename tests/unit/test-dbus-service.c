@@ -426,6 +426,13 @@ static void start_bus(void)
 		"  </policy>\n"
 		"%s"
 		"  <include>%s</include>\n"
+		/* The fake polkit of the polkit tests: root owns it, everyone may call it. */
+		"  <policy user=\"root\">\n"
+		"    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
+		"  </policy>\n"
+		"  <policy context=\"default\">\n"
+		"    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
+		"  </policy>\n"
 		/* A policy mistake for one user, so the daemon's own check shows. */
 		"  <policy user=\"daemon\">\n"
 		"    <allow send_destination=\"net.roamvpn1\"/>\n"
@@ -1377,6 +1384,209 @@ static void test_daemon_admin_group(void)
 	run_child_as(misconfigured_child);
 }
 
+/* --- polkit: a fake org.freedesktop.PolicyKit1 that records what it was asked ---------- */
+
+static struct {
+	DBusConnection *conn;
+	bool authorize, challenge;
+	guint calls;
+	char *action, *subject_kind, *subject_name, *tunnel_detail;
+	guint32 flags;
+} pk;
+
+static DBusHandlerResult polkit_filter(DBusConnection *conn, DBusMessage *msg, void *data)
+{
+	g_autoptr(GVariant) args = NULL;
+	g_autoptr(GVariant) subject = NULL;
+	g_autoptr(GVariant) details = NULL;
+	const char *kind, *action, *cancel, *name = NULL, *tunnel = NULL;
+	DBusMessage *reply;
+	DBusMessageIter iter;
+
+	if (!dbus_message_is_method_call(msg, "org.freedesktop.PolicyKit1.Authority",
+					 "CheckAuthorization"))
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	args = rv_dbus_message_to_variant(msg);
+	g_assert_true(g_variant_is_of_type(args, G_VARIANT_TYPE("((sa{sv})sa{ss}us)")));
+	g_variant_get(args, "((&s@a{sv})&s@a{ss}u&s)", &kind, &subject, &action, &details,
+		      &pk.flags, &cancel);
+	g_variant_lookup(subject, "name", "&s", &name);
+	g_variant_lookup(details, "tunnel", "&s", &tunnel);
+	pk.calls++;
+	g_free(pk.action);
+	g_free(pk.subject_kind);
+	g_free(pk.subject_name);
+	g_free(pk.tunnel_detail);
+	pk.action = g_strdup(action);
+	pk.subject_kind = g_strdup(kind);
+	pk.subject_name = g_strdup(name);
+	pk.tunnel_detail = g_strdup(tunnel);
+
+	reply = dbus_message_new_method_return(msg);
+	dbus_message_iter_init_append(reply, &iter);
+	g_assert_true(rv_dbus_append_variant(&iter, g_variant_new("(bb@a{ss})", pk.authorize,
+		pk.challenge, g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0))));
+	dbus_connection_send(conn, reply, NULL);
+	dbus_message_unref(reply);
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static void polkit_start(void)
+{
+	g_autoptr(GError) error = NULL;
+
+	pk.conn = rv_dbus_open(bus_address, &error);
+	g_assert_no_error(error);
+	dbus_connection_add_filter(pk.conn, polkit_filter, NULL, NULL);
+	g_assert_cmpint(dbus_bus_request_name(pk.conn, "org.freedesktop.PolicyKit1",
+					      DBUS_NAME_FLAG_DO_NOT_QUEUE, NULL),
+			==, DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER);
+	pk.calls = 0;
+}
+
+static void polkit_stop(void)
+{
+	dbus_bus_release_name(pk.conn, "org.freedesktop.PolicyKit1", NULL);
+	rv_dbus_close(pk.conn);
+	pk.conn = NULL;
+	g_clear_pointer(&pk.action, g_free);
+	g_clear_pointer(&pk.subject_kind, g_free);
+	g_clear_pointer(&pk.subject_name, g_free);
+	g_clear_pointer(&pk.tunnel_detail, g_free);
+}
+
+/* As uid 1 (not in the admin group): METHOD with the interactive flag. Exit 0 on a
+ * reply, 1 on roamvpnd's polkit refusal (the sentence names the action), 2 on a
+ * group-rule refusal, 3 on anything else. */
+static const char *polkit_method;
+
+static int polkit_child(void)
+{
+	DBusConnection *conn;
+	DBusError err;
+	DBusMessage *msg, *reply;
+	const char *tunnel = "corp", *ifname = "wlan0";
+	int result;
+
+	if (setgroups(0, NULL) < 0 || setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0)
+		return 10;
+	dbus_error_init(&err);
+	conn = dbus_connection_open_private(bus_address, &err);
+	if (!conn || !dbus_bus_register(conn, &err))
+		return 11;
+	msg = dbus_message_new_method_call(RV_DBUS_NAME, RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE,
+					   polkit_method);
+	if (g_str_equal(polkit_method, "Connect"))
+		dbus_message_append_args(msg, DBUS_TYPE_STRING, &tunnel, DBUS_TYPE_INVALID);
+	else if (g_str_equal(polkit_method, "Hook"))
+		dbus_message_append_args(msg, DBUS_TYPE_STRING, &(const char *){ "postup" },
+					 DBUS_TYPE_STRING, &ifname, DBUS_TYPE_INVALID);
+	dbus_message_set_allow_interactive_authorization(msg, TRUE);
+	reply = dbus_connection_send_with_reply_and_block(conn, msg, 5000, &err);
+	dbus_message_unref(msg);
+	if (reply) {
+		result = 0;
+		dbus_message_unref(reply);
+	} else if (dbus_error_has_name(&err, "net.roamvpn1.Error.PermissionDenied") &&
+		   strstr(err.message, "access denied") && strstr(err.message, "net.roamvpn1.")) {
+		result = 1;
+	} else if (dbus_error_has_name(&err, "net.roamvpn1.Error.PermissionDenied") &&
+		   strstr(err.message, "needs root or group")) {
+		result = 2;
+	} else {
+		result = 3;
+	}
+	dbus_error_free(&err);
+	dbus_connection_close(conn);
+	dbus_connection_unref(conn);
+	return result;
+}
+
+static int run_polkit_child(const char *method)
+{
+	gint status = -1;
+	bool timed_out = false;
+	guint timer;
+	pid_t pid;
+
+	polkit_method = method;
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(polkit_child());
+	g_child_watch_add(pid, child_exited, &status);
+	timer = g_timeout_add(15000, flag_timeout, &timed_out);
+	while (status == -1 && !timed_out)
+		g_main_context_iteration(NULL, TRUE);
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		g_assert_not_reached();
+	}
+	g_source_remove(timer);
+	g_assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* polkit says yes: a user outside the admin group may connect; roamvpnd asked for
+ * the caller's bus name, the control action, the tunnel as a detail, interactively. */
+static void test_polkit_allows(void)
+{
+	struct rv_tunnel *corp;
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root to run a client as uid 1");
+		return;
+	}
+	fake_reset();
+	polkit_start();
+	pk.authorize = true;
+	g_assert_cmpint(run_polkit_child("Connect"), ==, 0);
+	corp = rv_manager_lookup_tunnel("corp");
+	g_assert_cmpint(corp ? (int)corp->state : -1, ==, RV_TUNNEL_STARTING);
+	g_assert_cmpuint(pk.calls, ==, 1);
+	g_assert_cmpstr(pk.action, ==, "net.roamvpn1.control");
+	g_assert_cmpstr(pk.subject_kind, ==, "system-bus-name");
+	g_assert_nonnull(pk.subject_name);
+	g_assert_true(pk.subject_name[0] == ':');
+	g_assert_cmpstr(pk.tunnel_detail, ==, "corp");
+	g_assert_cmpuint(pk.flags, ==, 1);	/* AllowUserInteraction */
+
+	g_assert_cmpint(run_polkit_child("Pause"), ==, 0);
+	g_assert_true(fake_paused);
+	g_assert_cmpstr(pk.action, ==, "net.roamvpn1.control");
+	g_assert_null(pk.tunnel_detail);
+	polkit_stop();
+}
+
+/* polkit says no: refused with a sentence; Reload asks for the reload action; Hook
+ * never asks polkit (root and the admin group only). */
+static void test_polkit_denies(void)
+{
+	struct rv_tunnel *corp;
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root to run a client as uid 1");
+		return;
+	}
+	fake_reset();
+	polkit_start();
+	pk.authorize = false;
+	g_assert_cmpint(run_polkit_child("Connect"), ==, 1);
+	corp = rv_manager_lookup_tunnel("corp");
+	g_assert_cmpint(corp ? (int)corp->state : -1, ==, RV_TUNNEL_DOWN);
+	g_assert_cmpint(run_polkit_child("Reload"), ==, 1);
+	g_assert_cmpstr(pk.action, ==, "net.roamvpn1.reload");
+	pk.challenge = true;
+	g_assert_cmpint(run_polkit_child("Pause"), ==, 1);
+	g_assert_false(fake_paused);
+	pk.challenge = false;
+	g_assert_cmpuint(pk.calls, ==, 3);
+	g_assert_cmpint(run_polkit_child("Hook"), ==, 2);
+	g_assert_cmpuint(pk.calls, ==, 3);
+	g_assert_null(last_call);
+	polkit_stop();
+}
+
 int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -1408,6 +1618,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/policy-unprivileged", test_policy_unprivileged);
 	g_test_add_func("/dbus/daemon-refuses-unprivileged", test_daemon_refuses_unprivileged);
 	g_test_add_func("/dbus/daemon-admin-group", test_daemon_admin_group);
+	g_test_add_func("/dbus/polkit-allows", test_polkit_allows);
+	g_test_add_func("/dbus/polkit-denies", test_polkit_denies);
 	g_test_add_func("/dbus/roamvpnctl/status-json", test_ctl_status_json);
 	g_test_add_func("/dbus/roamvpnctl/commands", test_ctl_commands);
 	g_test_add_func("/dbus/roamvpnctl/monitor", test_ctl_monitor);
