@@ -12,6 +12,7 @@
 #
 # Usage (root):  bash bench/engine-throughput.sh [--quick]
 #   ENGINE=path (default: newest build*/engine/roamvpn-engine of this checkout)
+#   ENGINE_ARGS="--workers=1" extra engine options (e.g. to compare worker counts)
 #   DUR=10 RUNS=1 PAR=4 UDP_RATES="200M 500M 1000M" UDP_DUR=5
 #   --quick: DUR=2 RUNS=1 UDP_RATES=200M UDP_DUR=1 (smoke run, ~40 s)
 # Prints a table and RESULT lines, and the ratios engine/wireguard-go and engine/raw.
@@ -24,7 +25,7 @@ QUICK=0
 for a in "$@"; do
 	case "$a" in
 	--quick) QUICK=1 ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $a" >&2; exit 2 ;;
 	esac
 done
@@ -110,8 +111,10 @@ for s in a b; do wg genkey >"$WORK/key_$s"; wg pubkey <"$WORK/key_$s" >"$WORK/pu
 umask 022
 
 start_tunnel() {	# prog ns ifname: prints the pid of the tunnel process
-	local prog=$1 ns=$2 ifn=$3 pid
-	ip netns exec "$ns" "$prog" --foreground "$ifn" </dev/null >"$WORK/$ifn.log" 2>&1 &
+	local prog=$1 ns=$2 ifn=$3 pid extra=
+	[ "$prog" = "$ENGINE" ] && extra=${ENGINE_ARGS:-}
+	# shellcheck disable=SC2086 # ENGINE_ARGS: words on purpose
+	ip netns exec "$ns" "$prog" --foreground $extra "$ifn" </dev/null >"$WORK/$ifn.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do [ -S /var/run/wireguard/$ifn.sock ] && break; sleep 0.1; done
 	[ -S /var/run/wireguard/$ifn.sock ] || return 1

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
 #include "spawn.h"
 #include "tun.h"
 #include "uapi-client.h"
+#include "uapi-socket.h"
 #include "udp.h"
 
 #define STOP_GRACE_MS 5000
@@ -73,10 +75,22 @@ struct builtin_run {
 	bool draining;			/* reading what is left after the engine exited */
 	char *failure;			/* why the engine is being stopped, for report_down */
 	char *last_error_line;		/* the engine's last error message (escaped) */
+	char *wg_socket;		/* /var/run/wireguard/IFNAME.sock for wg(8), ours to remove */
+	ino_t wg_socket_ino;		/* ... unless a later run replaced it */
 };
+
+static void remove_wg_socket(struct builtin_run *run)
+{
+	struct stat st;
+
+	if (run->wg_socket && stat(run->wg_socket, &st) == 0 && st.st_ino == run->wg_socket_ino)
+		unlink(run->wg_socket);
+	g_clear_pointer(&run->wg_socket, g_free);
+}
 
 static void run_free(struct builtin_run *run)
 {
+	remove_wg_socket(run);
 	g_clear_handle_id(&run->child_watch, g_source_remove);
 	g_clear_pointer(&run->uapi, rv_uapi_client_free);
 	g_clear_handle_id(&run->stats_timer, g_source_remove);
@@ -382,10 +396,32 @@ static void engine_child_setup(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
+/* The socket wg(8) looks for, so `wg show`/`wg set` work on our tunnels too
+ * (root-only: 0600 in a 0700 directory); the engine only accepts on it. Not
+ * fatal when it cannot be made: the tunnel works without. */
+static int create_wg_socket(struct builtin_run *run)
+{
+	const char *dir = g_getenv("RV_ENGINE_SOCKET_DIR");
+	char path[108];
+	struct stat st;
+	int fd = rv_uapi_socket_listen(dir && *dir ? dir : "/var/run/wireguard", run->ifname, path,
+				       sizeof(path));
+
+	if (fd < 0) {
+		g_warning("tunnel %s: no wg(8) control socket for %s: %s", run->tunnel->name, run->ifname,
+			  g_strerror(-fd));
+		return -1;
+	}
+	if (stat(path, &st) == 0)
+		run->wg_socket_ino = st.st_ino;
+	run->wg_socket = g_strdup(path);
+	return fd;
+}
+
 static int launch(struct builtin_run *run, GError **error)
 {
-	int tun = -1, fd4 = -1, fd6 = -1, pair[2] = { -1, -1 };
-	int source_fds[4], target_fds[4] = { 3, 4, 5, 6 };
+	int tun = -1, fd4 = -1, fd6 = -1, pair[2] = { -1, -1 }, wg_fd = -1;
+	int source_fds[5], target_fds[5] = { 3, 4, 5, 6, 7 };
 	gsize n_fds = 0;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_auto(GStrv) env = NULL;
@@ -416,6 +452,11 @@ static int launch(struct builtin_run *run, GError **error)
 	if (fd6 >= 0) {
 		source_fds[n_fds] = fd6;
 		g_ptr_array_add(argv, g_strdup_printf("--udp6-fd=%d", target_fds[n_fds++]));
+	}
+	wg_fd = create_wg_socket(run);
+	if (wg_fd >= 0) {
+		source_fds[n_fds] = wg_fd;
+		g_ptr_array_add(argv, g_strdup_printf("--uapi-listen-fd=%d", target_fds[n_fds++]));
 	}
 	g_ptr_array_add(argv, g_strdup_printf("--user=%s",
 					      g_getenv("ROAMVPN_ENGINE_USER") ? g_getenv("ROAMVPN_ENGINE_USER") : "nobody"));
@@ -463,9 +504,11 @@ static int launch(struct builtin_run *run, GError **error)
 	}
 out:
 	/* The engine has its copies; ours would keep the device alive after it exits. */
-	for (int *fd = (int[]){ tun, fd4, fd6, pair[0], pair[1] }, i = 0; i < 5; i++)
+	for (int *fd = (int[]){ tun, fd4, fd6, pair[0], pair[1], wg_fd }, i = 0; i < 6; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
+	if (r < 0)
+		remove_wg_socket(run);
 	return r;
 }
 

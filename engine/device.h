@@ -96,7 +96,7 @@ struct rv_device {
 	int stop_fd;		/* eventfd: control -> data threads */
 	int rx_wake_fd;		/* eventfd: control -> RX thread (sockets replaced) */
 	int signal_fd;
-	int uapi_listen_fd;	/* -1 in daemon mode */
+	int uapi_listen_fd;	/* -1: none (daemon mode without --uapi-listen-fd) */
 	char *uapi_path;	/* unlinked at exit */
 	struct rv_uapi_client *clients[RV_MAX_UAPI_CLIENTS];
 	_Atomic bool stopping;
@@ -115,6 +115,9 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool t
 /* Stand-alone: listen on /var/run/wireguard/IFNAME.sock (or dir from
  * $RV_ENGINE_SOCKET_DIR, for unprivileged tests). */
 int rv_device_listen_uapi(struct rv_device *dev, const char *dir);
+/* Daemon mode: the listening socket roamvpnd made for wg(8) (--uapi-listen-fd);
+ * accepted like the stand-alone one, never unlinked by the engine. */
+int rv_device_adopt_uapi_listener(struct rv_device *dev, int fd);
 /* Daemon mode: a connected stream socket speaking UAPI. */
 int rv_device_add_uapi_fd(struct rv_device *dev, int fd);
 /* Blocks: runs the data threads and the control loop until a signal, the TUN

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: roamvpn-engine [-f/--foreground] INTERFACE-NAME\n"
 		"       roamvpn-engine --foreground --tun-fd=N --uapi-fd=M [--udp4-fd=A] [--udp6-fd=B]\n"
-		"                      [--user=USER] INTERFACE-NAME\n"
+		"                      [--uapi-listen-fd=L] [--user=USER] INTERFACE-NAME\n"
 		"A WireGuard-compatible userspace tunnel; configure it with wg(8).\n"
 		"       --no-offload: stand-alone TUN without IFF_VNET_HDR (no TSO/GSO)\n"
 		"       --workers=N: threads sealing/opening per direction (default: one per CPU)\n"
@@ -118,7 +118,7 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
 	enum {
-		OPT_TUN_FD = 256, OPT_UAPI_FD, OPT_UDP4_FD, OPT_UDP6_FD, OPT_USER,
+		OPT_TUN_FD = 256, OPT_UAPI_FD, OPT_UAPI_LISTEN_FD, OPT_UDP4_FD, OPT_UDP6_FD, OPT_USER,
 		OPT_TEST_REKEY_TIME, OPT_TEST_REKEY_MSGS, OPT_TEST_NO_SECCOMP, OPT_NO_OFFLOAD, OPT_VERSION, OPT_WORKERS,
 	};
 	static const struct option longopts[] = {
@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
 		{ "uapi-fd", required_argument, NULL, OPT_UAPI_FD },
+		{ "uapi-listen-fd", required_argument, NULL, OPT_UAPI_LISTEN_FD },
 		{ "udp4-fd", required_argument, NULL, OPT_UDP4_FD },
 		{ "udp6-fd", required_argument, NULL, OPT_UDP6_FD },
 		{ "user", required_argument, NULL, OPT_USER },
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 	const char *user = NULL, *ifname, *fg_env = getenv("WG_PROCESS_FOREGROUND");
 	char name[IFNAMSIZ];
 	bool foreground = fg_env && !strcmp(fg_env, "1"), seccomp = true, vnet = true;
-	int tun_fd = -1, uapi_fd = -1, udp4_fd = -1, udp6_fd = -1, ready_fd = -1, opt, ret, status;
+	int tun_fd = -1, uapi_fd = -1, uapi_listen_fd = -1, udp4_fd = -1, udp6_fd = -1, ready_fd = -1, opt, ret, status;
 
 	rv_timer_config_default(&opts.timers);
 	opts.crypto_workers = 0;
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 		case OPT_VERSION: printf("roamvpn-engine %s\n", VERSION); return 0;
 		case OPT_TUN_FD: tun_fd = parse_fd(optarg, "--tun-fd"); break;
 		case OPT_UAPI_FD: uapi_fd = parse_fd(optarg, "--uapi-fd"); break;
+		case OPT_UAPI_LISTEN_FD: uapi_listen_fd = parse_fd(optarg, "--uapi-listen-fd"); break;
 		case OPT_UDP4_FD: udp4_fd = parse_fd(optarg, "--udp4-fd"); break;
 		case OPT_UDP6_FD: udp6_fd = parse_fd(optarg, "--udp6-fd"); break;
 		case OPT_USER: user = optarg; break;
@@ -181,6 +183,10 @@ int main(int argc, char **argv)
 	}
 	if (uapi_fd >= 0 && tun_fd < 0) {
 		fprintf(stderr, "roamvpn-engine: --uapi-fd needs --tun-fd\n");
+		return 2;
+	}
+	if (uapi_listen_fd >= 0 && uapi_fd < 0) {
+		fprintf(stderr, "roamvpn-engine: --uapi-listen-fd needs --uapi-fd\n");
 		return 2;
 	}
 	set_log_level();
@@ -237,6 +243,8 @@ int main(int argc, char **argv)
 	}
 	if (uapi_fd >= 0) {
 		ret = rv_device_add_uapi_fd(dev, uapi_fd);
+		if (ret >= 0 && uapi_listen_fd >= 0)
+			ret = rv_device_adopt_uapi_listener(dev, uapi_listen_fd);
 	} else {
 		const char *dir = getenv("RV_ENGINE_SOCKET_DIR");	/* tests only */
 

@@ -1,5 +1,6 @@
-/* uapi-server.c - the UAPI connections: the stand-alone listening socket
- * (/var/run/wireguard/IFNAME.sock), the daemon's socketpair, reading
+/* uapi-server.c - the UAPI connections: the listening socket
+ * (/var/run/wireguard/IFNAME.sock, made by the stand-alone engine or passed
+ * by roamvpnd), the daemon's socketpair, reading
  * requests, answering in order, closing. Control thread only. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sodium.h>
 
 #include "device-internal.h"
+#include "uapi-socket.h"
 
 int rv_epoll_add(struct rv_device *dev, int fd, uint32_t events, void *ptr)
 {
@@ -171,38 +173,21 @@ void rv_client_event(struct rv_device *dev, struct rv_uapi_client *c, uint32_t e
 
 int rv_device_listen_uapi(struct rv_device *dev, const char *dir)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	mode_t old_umask;
-	int fd, ret;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd = rv_uapi_socket_listen(dir, dev->ifname, path, sizeof(path));
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", dir, dev->ifname) >=
-	    sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
-	/* a live socket means another instance owns the name */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	unlink(sun.sun_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	old_umask = umask(0077);
-	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old_umask);
-	if (ret < 0 || listen(fd, 16) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
+		return fd;
 	dev->uapi_listen_fd = fd;
-	dev->uapi_path = strdup(sun.sun_path);
+	dev->uapi_path = strdup(path);
+	return rv_epoll_add(dev, fd, EPOLLIN, &dev->uapi_listen_fd);
+}
+
+int rv_device_adopt_uapi_listener(struct rv_device *dev, int fd)
+{
+	/* roamvpnd made it and removes it: the engine, as nobody, could not */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	dev->uapi_listen_fd = fd;
 	return rv_epoll_add(dev, fd, EPOLLIN, &dev->uapi_listen_fd);
 }
 

@@ -40,7 +40,7 @@ umask 022
 ip netns exec "$PEER" wireguard-go --foreground "$PEER_IF" </dev/null >"$RV_TMP/peer.log" 2>&1 &
 RV_PIDS+=($!)
 rv_wait_for 5 test -S /var/run/wireguard/$PEER_IF.sock || { fail "wireguard-go peer started"; rv_summary; exit 1; }
-trap 'rm -f /var/run/wireguard/$PEER_IF.sock; rv_cleanup' EXIT
+trap 'rm -f /var/run/wireguard/$PEER_IF.sock /var/run/wireguard/$TUN.sock; rv_cleanup' EXIT
 ip netns exec "$PEER" wg set "$PEER_IF" listen-port $PORT private-key "$RV_TMP/key_peer" \
 	peer "$(cat "$RV_TMP/pub_laptop")" preshared-key "$RV_TMP/psk" allowed-ips 10.79.0.2/32
 ip -n "$PEER" addr add 10.79.0.1/24 dev "$PEER_IF"
@@ -142,6 +142,37 @@ check "peer learned the laptop's endpoint" sh -c "ip netns exec $PEER wg show $P
 check "RxBytes/TxBytes on D-Bus (within 8 s)" rv_wait_for 8 sh -c \
 	"[ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"$TUN\") | .RxBytes' | head -1)\" -gt 0 ]"
 echo "    D-Bus: RxBytes=$(tunnel_prop RxBytes) TxBytes=$(tunnel_prop TxBytes) LastHandshake=$(tunnel_prop LastHandshake)"
+
+# --- wg(8) on the daemon's tunnel: roamvpnd makes /var/run/wireguard/NAME.sock, the
+# sandboxed engine answers on it; changes made with wg set reach the Tunnel object ----
+WGSOCK=/var/run/wireguard/$TUN.sock
+PUB_PEER=$(cat "$RV_TMP/pub_peer")
+check "wg(8) socket of the daemon's tunnel is root's, 0600" \
+	test "$(stat -c '%a %U %F' "$WGSOCK" 2>/dev/null)" = "600 root socket"
+check "wg show interfaces lists it" sh -c "wg show interfaces | tr ' ' '\n' | grep -qx $TUN"
+check "wg show NAME: the peer with its handshake" sh -c \
+	"wg show $TUN latest-handshakes | awk -v k='$PUB_PEER' '\$1 == k && \$2 > 0 { ok = 1 } END { exit !ok }'"
+check "wg show NAME transfer: bytes both ways" sh -c \
+	"wg show $TUN transfer | awk -v k='$PUB_PEER' '\$1 == k && \$2 > 0 && \$3 > 0 { ok = 1 } END { exit !ok }'"
+wg showconf $TUN >"$RV_TMP/showconf" 2>&1
+check "wg showconf: our key, the peer, its endpoint and keepalive" sh -c \
+	"grep -qx 'PrivateKey = $(cat "$RV_TMP/key_laptop")' '$RV_TMP/showconf' &&
+	 grep -qx 'PublicKey = $PUB_PEER' '$RV_TMP/showconf' &&
+	 grep -qx 'Endpoint = 10.78.0.1:$PORT' '$RV_TMP/showconf' &&
+	 grep -qx 'PersistentKeepalive = 25' '$RV_TMP/showconf'"
+check "wg set NAME peer ... persistent-keepalive 7" wg set $TUN peer "$PUB_PEER" persistent-keepalive 7
+check "wg show NAME persistent-keepalive: 7" sh -c \
+	"wg show $TUN persistent-keepalive | awk -v k='$PUB_PEER' '\$1 == k && \$2 == 7 { ok = 1 } END { exit !ok }'"
+check "wg set NAME listen-port: refused in daemon mode (the daemon owns the port)" \
+	sh -c "! wg set $TUN listen-port 40999 2>/dev/null"
+check "wg set NAME peer ... remove" wg set $TUN peer "$PUB_PEER" remove
+check "the daemon notices: Tunnel RxBytes back to 0 without the peer (8 s)" \
+	rv_wait_for 8 sh -c "[ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"$TUN\") | .RxBytes' | head -1)\" = 0 ]"
+check "wg set NAME peer ...: the peer back" wg set $TUN peer "$PUB_PEER" preshared-key "$RV_TMP/psk" \
+	endpoint 10.78.0.1:$PORT allowed-ips 10.79.0.0/24 persistent-keepalive 25
+check "ping through the tunnel again (handshake, 10 s)" ping_tunnel
+check "the daemon notices: RxBytes grows again (8 s)" \
+	rv_wait_for 8 sh -c "[ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"$TUN\") | .RxBytes' | head -1)\" -gt 0 ]"
 check "LastHandshake on D-Bus" [ "$(tunnel_prop LastHandshake)" -gt 0 ] 2>/dev/null
 
 # --- the engine dies: the tunnel fails, the supervisor restarts it --------------------
@@ -162,6 +193,7 @@ ip -n "$NS" link set lan0 down
 check "link down -> tunnel down (5 s)" rv_wait_for 5 rv_tunnel_is $TUN down
 check "engine process gone (5 s)" rv_wait_for 5 engine_gone
 check "TUN device gone" rv_wait_for 3 tun_gone
+check "wg(8) socket removed" rv_wait_for 3 sh -c "! test -e $WGSOCK"
 check "resolv.conf restored" rv_wait_for 3 cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 
 # --- full tunnel: AllowedIPs=0.0.0.0/0, the endpoint stays reachable (fwmark rule) -----
@@ -215,7 +247,7 @@ kill "$RV_DAEMON_PID"; rv_wait_for 10 sh -c "! kill -0 $RV_DAEMON_PID"
 LOCAL_IF=rvbi-l$$; LOCAL_IF=${LOCAL_IF:0:15}
 ip netns exec "$NS" wireguard-go --foreground "$LOCAL_IF" </dev/null >"$RV_TMP/local-peer.log" 2>&1 &
 RV_PIDS+=($!)
-trap 'rm -f /var/run/wireguard/$PEER_IF.sock /var/run/wireguard/$LOCAL_IF.sock; rv_cleanup' EXIT
+trap 'rm -f /var/run/wireguard/$PEER_IF.sock /var/run/wireguard/$LOCAL_IF.sock /var/run/wireguard/$TUN.sock; rv_cleanup' EXIT
 if rv_wait_for 5 test -S /var/run/wireguard/$LOCAL_IF.sock; then
 	ip netns exec "$NS" wg set "$LOCAL_IF" listen-port 51879 private-key "$RV_TMP/key_peer" \
 		peer "$(cat "$RV_TMP/pub_laptop")" preshared-key "$RV_TMP/psk" allowed-ips 10.79.0.2/32
