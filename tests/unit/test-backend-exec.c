@@ -209,6 +209,37 @@ static void test_oneshot_background(void)
 	clean((const char *const[]){ "start.sh", "bg.pid", NULL });
 }
 
+static struct rv_tunnel_config *load(const char *text)
+{
+	g_autofree char *conf = path_of("t.conf");
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	struct rv_tunnel_config *cfg;
+
+	g_file_set_contents(conf, text, -1, &error);
+	g_assert_no_error(error);
+	cfg = rv_tunnel_config_load(conf, errors);
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(g_remove(conf), ==, 0);
+	return cfg;
+}
+
+/* A reload restarts an exec tunnel only when its parsed [exec] changed: the same
+ * argv written with other quotes is the same command. */
+static void test_config_equal(void)
+{
+	g_autoptr(rv_tunnel_config) a = load("[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/vpn 'a b' c\n");
+	g_autoptr(rv_tunnel_config) b = load("[Tunnel]\nBackend=exec\n\n[exec]\nType=simple\n"
+					     "Start=/bin/vpn \"a b\"   c\n");
+	g_autoptr(rv_tunnel_config) c = load("[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/vpn a b c\n");
+	g_autoptr(rv_tunnel_config) d = load("[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/vpn 'a b' c\n"
+					     "Type=oneshot\n");
+
+	g_assert_true(rv_tunnel_config_equal(a, b));
+	g_assert_false(rv_tunnel_config_equal(a, c));
+	g_assert_false(rv_tunnel_config_equal(a, d));
+}
+
 int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -222,6 +253,7 @@ int main(int argc, char **argv)
 	g_assert_no_error(error);
 	g_assert_cmpint(chmod(tmpdir, 0755), ==, 0);
 
+	g_test_add_func("/backend-exec/config-equal", test_config_equal);
 	g_test_add_func("/backend-exec/hanging-stop", test_hanging_stop);
 	g_test_add_func("/backend-exec/grandchild-ignoring-sigterm", test_grandchild_ignoring_sigterm);
 	g_test_add_func("/backend-exec/oneshot-background", test_oneshot_background);

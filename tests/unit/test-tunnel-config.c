@@ -35,7 +35,15 @@ static void *fake_exec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 
 static bool fake_equal(const void *a, const void *b)
 {
-	return a == b;
+	return g_str_equal(a, b);
+}
+
+static bool fake_builtin_equal(const void *a, const void *b)
+{
+	const struct rv_wg_config *x = a, *y = b;
+
+	/* Real wg-quick configurations are compared for real; stand-ins never are. */
+	return x->addresses && y->addresses && rv_wg_config_equal(x, y);
 }
 
 /* The builtin backend's real parser for wg-quick files; any [Tunnel] Backend=builtin
@@ -60,7 +68,7 @@ static void fake_builtin_free(void *config)
 static const struct rv_backend fake_exec = { .name = "exec", .parse = fake_exec_parse,
 	.free_config = g_free, .config_equal = fake_equal };
 static const struct rv_backend fake_builtin = { .name = "builtin", .parse = fake_builtin_parse,
-	.free_config = fake_builtin_free, .config_equal = fake_equal };
+	.free_config = fake_builtin_free, .config_equal = fake_builtin_equal };
 
 static char *tmpdir;
 
@@ -468,6 +476,26 @@ static void test_load_dir(void)
 	remove_file(p4);
 }
 
+/* Reload restarts a tunnel only when what was parsed changed: comments, blank lines,
+ * key case, list spacing and quoting that splits the same way do not count. */
+static void test_config_equal(void)
+{
+	g_autoptr(rv_tunnel_config) a = load_ok("wg0.conf", WG_IFACE "Address = 10.0.0.2/32, fd00::2\n"
+						"[Peer]\nPublicKey = " PUB2 "\nAllowedIPs = 0.0.0.0/0\n", 0600);
+	g_autoptr(rv_tunnel_config) b = load_ok("wg0.conf", "# from the provider\n[interface]\n"
+						"privatekey=" PRIV1 "  # ours\n\naddress=10.0.0.2/32,fd00::2\n"
+						"[peer]\npublickey=" PUB2 "\nallowedips=0.0.0.0/0\n", 0600);
+	g_autoptr(rv_tunnel_config) c = load_ok("wg0.conf", WG_IFACE "Address = 10.0.0.2/32, fd00::2\n"
+						"MTU = 1400\n[Peer]\nPublicKey = " PUB2 "\n"
+						"AllowedIPs = 0.0.0.0/0\n", 0600);
+	g_autoptr(rv_tunnel_config) d = load_ok("corp.conf", "[Tunnel]\nBackend=exec\n[exec]\n"
+						"Start=/bin/vpn\n", 0644);
+
+	g_assert_true(rv_tunnel_config_equal(a, b));
+	g_assert_false(rv_tunnel_config_equal(a, c));
+	g_assert_false(rv_tunnel_config_equal(a, d));
+}
+
 /* Issue 8 §1: a typo in the [Tunnel] header is a FILE:LINE error; it hit
  * g_assert(tunnel) before (--check exit 134, a reload killed the daemon). */
 static void test_bad_headers(void)
@@ -567,6 +595,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel-config/load-dir", test_load_dir);
 	g_test_add_func("/tunnel-config/examples", test_examples);
 	g_test_add_func("/tunnel-config/bad-headers", test_bad_headers);
+	g_test_add_func("/tunnel-config/config-equal", test_config_equal);
 	g_test_add_func("/tunnel-config/secret-never-echoed", test_secret_never_echoed);
 	ret = g_test_run();
 
