@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "backend-builtin.h"
@@ -106,8 +107,8 @@ static bool parse_int(const char *path, const struct rv_ini_entry *e, guint64 mi
 	guint64 v;
 
 	if (!g_ascii_string_to_unsigned(e->value, 10, 0, max, &v, NULL) || v < min) {
-		rv_ini_error(errors, path, e->line, "%s=: '%s' is not a number from %" G_GUINT64_FORMAT
-			     " to %" G_GUINT64_FORMAT, e->key, e->value, min, max);
+		rv_ini_error(errors, path, e->line, "%s=: '%s' is not a number from %" PRIu64
+			     " to %" PRIu64, e->key, e->value, (uint64_t)min, (uint64_t)max);
 		return false;
 	}
 	*out = (int)v;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -566,8 +567,9 @@ bool rv_ini_parse_uint(const struct rv_ini_value *v, void *field)
 
 	g_assert(r && r->max <= G_MAXUINT);
 	if (!g_ascii_string_to_unsigned(v->value, 10, r->min, r->max, &n, NULL)) {
-		rv_ini_bad_value(v, "is not %s from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
-				 r->what ? r->what : "a number", r->min, r->max);
+		/* PRIu64, not G_GUINT64_FORMAT: xgettext knows it (the message is translated). */
+		rv_ini_bad_value(v, "is not %s from %" PRIu64 " to %" PRIu64,
+				 r->what ? r->what : "a number", (uint64_t)r->min, (uint64_t)r->max);
 		return false;
 	}
 	*(guint *)field = (guint)n;
