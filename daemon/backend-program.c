@@ -8,6 +8,7 @@
 #include "backend-program.h"
 #include "error.h"
 #include "hook-report.h"
+#include "ini.h"
 #include "spawn.h"
 #include "ssid.h"
 
@@ -80,6 +81,61 @@ int rv_backend_check_programs(GHashTable *configs, GPtrArray *errors)
 		}
 	}
 	return ret;
+}
+
+const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *cfg,
+						const char *name, const char *what, bool *ok,
+						GPtrArray *errors)
+{
+	const struct rv_ini_section *found = NULL;
+
+	for (guint i = 0; i < cfg->ini->sections->len; i++) {
+		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
+
+		if (g_str_equal(s->name, "Tunnel"))
+			continue;
+		if (!g_str_equal(s->name, name)) {
+			rv_ini_error(errors, cfg->path, s->line, "unknown section [%s] for Backend=%s ([%s])",
+				     s->name, cfg->backend, name);
+			*ok = false;
+		} else if (found) {
+			rv_ini_error(errors, cfg->path, s->line, "[%s] repeated (first at line %d)", name,
+				     found->line);
+			*ok = false;
+		} else {
+			found = s;
+		}
+	}
+	if (!found) {
+		rv_ini_error(errors, cfg->path, 0, "Backend=%s needs a [%s] section %s", cfg->backend,
+			     name, what);
+		*ok = false;
+	}
+	return found;
+}
+
+bool rv_program_parse_host(const struct rv_ini_value *v, void *field)
+{
+	if (!rv_valid_host(v->value)) {
+		rv_ini_bad_value(v, "is not a host name or address");
+		return false;
+	}
+	return rv_ini_parse_string(v, field);
+}
+
+bool rv_program_parse_line(const struct rv_ini_value *v, void *field)
+{
+	if (!v->value[0]) {
+		rv_ini_bad_value(v, "is empty");
+		return false;
+	}
+	for (const char *c = v->value; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			rv_ini_bad_value(v, "holds a control character");
+			return false;
+		}
+	}
+	return rv_ini_parse_string(v, field);
 }
 
 void rv_secret_free(char *secret)

@@ -83,6 +83,22 @@ int rv_backend_check_programs(GHashTable *configs, GPtrArray *errors);
 /* The tunnel file's [Tunnel] Routes= over what the server pushed (DNS=/Domains= are
  * the manager's to apply). */
 void rv_program_apply_config(struct rv_tunnel_net *net, const struct rv_tunnel_config *cfg);
+/* --- parsing a plugin's section (with ini.h's key tables) --- */
+struct rv_ini_section;
+struct rv_ini_value;
+/* The one [name] section of cfg: other sections than [Tunnel] and a repeated [name]
+ * are FILE:LINE errors (and *ok = false; the section is still returned so that its
+ * keys are checked too); none at all is "Backend=name needs a [name] section
+ * <what>" and NULL. */
+const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *cfg,
+						const char *name, const char *what, bool *ok,
+						GPtrArray *errors);
+/* Key table parsers (char ** fields): a host name or address and nothing else (safe
+ * as one argument, even where a shell sees it); a one-line value, not empty, no
+ * control characters. */
+bool rv_program_parse_host(const struct rv_ini_value *v, void *field);
+bool rv_program_parse_line(const struct rv_ini_value *v, void *field);
+
 /* Secret text for a program's stdin: freed with the bytes wiped first. */
 void rv_secret_free(char *secret);
 typedef char rv_secret;

@@ -98,32 +98,6 @@ static bool parse_config_path(const struct rv_ini_value *v, void *field)
 	return rv_ini_parse_string(v, field);
 }
 
-static bool parse_host(const struct rv_ini_value *v, void *field)
-{
-	if (!rv_valid_host(v->value)) {
-		rv_ini_bad_value(v, "is not a host name or address");
-		return false;
-	}
-	return rv_ini_parse_string(v, field);
-}
-
-/* Free text that goes on one line of vpnc's configuration: no control characters
- * (the INI reader already splits lines), not empty. */
-static bool parse_text(const struct rv_ini_value *v, void *field)
-{
-	if (!v->value[0]) {
-		rv_ini_bad_value(v, "is empty");
-		return false;
-	}
-	for (const char *c = v->value; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			rv_ini_bad_value(v, "holds a control character");
-			return false;
-		}
-	}
-	return rv_ini_parse_string(v, field);
-}
-
 static bool parse_local_port(const struct rv_ini_value *v, void *field)
 {
 	struct vpnc_config *c = v->target;
@@ -159,15 +133,15 @@ static const struct rv_ini_uint_range port_range = { 0, 65535, "a port number" }
 	RV_INI_KEY("vpnc", key, parse, struct vpnc_config, field, RV_INI_ONCE | (flags), data)
 static const struct rv_ini_key vpnc_keys[] = {
 	KEY("Config", parse_config_path, config_path, 0, NULL),
-	KEY("Gateway", parse_host, gateway, 0, NULL),
-	KEY("ID", parse_text, id, 0, NULL),
-	KEY("Secret", parse_text, secret, RV_INI_SECRET, NULL),
-	KEY("Username", parse_text, username, 0, NULL),
-	KEY("Password", parse_text, password, RV_INI_SECRET, NULL),
+	KEY("Gateway", rv_program_parse_host, gateway, 0, NULL),
+	KEY("ID", rv_program_parse_line, id, 0, NULL),
+	KEY("Secret", rv_program_parse_line, secret, RV_INI_SECRET, NULL),
+	KEY("Username", rv_program_parse_line, username, 0, NULL),
+	KEY("Password", rv_program_parse_line, password, RV_INI_SECRET, NULL),
 	KEY("NATTMode", rv_ini_parse_choice, natt_mode, 0, natt_modes),
 	KEY("DHGroup", rv_ini_parse_choice, dh_group, 0, dh_groups),
 	KEY("PFS", rv_ini_parse_choice, pfs, 0, pfs_groups),
-	KEY("Domain", parse_text, domain, 0, NULL),
+	KEY("Domain", rv_program_parse_line, domain, 0, NULL),
 	KEY("LocalPort", parse_local_port, local_port, 0, &port_range),
 	KEY("DPDIdleTimeout", parse_dpd_idle, dpd_idle, 0, NULL),
 	KEY("Vendor", rv_ini_parse_choice, vendor, 0, vendors),
@@ -177,34 +151,14 @@ static const struct rv_ini_key vpnc_keys[] = {
 
 static void *vpnc_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
-	const struct rv_ini_section *s = NULL;
-	struct vpnc_config *c = g_new0(struct vpnc_config, 1);
 	bool ok = true;
+	const struct rv_ini_section *s = rv_program_section(
+		cfg, "vpnc", "with Config= or Gateway=, ID=, Secret=, Username=, Password=", &ok, errors);
+	struct vpnc_config *c;
 
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *sec = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (g_str_equal(sec->name, "Tunnel"))
-			continue;
-		if (!g_str_equal(sec->name, "vpnc")) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "unknown section [%s] for Backend=vpnc ([vpnc])", sec->name);
-			ok = false;
-		} else if (s) {
-			rv_ini_error(errors, cfg->path, sec->line, "[vpnc] repeated (first at line %d)",
-				     s->line);
-			ok = false;
-		} else {
-			s = sec;
-		}
-	}
-	if (!s) {
-		rv_ini_error(errors, cfg->path, 0,
-			     "Backend=vpnc needs a [vpnc] section with Config= or Gateway=, ID=, "
-			     "Secret=, Username=, Password=");
-		vpnc_free_config(c);
+	if (!s)
 		return NULL;
-	}
+	c = g_new0(struct vpnc_config, 1);
 	ok = rv_ini_apply_section(cfg->path, s, vpnc_keys, c, 0, errors) && ok;
 	if (rv_ini_find_entry(s, "Config")) {
 		if (c->gateway || c->id || c->secret || c->username || c->password) {
