@@ -1,0 +1,176 @@
+#!/bin/bash
+# daemon-openconnect.sh - roamvpnd's openconnect plugin against a REAL ocserv (the
+# AnyConnect-compatible server) in a namespace: a certificate this test makes, pinned
+# with ServerCert=pin-sha256:..., a plain password file, pushed route, DNS and default
+# domain. The rule brings the tunnel up on link up; what the server pushed (through
+# openconnect's vpnc-script environment, reported by roamvpn-hook) is applied by the
+# daemon; a ping reaches a host behind the server; the password is in no command line,
+# environment or log; link down restores everything byte for byte; a wrong password
+# and a wrong certificate pin are named in LastError; --check refuses bad values.
+. "$(dirname "$0")/lib.sh"
+rv_require_root
+for p in ocserv openconnect openssl ping ss; do
+	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+PLUGIN_DIR=$RV_BUILD/plugins
+[ -f "$PLUGIN_DIR/openconnect.so" ] || { echo "FAIL: $PLUGIN_DIR/openconnect.so not built"; exit 1; }
+rv_setup rvocon
+export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+PASSWORD='oc s3cret$(touch /tmp/x)'
+WRONG='not-the-password'
+
+C=rvocon-cli-$$; S=rvocon-srv-$$
+for n in $C $S; do rv_netns_add "$n"; done
+ip link add lan0 netns "$C" type veth peer name ocs0 netns "$S"
+ip -n "$C" addr add 10.77.0.1/24 dev lan0
+ip -n "$S" addr add 10.77.0.2/24 dev ocs0; ip -n "$S" link set ocs0 up
+ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the server
+
+# ---- the server: ocserv with a test certificate and a plain password file ------------
+W=$RV_TMP/srv; mkdir -p "$W"
+EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $EC -keyout "$W/ca.key" -out "$W/ca.crt" -days 2 -subj /CN=rvocon-ca 2>/dev/null
+openssl req $EC -keyout "$W/server.key" -out "$W/server.csr" -subj /CN=10.77.0.2 2>/dev/null
+printf 'extendedKeyUsage=serverAuth\nsubjectAltName=IP:10.77.0.2\n' >"$W/server.ext"
+openssl x509 -req -in "$W/server.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+	-out "$W/server.crt" -days 2 -extfile "$W/server.ext" 2>/dev/null
+[ -s "$W/server.crt" ] || { echo "FAIL: test certificate"; exit 1; }
+PIN=pin-sha256:$(openssl x509 -in "$W/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+	openssl dgst -sha256 -binary | base64)
+# ocserv's plain[passwd=] file: user:group:crypt(3) hash
+printf 'alice:*:%s\n' "$(openssl passwd -5 "$PASSWORD")" >"$W/passwd"
+cat >"$W/ocserv.conf" <<EOF
+auth = "plain[passwd=$W/passwd]"
+tcp-port = 4443
+udp-port = 4443
+listen-host = 10.77.0.2
+socket-file = $W/ocserv.sock
+server-cert = $W/server.crt
+server-key = $W/server.key
+isolate-workers = false
+max-clients = 4
+max-same-clients = 4
+keepalive = 300
+dpd = 60
+try-mtu-discovery = false
+device = vpns
+ipv4-network = 10.77.9.0/24
+dns = 10.77.2.53
+default-domain = corp.example
+route = 10.77.2.0/24
+pid-file = $W/ocserv.pid
+use-occtl = false
+cisco-client-compat = true
+EOF
+ip netns exec "$S" ocserv -f -d 1 -c "$W/ocserv.conf" >"$W/ocserv.log" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 10 sh -c "ip netns exec $S ss -ltn | grep -q '10.77.0.2:4443'" ||
+	{ echo "FAIL: ocserv did not start"; tail -5 "$W/ocserv.log"; exit 1; }
+
+mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+write_tunnel() {   # write_tunnel DIR PASSWORD PIN
+	(umask 077; cat >"$1/tunnels/corp.conf") <<EOF
+[Tunnel]
+Backend=openconnect
+[openconnect]
+Server=https://10.77.0.2:4443/
+Protocol=anyconnect
+Username=alice
+Password=$2
+ServerCert=$3
+EOF
+}
+write_tunnel "$RV_TMP/etc" "$PASSWORD" "$PIN"
+out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
+check "--check accepts the [openconnect] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+
+B=$RV_TMP/bad; mkdir -p "$B/tunnels"
+not_in() { ! grep -qF -- "$1" <<<"$2"; }
+bad() {   # bad DESCRIPTION REGEX BODY
+	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
+	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
+	check "--check: $1" grep -qE -- "$2" <<<"$out"
+	check "--check: $1: no password in the message" not_in "$PASSWORD" "$out"
+}
+for server in "-vpn.example" "vpn.example;id" "https://vpn.example:99999/" "vpn example" "ftp://vpn.example"; do
+	bad "Server='$server' refused" "corp.conf:4: Server=" "[Tunnel]
+Backend=openconnect
+[openconnect]
+Server=$server"
+done
+bad "Protocol=ipsec refused" "corp.conf:5: Protocol=" "[Tunnel]
+Backend=openconnect
+[openconnect]
+Server=vpn.example
+Protocol=ipsec"
+bad "a truncated pin refused" "corp.conf:5: ServerCert=" "[Tunnel]
+Backend=openconnect
+[openconnect]
+Server=vpn.example
+ServerCert=pin-sha256:abc"
+bad "Password= without Username=" "corp.conf:3: \[openconnect\] needs both Username= and Password=" "[Tunnel]
+Backend=openconnect
+[openconnect]
+Server=vpn.example
+Password=$PASSWORD"
+
+# ---- the daemon ---------------------------------------------------------------------
+printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=3000\n' >"$RV_TMP/etc/roamvpn.conf"
+printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
+printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
+cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_start_bus
+rv_start_daemon "$C"
+field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
+state_is_not() { [ "$(field State)" != "$1" ]; }
+# running PROGRAM: its pid in the client namespace, if it runs there
+running() { for p in $(ip netns pids "$C"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = "$1" ] && echo "$p"; done | head -1; }
+gone() { [ -z "$(running "$1")" ]; }
+
+t0=$(date +%s%N)
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 rv_tunnel_is corp up; then
+	ok "tunnel up through openconnect ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
+else
+	fail "tunnel up (LastError: $(field LastError))"; tail -30 "$RV_TMP/daemon.log"
+fi
+check "device named after the tunnel: '$(field Interface)'" [ "$(field Interface)" = corp ]
+check "pushed address on corp (10.77.9.x)" sh -c "ip -n $C -4 addr show dev corp | grep -q 'inet 10.77.9.'"
+check "pushed route 10.77.2.0/24 through corp" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev corp'"
+check "no default route through the tunnel (split)" sh -c "! ip -n $C route show default | grep -q corp"
+check "pushed DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
+check "pushed domain in resolv.conf" grep -q 'corp.example' "$RV_TMP/resolv.conf"
+check "ping the host behind the server through the tunnel" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
+pid=$(running openconnect)
+check "openconnect runs (pid ${pid:-none})" [ -n "$pid" ]
+check "the password is not in openconnect's command line" sh -c "! tr '\\0' '\\n' </proc/$pid/cmdline | grep -qF 's3cret'"
+check "the password is not in openconnect's environment" sh -c "! tr '\\0' '\\n' </proc/$pid/environ | grep -qF 's3cret'"
+check "the password is not in the daemon log" sh -c "! grep -qF 's3cret' '$RV_TMP/daemon.log'"
+
+ip -n "$C" link set lan0 down
+check "tunnel down after link down" rv_wait_for 15 rv_tunnel_is corp down
+check "openconnect gone" rv_wait_for 10 gone openconnect
+check "pushed route removed" sh -c "! ip -n $C route show 10.77.2.0/24 | grep -q ."
+check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+
+# ---- a wrong pin, then a wrong password: named --------------------------------------
+try_and_name() {   # try_and_name DESCRIPTION LASTERROR-TEXT
+	rv_ctl reload >/dev/null
+	sleep 0.5
+	ip -n "$C" link set lan0 up
+	if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -qF '$2'"; then
+		ok "$1: $(field LastError)"
+	else
+		fail "$1: LastError '$(field LastError)'"
+	fi
+	check "$1: tunnel not up" state_is_not up
+	ip -n "$C" link set lan0 down
+	rv_wait_for 10 gone openconnect
+}
+write_tunnel "$RV_TMP/etc" "$PASSWORD" "pin-sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+try_and_name "a wrong certificate pin is refused" "does not match ServerCert="
+write_tunnel "$RV_TMP/etc" "$WRONG" "$PIN"
+try_and_name "a wrong password is named" "authentication failed"
+
+[ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
+rv_summary
