@@ -77,6 +77,7 @@ static bool load_one(const char *path, GPtrArray *errors)
 	void (*init)(void) = NULL;
 	GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
 	guint before = order ? order->len : 0;
+	guint refused = 0;
 
 	if (!module) {
 		plugin_error(errors, path, "cannot load: %s", g_module_error());
@@ -93,18 +94,23 @@ static bool load_one(const char *path, GPtrArray *errors)
 	for (guint i = before; order && i < order->len; i++) {
 		const struct rv_backend *b = g_ptr_array_index(order, i);
 
-		if (b->abi != RV_BACKEND_ABI || !b->start || !b->stop ||
-		    (b->parse && (!b->free_config || !b->config_equal))) {
+		if (b->abi != RV_BACKEND_ABI)
 			plugin_error(errors, path,
-				     "backend %s was built for another roamvpnd (ABI %d, this is %d) "
-				     "or misses start/stop/free_config/config_equal; not used",
+				     "backend %s was built for another roamvpnd (ABI %d, this is %d); not used",
 				     b->name, b->abi, RV_BACKEND_ABI);
-			g_hash_table_remove(backends, b->name);
-			g_ptr_array_remove_index(order, i--);
-		}
+		else if (!b->start || !b->stop || (b->parse && (!b->free_config || !b->config_equal)))
+			plugin_error(errors, path,
+				     "backend %s lacks start, stop, free_config or config_equal; not used",
+				     b->name);
+		else
+			continue;
+		refused++;
+		g_hash_table_remove(backends, b->name);
+		g_ptr_array_remove_index(order, i--);
 	}
 	if ((order ? order->len : 0) == before) {
-		plugin_error(errors, path, "registered no usable backend");
+		if (!refused)
+			plugin_error(errors, path, "registered no backend");
 		return false;
 	}
 	g_debug("loaded plugin %s", path);

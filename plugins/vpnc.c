@@ -222,7 +222,11 @@ static const struct rv_failure_rule vpnc_failures[] = {
 /* The inline settings as a vpnc configuration for its stdin. */
 static char *vpnc_input(const struct vpnc_config *c)
 {
-	GString *in = g_string_sized_new(256);
+	/* Sized up front: a GString that grows would leave copies of the secrets behind
+	 * in freed memory; only the final buffer is wiped (rv_secret). */
+	GString *in = g_string_sized_new(128 + strlen(c->gateway) + strlen(c->id) + strlen(c->secret) +
+					 strlen(c->username) + strlen(c->password) +
+					 (c->domain ? strlen(c->domain) : 0));
 
 	g_string_append_printf(in, "IPSec gateway %s\n", c->gateway);
 	g_string_append_printf(in, "IPSec ID %s\n", c->id);

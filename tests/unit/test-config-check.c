@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backend.h"
+
 #define PRIV "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
 #define PUB "/OQnPMonP2LiOu0xkVgbWkKPHIDVr1VKS38u5w7ab2A="
 
@@ -200,6 +202,8 @@ static void test_plugins(void)
 	g_autofree char *vpnc = build ? g_build_filename(build, "plugins", "vpnc.so", NULL) : NULL;
 	g_autofree char *link = g_build_filename(plugindir, "vpnc.so", NULL);
 	g_autofree char *broken = g_build_filename(plugindir, "broken.so", NULL);
+	g_autofree char *bad_abi = build ? g_build_filename(build, "tests", "bad-abi.so", NULL) : NULL;
+	g_autofree char *bad_abi_link = g_build_filename(plugindir, "bad-abi.so", NULL);
 	g_autofree char *out = NULL, *expect = NULL;
 	g_autoptr(GError) error = NULL;
 
@@ -210,6 +214,7 @@ static void test_plugins(void)
 		return;
 	}
 	g_assert_cmpint(symlink(vpnc, link), ==, 0);
+	g_assert_cmpint(symlink(bad_abi, bad_abi_link), ==, 0);
 	g_file_set_contents(broken, "not an ELF object\n", -1, &error);
 	g_assert_no_error(error);
 	write_file("tunnels/corp.conf", "[Tunnel]\nBackend=vpnc\n[vpnc]\nGateway=vpn.corp.example\n"
@@ -224,6 +229,12 @@ static void test_plugins(void)
 	/* The broken plugin is named; vpnc (loaded) still checks its tunnels. */
 	expect = g_strdup_printf("%s: cannot load: ", broken);
 	g_assert_nonnull(strstr(out, expect));
+	/* A plugin built for another daemon is refused by its ABI number, named. */
+	g_free(expect);
+	expect = g_strdup_printf("%s: backend future was built for another roamvpnd (ABI %d, this is %d); "
+				 "not used\n", bad_abi_link, RV_BACKEND_ABI + 1, RV_BACKEND_ABI);
+	g_assert_nonnull(strstr(out, expect));
+	g_assert_null(strstr(out, "registered no backend"));
 	g_assert_null(strstr(out, "corp.conf"));
 	assert_line(out, "tunnels/bad.conf:4: Gateway=: 'a;reboot' is not a host name or address");
 	assert_line(out, "tunnels/bad.conf:5: Secret= is empty");
@@ -242,6 +253,7 @@ static void test_plugins(void)
 	g_assert_null(strstr(out, "grouppsk"));
 	remove_tree(confdir);
 	g_assert_cmpint(g_remove(broken), ==, 0);
+	g_assert_cmpint(g_remove(bad_abi_link), ==, 0);
 
 	/* The shipped vpnc example (inline keys) is valid as installed (0600). */
 	{
