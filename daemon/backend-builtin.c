@@ -44,6 +44,7 @@
 #include "uapi-client.h"
 #include "uapi-socket.h"
 #include "udp.h"
+#include "log.h"
 
 #define STOP_GRACE_MS 5000
 #define STATS_INTERVAL_S 5
@@ -181,7 +182,8 @@ static gboolean kill_timeout(gpointer data)
 	struct builtin_run *run = data;
 
 	run->kill_timer = 0;
-	g_warning("tunnel %s: engine did not stop within %d ms; killing it", run->ifname, STOP_GRACE_MS);
+	rv_tunnel_warning(run->ifname, "engine did not stop within %d ms; killing it",
+			  STOP_GRACE_MS);
 	if (run->pid > 0)
 		kill(run->pid, SIGKILL);
 	return G_SOURCE_REMOVE;
@@ -224,9 +226,9 @@ static void child_exited(GPid pid, int status, gpointer data)
 	else if (!run->stopping)
 		msg = g_strdup_printf("roamvpn-engine %s", how);
 	if (msg)
-		g_warning("tunnel %s: %s", run->ifname, msg);
+		rv_tunnel_warning(run->ifname, "%s", msg);
 	else
-		g_info("tunnel %s: engine stopped (%s)", run->ifname, how);
+		rv_tunnel_info(run->ifname, "engine stopped (%s)", how);
 	finish(run, msg);
 }
 
@@ -238,11 +240,11 @@ static void log_engine_line(struct builtin_run *run, const char *line)
 	g_autofree char *shown = g_strescape(line, NULL);
 
 	if (g_str_has_prefix(line, "ERROR") || g_str_has_prefix(line, "roamvpn-engine:")) {
-		g_message("tunnel %s: engine: %s", run->ifname, shown);
+		rv_tunnel_message(run->ifname, "engine: %s", shown);
 		g_free(run->last_error_line);
 		run->last_error_line = g_strdup(shown);
 	} else
-		g_debug("tunnel %s: engine: %s", run->ifname, shown);
+		rv_tunnel_debug(run->ifname, "engine: %s", shown);
 }
 
 static gboolean on_engine_output(int fd, GIOCondition cond, gpointer data)
@@ -297,7 +299,7 @@ static void on_set_done(struct rv_uapi_client *client, int err, void *data)
 	if (run->reported_up || run->stopping || !run->tunnel)
 		return;
 	run->reported_up = true;
-	g_info("tunnel %s: engine configured (%u peer%s)", run->ifname, run->wg->peers->len,
+	rv_tunnel_info(run->ifname, "engine configured (%u peer%s)", run->wg->peers->len,
 	       run->wg->peers->len == 1 ? "" : "s");
 	/* report_up may stop us at once (network setup failed): nothing after it. */
 	rv_tunnel_report_up(run->tunnel, build_net(run));
@@ -309,7 +311,7 @@ static void on_stats(struct rv_uapi_client *client, int err, const struct rv_uap
 	struct builtin_run *run = data;
 
 	if (err != 0)
-		g_warning("tunnel %s: engine answered get with errno=%d", run->ifname, err);
+		rv_tunnel_warning(run->ifname, "engine answered get with errno=%d", err);
 	else if (run->tunnel && !run->stopping)
 		rv_tunnel_report_stats(run->tunnel, stats->rx_bytes, stats->tx_bytes,
 				       stats->last_handshake);
@@ -408,7 +410,8 @@ static int create_wg_socket(struct builtin_run *run)
 				       sizeof(path));
 
 	if (fd < 0) {
-		g_warning("tunnel %s: no wg(8) control socket for %s: %s", run->tunnel->name, run->ifname,
+		rv_tunnel_warning(run->tunnel->name, "no wg(8) control socket for %s: %s",
+				  run->ifname,
 			  g_strerror(-fd));
 		return -1;
 	}
@@ -483,7 +486,7 @@ static int launch(struct builtin_run *run, GError **error)
 		r = -ENOEXEC;
 		goto out;
 	}
-	g_info("tunnel %s: started %s (pid %d) for %s", run->tunnel->name, engine_path(), run->pid,
+	rv_tunnel_info(run->tunnel->name, "started %s (pid %d) for %s", engine_path(), run->pid,
 	       run->ifname);
 	run->child_watch = g_child_watch_add(run->pid, child_exited, run);
 	for (int i = 0; i < 2; i++) {

@@ -35,6 +35,7 @@
 #include "hook-report.h"
 #include "error.h"
 #include "spawn.h"
+#include "log.h"
 
 #define STOP_GRACE_MS RV_CHILD_GRACE_MS	/* Stop='s time, and SIGTERM to SIGKILL */
 #define KILL_GRACE_MS 2000		/* after a Stop= that overran */
@@ -189,18 +190,18 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 	if (event < 0)
 		return event;
 	if (event == RV_HOOK_DOWN) {
-		g_info("tunnel %s: the program reports disconnect", t->name);
+		rv_tunnel_info(t->name, "the program reports disconnect");
 		return 0;
 	}
 	if (event != RV_HOOK_UP)
 		return 0;
 	if (run->stopping || t->state != RV_TUNNEL_STARTING) {
-		g_info("tunnel %s: report while %s; ignored", t->name, rv_tunnel_state_name(t->state));
+		rv_tunnel_info(t->name, "report while %s; ignored", rv_tunnel_state_name(t->state));
 		rv_tunnel_net_free(net);
 		return 0;
 	}
 	rv_program_apply_config(net, cfg);
-	g_info("tunnel %s: the program reports %s up", t->name, net->ifname);
+	rv_tunnel_info(t->name, "the program reports %s up", net->ifname);
 	rv_tunnel_report_up(t, net);
 	return 0;
 }
@@ -245,7 +246,7 @@ static void stop_exited(struct rv_child *child, int status, void *data)
 	run->stop = NULL;
 	g_clear_handle_id(&run->stop_timer, g_source_remove);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		g_warning("tunnel %s: Stop= command %s", run->tunnel->name, how);
+		rv_tunnel_warning(run->tunnel->name, "Stop= command %s", how);
 	if (run->start)
 		rv_child_terminate(run->start, STOP_GRACE_MS);
 	finish(run, NULL);
@@ -256,8 +257,8 @@ static gboolean stop_timeout(gpointer data)
 	struct exec_run *run = data;
 
 	run->stop_timer = 0;
-	g_warning("tunnel %s: Stop= did not finish within %d ms; ending it and the tunnel's processes",
-		  run->tunnel->name, STOP_GRACE_MS);
+	rv_tunnel_warning(run->tunnel->name, "Stop= did not finish within %d ms; ending it and the tunnel's processes",
+			  STOP_GRACE_MS);
 	if (run->stop)
 		rv_child_terminate(run->stop, KILL_GRACE_MS);
 	if (run->start)
@@ -285,7 +286,7 @@ static void run_stop_command(struct exec_run *run)
 	if (run->stop)
 		run->stop_timer = g_timeout_add(STOP_GRACE_MS, stop_timeout, run);
 	if (!run->stop) {
-		g_warning("tunnel %s: cannot run Stop=: %s", t->name, error->message);
+		rv_tunnel_warning(t->name, "cannot run Stop=: %s", error->message);
 		if (run->start)
 			rv_child_terminate(run->start, STOP_GRACE_MS);
 		else
@@ -306,7 +307,7 @@ static void start_exited(struct rv_child *child, int status, void *data)
 		return;
 	}
 	if (run->exec->type == EXEC_ONESHOT && ok && !run->exec->report_hook) {
-		g_info("tunnel %s: Start= finished", t->name);
+		rv_tunnel_info(t->name, "Start= finished");
 		/* run->start_group stays: it is the tunnel now. */
 		run->up_idle = g_idle_add(report_up_idle, run);
 		return;

@@ -11,6 +11,7 @@
 #include "ini.h"
 #include "spawn.h"
 #include "ssid.h"
+#include "log.h"
 
 #define DEFAULT_GRACE_MS 5000
 #define OUTPUT_LINES_KEPT 32	/* for naming a failure; the log has them all */
@@ -227,9 +228,9 @@ static void program_exited(struct rv_child *child, int status, void *data)
 		}
 	}
 	if (msg)
-		g_warning("tunnel %s: %s", t->name, msg);
+		rv_tunnel_warning(t->name, "%s", msg);
 	else
-		g_info("tunnel %s: %s stopped (%s)", t->name, p->name, how);
+		rv_tunnel_info(t->name, "%s stopped (%s)", p->name, how);
 	t->backend_data = NULL;
 	program_free(p);
 	if (auth)
@@ -282,13 +283,13 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 	if (event < 0)
 		return event;
 	if (event == RV_HOOK_DOWN) {
-		g_info("tunnel %s: %s reports disconnect", t->name, p->name);
+		rv_tunnel_info(t->name, "%s reports disconnect", p->name);
 		return 0;
 	}
 	if (event != RV_HOOK_UP)
 		return 0;
 	if (p->stopping || p->reported_up || t->state != RV_TUNNEL_STARTING) {
-		g_info("tunnel %s: report while %s; ignored", t->name, rv_tunnel_state_name(t->state));
+		rv_tunnel_info(t->name, "report while %s; ignored", rv_tunnel_state_name(t->state));
 		rv_tunnel_net_free(net);
 		return 0;
 	}
@@ -297,7 +298,7 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 		p->on_up(p, net, env, p->user_data);
 	g_clear_handle_id(&p->up_timer, g_source_remove);
 	p->reported_up = true;
-	g_info("tunnel %s: %s reports %s up", t->name, p->name, net->ifname);
+	rv_tunnel_info(t->name, "%s reports %s up", p->name, net->ifname);
 	rv_tunnel_report_up(t, net);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* log.c - where roamvpnd's log goes: stderr, one line per message, debug on demand. */
+/* log.c - where roamvpnd's log goes (the journal, syslog or stderr; see log.h), and
+ * whether debug messages are shown. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 static gboolean debug_enabled;
 static gboolean to_syslog;
+static gboolean to_journal;	/* stderr is the journal's stream: talk to it directly */
 
 static const char *level_name(GLogLevelFlags level)
 {
@@ -37,6 +39,9 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
 	if (!message)
 		return G_LOG_WRITER_UNHANDLED;
 
+	if (to_journal && g_log_writer_journald(level, fields, n_fields, user_data) ==
+			  G_LOG_WRITER_HANDLED)
+		return G_LOG_WRITER_HANDLED;
 	if (to_syslog) {
 		int prio = LOG_DEBUG;
 
@@ -63,6 +68,9 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
 void rv_log_init(gboolean debug)
 {
 	debug_enabled = debug;
+	/* systemd connects stderr to the journal (JOURNAL_STREAM); the journal then
+	 * gets our fields and priorities instead of one text line. */
+	to_journal = g_log_writer_is_journald(fileno(stderr));
 	g_log_set_writer_func(write_line, NULL, NULL);
 }
 

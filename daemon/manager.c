@@ -30,6 +30,7 @@
 #include "supervisor.h"
 #include "validate.h"
 #include "wifi.h"
+#include "log.h"
 
 struct configuration {
 	struct rv_settings settings;
@@ -428,11 +429,11 @@ static void net_down(struct rv_tunnel *t)
 	g_autoptr(GError) error = NULL;
 
 	if (t->dns_applied && rv_dns_revert(dns, t->name, &error) < 0) {
-		g_warning("tunnel %s: restoring DNS: %s", t->name, error->message);
+		rv_tunnel_warning(t->name, "restoring DNS: %s", error->message);
 		g_clear_error(&error);
 	}
 	if (t->routes_applied && rv_routes_remove(t->name, &error) < 0)
-		g_warning("tunnel %s: removing routes: %s", t->name, error->message);
+		rv_tunnel_warning(t->name, "removing routes: %s", error->message);
 }
 
 static void on_event(enum rv_event_kind kind, const void *object, void *user_data)

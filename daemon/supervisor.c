@@ -16,6 +16,7 @@
 #include "events.h"
 #include "ssid.h"
 #include "supervisor.h"
+#include "log.h"
 
 /* An up period shorter than this counts as a failure for the backoff. */
 #define STABLE_UP_USEC (10 * G_USEC_PER_SEC)
@@ -81,7 +82,7 @@ static void set_state(struct rv_tunnel *t, enum rv_tunnel_state state)
 {
 	if (t->state == state)
 		return;
-	g_info("tunnel %s: %s -> %s", t->name, rv_tunnel_state_name(t->state),
+	rv_tunnel_info(t->name, "%s -> %s", rv_tunnel_state_name(t->state),
 	       rv_tunnel_state_name(state));
 	t->state = state;
 	t->since = g_get_real_time();
@@ -170,7 +171,7 @@ struct rv_tunnel *rv_supervisor_add(struct rv_tunnel_config *cfg)
 			t->config = cfg;
 			t->backend = backend;
 		} else if (changed) {
-			g_info("tunnel %s: configuration changed, restarting", t->name);
+			rv_tunnel_info(t->name, "configuration changed, restarting");
 			rv_tunnel_config_free(t->config);
 			t->config = cfg;
 			stop_tunnel(t);
@@ -284,7 +285,7 @@ static void start_tunnel(struct rv_tunnel *t)
 	{
 		g_autofree char *by = rv_text_escape(t->triggered_by ? t->triggered_by : "nothing");
 
-		g_info("tunnel %s: starting (%s backend, triggered by %s)", t->name,
+		rv_tunnel_info(t->name, "starting (%s backend, triggered by %s)",
 		       t->backend->name, by);
 	}
 	set_state(t, RV_TUNNEL_STARTING);
@@ -298,7 +299,7 @@ static void stop_tunnel(struct rv_tunnel *t)
 {
 	if (t->state != RV_TUNNEL_STARTING && t->state != RV_TUNNEL_UP)
 		return;
-	g_info("tunnel %s: stopping", t->name);
+	rv_tunnel_info(t->name, "stopping");
 	set_state(t, RV_TUNNEL_STOPPING);
 	/* May report down before it returns. */
 	t->backend->stop(t);
@@ -439,8 +440,8 @@ void rv_tunnel_report_up(struct rv_tunnel *t, struct rv_tunnel_net *net)
 	g_autoptr(GError) error = NULL;
 
 	if (t->state != RV_TUNNEL_STARTING) {
-		g_warning("tunnel %s: backend reported up in state %s; ignored",
-			  t->name, rv_tunnel_state_name(t->state));
+		rv_tunnel_warning(t->name, "backend reported up in state %s; ignored",
+				  rv_tunnel_state_name(t->state));
 		rv_tunnel_net_free(net);
 		return;
 	}
@@ -454,7 +455,7 @@ void rv_tunnel_report_up(struct rv_tunnel *t, struct rv_tunnel_net *net)
 		 * the report_down that follows turns this into a failure with backoff. */
 		net_down(t);
 		set_error(t, msg);
-		g_warning("tunnel %s: %s", t->name, msg);
+		rv_tunnel_warning(t->name, "%s", msg);
 		set_state(t, RV_TUNNEL_STOPPING);
 		t->backend->stop(t);
 		return;
@@ -488,8 +489,8 @@ void rv_tunnel_report_down(struct rv_tunnel *t, const char *error)
 	bool asked = was == RV_TUNNEL_STOPPING;
 
 	if (was == RV_TUNNEL_DOWN || was == RV_TUNNEL_FAILED) {
-		g_warning("tunnel %s: backend reported down in state %s; ignored",
-			  t->name, rv_tunnel_state_name(was));
+		rv_tunnel_warning(t->name, "backend reported down in state %s; ignored",
+				  rv_tunnel_state_name(was));
 		return;
 	}
 	net_down(t);
