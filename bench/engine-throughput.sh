@@ -2,8 +2,7 @@
 # engine-throughput.sh - benchmark (not a test): roamvpn-engine against wireguard-go and
 # the raw veth, on the same two namespaces, in the same run.
 #
-# Owns: the issue 3 throughput/latency figures. Modelled on
-# ../shared/lab/peers/wireguard-go-baseline.sh. All inside two namespaces it creates
+# Owns: the issue 3 throughput/latency figures. All inside two namespaces it creates
 # (rveb-a, rveb-b) and deletes:
 #   veth rveb-va 10.211.0.1 <-> rveb-vb 10.211.0.2                (raw path)
 #   wireguard-go rveb-wa 10.212.0.1 <-> rveb-wb 10.212.0.2         (port 51850)

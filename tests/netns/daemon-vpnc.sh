@@ -10,7 +10,7 @@
 # nor in the --debug log, and link down restores resolv.conf byte for byte.
 # Then: a wrong password is named, tried once and held until `roamvpnctl up` or a
 # changed file; --check names a missing vpnc and a readable Config= file.
-# Gateway setup after ../shared/lab/peers/vpnc-strongswan.sh (findings reused).
+# Gateway: strongSwan's charon as an IKEv1 XAuth-PSK responder (what vpnc speaks).
 . "$(dirname "$0")/lib.sh"
 rv_require_root
 for p in vpnc /usr/lib/ipsec/charon swanctl ping nft; do
