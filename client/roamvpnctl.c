@@ -170,87 +170,128 @@ static int get_all(const char *path, const char *iface, GVariant **props)
 
 /* Objects of one interface from GetManagedObjects, as an array of a{sv} in the
  * order the daemon listed them; each dict gets its path as "_path". */
-static int managed_objects(const char *iface, GPtrArray **objects)
+/* The objects of one interface from a GetManagedObjects reply. */
+static GPtrArray *objects_of(GVariant *reply, const char *iface)
 {
-	g_autoptr(GVariant) reply = NULL;
-	g_autoptr(GVariant) all = NULL;
+	GPtrArray *objects = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+	g_autoptr(GVariant) all = g_variant_get_child_value(reply, 0);
 	GVariantIter iter;
 	const char *path;
 	GVariant *ifaces;
-	int r = call(RV_DBUS_PATH, OBJECT_MANAGER_IFACE, "GetManagedObjects", NULL, &reply);
 
-	if (r != EXIT_OK)
-		return r;
-	*objects = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
-	all = g_variant_get_child_value(reply, 0);
 	g_variant_iter_init(&iter, all);
 	while (g_variant_iter_next(&iter, "{&o@a{sa{sv}}}", &path, &ifaces)) {
 		GVariant *props = g_variant_lookup_value(ifaces, iface, G_VARIANT_TYPE_VARDICT);
 
 		if (props) {
-			GVariantBuilder b;
+			gsize n = g_variant_n_children(props);
+			g_autofree GVariant **entries = g_new(GVariant *, n + 1);
 
-			/* Keep the path with the properties for --json and --wait. */
-			g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-			g_variant_builder_add(&b, "{sv}", "_path", g_variant_new_object_path(path));
-			{
-				GVariantIter pi;
-				const char *name;
-				GVariant *value;
-
-				g_variant_iter_init(&pi, props);
-				while (g_variant_iter_next(&pi, "{&sv}", &name, &value)) {
-					g_variant_builder_add(&b, "{sv}", name, value);
-					g_variant_unref(value);
-				}
-			}
-			g_ptr_array_add(*objects, g_variant_ref_sink(g_variant_builder_end(&b)));
+			/* Keep the path with the properties for --json and --wait. The
+			 * entries are taken as they are (no format string per property:
+			 * a status of thousands of links reads tens of thousands). */
+			entries[0] = g_variant_new_dict_entry(g_variant_new_string("_path"),
+				g_variant_new_variant(g_variant_new_object_path(path)));
+			for (gsize i = 0; i < n; i++)
+				entries[i + 1] = g_variant_get_child_value(props, i);
+			g_ptr_array_add(objects, g_variant_ref_sink(
+				g_variant_new_array(G_VARIANT_TYPE("{sv}"), entries, n + 1)));
+			for (gsize i = 0; i < n; i++)
+				g_variant_unref(entries[i + 1]);
 			g_variant_unref(props);
 		}
 		g_variant_unref(ifaces);
 	}
+	return objects;
+}
+
+static int managed_objects(const char *iface, GPtrArray **objects)
+{
+	g_autoptr(GVariant) reply = NULL;
+	int r = call(RV_DBUS_PATH, OBJECT_MANAGER_IFACE, "GetManagedObjects", NULL, &reply);
+
+	if (r != EXIT_OK)
+		return r;
+	*objects = objects_of(reply, iface);
+	return EXIT_OK;
+}
+
+/* Tunnels and links from one call: with thousands of links the reply is large. */
+static int managed_tunnels_and_links(GPtrArray **tunnels, GPtrArray **links)
+{
+	g_autoptr(GVariant) reply = NULL;
+	int r = call(RV_DBUS_PATH, OBJECT_MANAGER_IFACE, "GetManagedObjects", NULL, &reply);
+
+	if (r != EXIT_OK)
+		return r;
+	*tunnels = objects_of(reply, RV_DBUS_TUNNEL_IFACE);
+	*links = objects_of(reply, RV_DBUS_LINK_IFACE);
 	return EXIT_OK;
 }
 
 /* --- property access for printing -------------------------------------------------------- */
 
+/* Each object's properties by name. A table of thousands of links reads a dozen
+ * properties of each, and g_variant_lookup() walks the dictionary every time. */
+static GHashTable *prop_index;	/* GVariant *props -> GHashTable (name -> GVariant *) */
+
+static GVariant *prop_value(GVariant *props, const char *name, const GVariantType *type)
+{
+	GHashTable *byname;
+	GVariant *v;
+
+	if (!prop_index)
+		prop_index = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)g_variant_unref,
+						   (GDestroyNotify)g_hash_table_unref);
+	byname = g_hash_table_lookup(prop_index, props);
+	if (!byname) {
+		GVariantIter iter;
+		const char *key;
+		GVariant *value;
+
+		byname = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					       (GDestroyNotify)g_variant_unref);
+		g_variant_iter_init(&iter, props);
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &value))
+			g_hash_table_insert(byname, (gpointer)key, value);
+		g_hash_table_insert(prop_index, g_variant_ref(props), byname);
+	}
+	v = g_hash_table_lookup(byname, name);
+	return v && g_variant_is_of_type(v, type) ? v : NULL;
+}
+
 static const char *prop_str(GVariant *props, const char *name)
 {
-	const char *s = NULL;
+	GVariant *v = prop_value(props, name, G_VARIANT_TYPE_STRING);
 
-	if (!g_variant_lookup(props, name, "&s", &s))
-		return "";
-	return s;
+	return v ? g_variant_get_string(v, NULL) : "";
 }
 
 static bool prop_bool(GVariant *props, const char *name)
 {
-	gboolean b = FALSE;
+	GVariant *v = prop_value(props, name, G_VARIANT_TYPE_BOOLEAN);
 
-	g_variant_lookup(props, name, "b", &b);
-	return b;
+	return v && g_variant_get_boolean(v);
 }
 
 static guint64 prop_u64(GVariant *props, const char *name)
 {
-	guint64 t = 0;
+	GVariant *v = prop_value(props, name, G_VARIANT_TYPE_UINT64);
 
-	g_variant_lookup(props, name, "t", &t);
-	return t;
+	return v ? g_variant_get_uint64(v) : 0;
 }
 
 static char *prop_strv_joined(GVariant *props, const char *name)
 {
-	g_autofree const char **strv = NULL;
+	GVariant *v = prop_value(props, name, G_VARIANT_TYPE_STRING_ARRAY);
+	g_autofree const char **strv = v ? g_variant_get_strv(v, NULL) : NULL;
 
-	if (!g_variant_lookup(props, name, "^a&s", &strv))
-		return g_strdup("");
-	return g_strjoinv(" ", (char **)strv);
+	return strv ? g_strjoinv(" ", (char **)strv) : g_strdup("");
 }
 
 static char *prop_ssid(GVariant *props)
 {
-	g_autoptr(GVariant) v = g_variant_lookup_value(props, "SSID", G_VARIANT_TYPE_BYTESTRING);
+	GVariant *v = prop_value(props, "SSID", G_VARIANT_TYPE_BYTESTRING);
 	gsize n = 0;
 	const guint8 *bytes;
 
@@ -540,8 +581,7 @@ static int cmd_status(const struct cmd_line *line)
 	int r;
 
 	if ((r = get_all(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, &mgr)) ||
-	    (r = managed_objects(RV_DBUS_TUNNEL_IFACE, &tunnels)) ||
-	    (r = managed_objects(RV_DBUS_LINK_IFACE, &links)))
+	    (r = managed_tunnels_and_links(&tunnels, &links)))
 		return r;
 
 	if (ctl.json) {

@@ -317,30 +317,69 @@ static GVariant *interfaces_dict(const char *iface, GVariant *props)
 	return g_variant_builder_end(&b);
 }
 
-static GVariant *managed_objects(void)
+/* One {o: {iface: {name: value}}} entry of GetManagedObjects, written into the reply. */
+static bool append_object(DBusMessageIter *array, const char *path,
+			  const struct rv_dbus_interface *iface, const void *object)
 {
-	GVariantBuilder b;
+	DBusMessageIter entry, ifaces, ientry, props;
+	bool ok;
+
+	ok = dbus_message_iter_open_container(array, DBUS_TYPE_DICT_ENTRY, NULL, &entry) &&
+	     dbus_message_iter_append_basic(&entry, DBUS_TYPE_OBJECT_PATH, &path) &&
+	     dbus_message_iter_open_container(&entry, DBUS_TYPE_ARRAY, "{sa{sv}}", &ifaces) &&
+	     dbus_message_iter_open_container(&ifaces, DBUS_TYPE_DICT_ENTRY, NULL, &ientry) &&
+	     dbus_message_iter_append_basic(&ientry, DBUS_TYPE_STRING, &iface->name) &&
+	     dbus_message_iter_open_container(&ientry, DBUS_TYPE_ARRAY, "{sv}", &props);
+	for (const struct rv_dbus_property *p = iface->properties; ok && p->name; p++) {
+		g_autoptr(GVariant) value = g_variant_ref_sink(p->get(object));
+		DBusMessageIter pentry, var;
+
+		ok = dbus_message_iter_open_container(&props, DBUS_TYPE_DICT_ENTRY, NULL, &pentry) &&
+		     dbus_message_iter_append_basic(&pentry, DBUS_TYPE_STRING, &p->name) &&
+		     dbus_message_iter_open_container(&pentry, DBUS_TYPE_VARIANT,
+						      g_variant_get_type_string(value), &var) &&
+		     rv_dbus_append_variant(&var, value) &&
+		     dbus_message_iter_close_container(&pentry, &var) &&
+		     dbus_message_iter_close_container(&props, &pentry);
+	}
+	return ok && dbus_message_iter_close_container(&ientry, &props) &&
+	       dbus_message_iter_close_container(&ifaces, &ientry) &&
+	       dbus_message_iter_close_container(&entry, &ifaces) &&
+	       dbus_message_iter_close_container(array, &entry);
+}
+
+/* GetManagedObjects straight into the reply, property by property: the same
+ * content as the GVariant path would give, without building one GVariant of everything and
+ * walking it again, which with thousands of links cost more than all the rest. */
+static DBusHandlerResult reply_managed_objects(DBusConnection *conn, DBusMessage *msg)
+{
+	DBusMessage *reply = dbus_message_new_method_return(msg);
 	g_autoptr(GPtrArray) tunnels = rv_manager_tunnels();
 	g_autoptr(GPtrArray) links = rv_links_list();
+	DBusMessageIter iter, array;
+	bool ok;
 
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{oa{sa{sv}}}"));
-	for (guint i = 0; tunnels && i < tunnels->len; i++) {
+	if (!reply)
+		g_error("out of memory");
+	dbus_message_iter_init_append(reply, &iter);
+	ok = dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{oa{sa{sv}}}", &array);
+	for (guint i = 0; ok && tunnels && i < tunnels->len; i++) {
 		const struct rv_tunnel *t = tunnels->pdata[i];
 		g_autofree char *path = rv_dbus_tunnel_path(t->name);
-		g_autoptr(GVariant) props = tunnel_properties(t);
 
-		g_variant_builder_add(&b, "{o@a{sa{sv}}}", path,
-				      interfaces_dict(RV_DBUS_TUNNEL_IFACE, props));
+		ok = append_object(&array, path, &rv_dbus_tunnel_iface, t);
 	}
-	for (guint i = 0; links && i < links->len; i++) {
+	for (guint i = 0; ok && links && i < links->len; i++) {
 		const struct rv_link *l = links->pdata[i];
 		g_autofree char *path = rv_dbus_link_path(l->name);
-		g_autoptr(GVariant) props = link_properties(l);
 
-		g_variant_builder_add(&b, "{o@a{sa{sv}}}", path,
-				      interfaces_dict(RV_DBUS_LINK_IFACE, props));
+		ok = append_object(&array, path, &rv_dbus_link_iface, l);
 	}
-	return g_variant_builder_end(&b);
+	if (!ok || !dbus_message_iter_close_container(&iter, &array)) {
+		dbus_message_unref(reply);
+		return reply_error(conn, msg, DBUS_ERROR_FAILED, "cannot marshal reply");
+	}
+	return send_and_unref(conn, reply);
 }
 
 /* --- methods from the tables ------------------------------------------------------------ */
@@ -460,11 +499,8 @@ static DBusHandlerResult handle_message(DBusConnection *conn, DBusMessage *msg, 
 		return handle_properties(conn, msg, &ref);
 
 	if (ref.kind == OBJ_MANAGER && (!iface || g_str_equal(iface, OBJECT_MANAGER_IFACE)) &&
-	    g_str_equal(member, "GetManagedObjects")) {
-		g_autoptr(GVariant) objects = g_variant_ref_sink(managed_objects());
-
-		return reply_variant(conn, msg, g_variant_new_tuple(&objects, 1));
-	}
+	    g_str_equal(member, "GetManagedObjects"))
+		return reply_managed_objects(conn, msg);
 
 	if (own && (!iface || g_str_equal(iface, own->name)))
 		return handle_method(conn, msg, own);
