@@ -129,8 +129,8 @@ def udpecho(addr, port):
 
 def tcp(host, port, nbytes):
     try:
-        with socket.create_connection((host, port), timeout=3) as c:
-            c.settimeout(10)
+        with socket.create_connection((host, port), timeout=10) as c:
+            c.settimeout(30)
             block = b"x" * 65536
             left = nbytes
             while left > 0:
@@ -152,7 +152,7 @@ def tcp(host, port, nbytes):
 
 def udp(host, port):
     s = socket.socket(family_of(host), socket.SOCK_DGRAM)
-    s.settimeout(2)
+    s.settimeout(5)
     try:
         s.sendto(b"ping", (host, port))
         data, _ = s.recvfrom(2048)
