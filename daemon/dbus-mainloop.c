@@ -24,12 +24,9 @@ struct conn_data {
 	guint dispatch_source;
 };
 
-struct watch_data {
-	DBusConnection *conn;
-	guint source;
-};
-
-struct timeout_data {
+/* What a DBusWatch or DBusTimeout carries: its GSource (and the watch's connection). */
+struct source_data {
+	DBusConnection *conn;	/* watches only */
 	guint source;
 };
 
@@ -74,7 +71,7 @@ static void dispatch_status_changed(DBusConnection *conn, DBusDispatchStatus sta
 static gboolean watch_ready(GIOChannel *channel, GIOCondition cond, gpointer user_data)
 {
 	DBusWatch *watch = user_data;
-	struct watch_data *wd = dbus_watch_get_data(watch);
+	struct source_data *wd = dbus_watch_get_data(watch);
 	DBusConnection *conn = dbus_connection_ref(wd->conn);
 	struct conn_data *cd = dbus_connection_get_data(conn, conn_slot);
 	unsigned int flags = 0;
@@ -96,13 +93,13 @@ static gboolean watch_ready(GIOChannel *channel, GIOCondition cond, gpointer use
 	return G_SOURCE_CONTINUE;
 }
 
-static void watch_data_free(void *data)
+static void source_data_free(void *data)
 {
-	struct watch_data *wd = data;
+	struct source_data *sd = data;
 
-	if (wd->source)
-		g_source_remove(wd->source);
-	g_free(wd);
+	if (sd->source)
+		g_source_remove(sd->source);
+	g_free(sd);
 }
 
 static dbus_bool_t watch_add(DBusWatch *watch, void *user_data)
@@ -111,7 +108,7 @@ static dbus_bool_t watch_add(DBusWatch *watch, void *user_data)
 	unsigned int flags;
 	GIOCondition cond = G_IO_HUP | G_IO_ERR;
 	GIOChannel *channel;
-	struct watch_data *wd;
+	struct source_data *wd;
 
 	dbus_watch_set_data(watch, NULL, NULL);
 	if (!dbus_watch_get_enabled(watch))
@@ -123,12 +120,12 @@ static dbus_bool_t watch_add(DBusWatch *watch, void *user_data)
 	if (flags & DBUS_WATCH_WRITABLE)
 		cond |= G_IO_OUT;
 
-	wd = g_new0(struct watch_data, 1);
+	wd = g_new0(struct source_data, 1);
 	wd->conn = cd->conn;
 	channel = g_io_channel_unix_new(dbus_watch_get_unix_fd(watch));
 	wd->source = g_io_add_watch(channel, cond, watch_ready, watch);
 	g_io_channel_unref(channel);
-	dbus_watch_set_data(watch, wd, watch_data_free);
+	dbus_watch_set_data(watch, wd, source_data_free);
 	return TRUE;
 }
 
@@ -152,26 +149,17 @@ static gboolean timeout_expired(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void timeout_data_free(void *data)
-{
-	struct timeout_data *td = data;
-
-	if (td->source)
-		g_source_remove(td->source);
-	g_free(td);
-}
-
 static dbus_bool_t timeout_add(DBusTimeout *timeout, void *user_data)
 {
-	struct timeout_data *td;
+	struct source_data *td;
 
 	dbus_timeout_set_data(timeout, NULL, NULL);
 	if (!dbus_timeout_get_enabled(timeout))
 		return TRUE;
-	td = g_new0(struct timeout_data, 1);
+	td = g_new0(struct source_data, 1);
 	td->source = g_timeout_add((guint)dbus_timeout_get_interval(timeout),
 				   timeout_expired, timeout);
-	dbus_timeout_set_data(timeout, td, timeout_data_free);
+	dbus_timeout_set_data(timeout, td, source_data_free);
 	return TRUE;
 }
 

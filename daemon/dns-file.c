@@ -540,6 +540,8 @@ static void remove_stray_temp_files(struct dns_file *self)
 	}
 }
 
+static void file_destroy(void *priv);
+
 static void *file_create(const struct rv_dns_paths *paths, DBusConnection *bus,
 			 GError **error)
 {
@@ -556,13 +558,7 @@ static void *file_create(const struct rv_dns_paths *paths, DBusConnection *bus,
 
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "cannot create %s: %s",
 			    self->dir, g_strerror(r));
-		g_hash_table_unref(self->keys);
-		g_free(self->resolv_conf);
-		g_free(self->resolv_base);
-		g_free(self->dir);
-		g_free(self->state_path);
-		g_free(self->saved_path);
-		g_free(self);
+		file_destroy(self);
 		return NULL;
 	}
 	recover(self);

@@ -12,20 +12,27 @@
 
 #include "ini.h"
 
-void rv_ini_error(GPtrArray *errors, const char *path, int line, const char *fmt, ...)
+static void add_error_v(GPtrArray *errors, const char *path, int line, const char *fmt,
+			va_list ap)
 {
-	va_list ap;
 	g_autofree char *msg = NULL;
 
 	if (!errors)
 		return;
-	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
 	if (line > 0)
 		g_ptr_array_add(errors, g_strdup_printf("%s:%d: %s", path, line, msg));
 	else
 		g_ptr_array_add(errors, g_strdup_printf("%s: %s", path, msg));
+}
+
+void rv_ini_error(GPtrArray *errors, const char *path, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_error_v(errors, path, line, fmt, ap);
+	va_end(ap);
 }
 
 bool rv_ini_key_is_word(const char *key)
@@ -372,12 +379,10 @@ void rv_ini_bad_value(const struct rv_ini_value *v, const char *fmt, ...)
 void rv_ini_value_error(const struct rv_ini_value *v, const char *fmt, ...)
 {
 	va_list ap;
-	g_autofree char *msg = NULL;
 
 	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
+	add_error_v(v->errors, v->path, v->entry->line, fmt, ap);
 	va_end(ap);
-	rv_ini_error(v->errors, v->path, v->entry->line, "%s", msg);
 }
 
 static char *known_keys(const struct rv_ini_key *table, const char *section, unsigned flags)
