@@ -223,10 +223,12 @@ static int openvpn_foreign_option(const char *key, const char *text, GPtrArray *
 }
 
 /* OpenVPN's --route-up (up) and --down (down) scripts: dev, ifconfig_local with
- * ifconfig_netmask (topology subnet) or a point-to-point ifconfig_remote,
- * route_network_N/route_netmask_N (N from 1), foreign_option_N (the pushed
- * dhcp-options), trusted_ip (the server), redirect_gateway. OpenVPN configured the
- * device; the routes are ours (the plugin runs it with --route-noexec). */
+ * ifconfig_netmask (topology subnet; without it a /32), route_network_N/
+ * route_netmask_N (N from 1), foreign_option_N (the pushed dhcp-options),
+ * trusted_ip (the server). OpenVPN configured the device; the routes are ours (the
+ * plugin runs it with --route-noexec). OpenVPN 2.6 tells its scripts nothing about
+ * a pushed redirect-gateway (seen against a real server: no variable at all), so as
+ * with vpnc, no pushed route means everything goes through the tunnel. */
 static int parse_openvpn(const char *type, GHashTable *env, struct rv_tunnel_net **out,
 			 GError **error)
 {
@@ -237,7 +239,6 @@ static int parse_openvpn(const char *type, GHashTable *env, struct rv_tunnel_net
 	const char *local = g_hash_table_lookup(env, "ifconfig_local");
 	const char *netmask = g_hash_table_lookup(env, "ifconfig_netmask");
 	const char *server = g_hash_table_lookup(env, "trusted_ip");
-	const char *redirect = g_hash_table_lookup(env, "redirect_gateway");
 	unsigned prefix = 32;
 
 	if (g_str_equal(type, "down"))
@@ -277,7 +278,7 @@ static int parse_openvpn(const char *type, GHashTable *env, struct rv_tunnel_net
 			return bad(error, km, m);
 		g_ptr_array_add(net->routes, g_strdup_printf("%s/%u", a, len));
 	}
-	if (redirect && !g_str_equal(redirect, "0"))
+	if (net->routes->len == 0)
 		g_ptr_array_add(net->routes, g_strdup("0.0.0.0/0"));
 	for (unsigned i = 1; i <= 1024; i++) {
 		g_autofree char *k = g_strdup_printf("foreign_option_%u", i);
