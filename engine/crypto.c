@@ -186,10 +186,13 @@ void wg_kdf(uint8_t *out1, uint8_t *out2, uint8_t *out3,
 	mac_oneshot(ctx, prk, WG_HASH_LEN, chaining_key, WG_HASH_LEN, input, input_len, NULL, 0);
 	for (uint8_t i = 0; i < 3 && outs[i]; i++) {
 		uint8_t counter = i + 1;
+		/* every expand block is keyed with prk: set it once, then re-init
+		 * with a NULL key, which keeps it (OpenSSL re-uses its ipad/opad
+		 * states instead of deriving and allocating them again) */
 		if (i == 0)
 			mac_oneshot(ctx, block, WG_HASH_LEN, prk, WG_HASH_LEN, &counter, 1, NULL, 0);
 		else
-			mac_oneshot(ctx, block, WG_HASH_LEN, prk, WG_HASH_LEN,
+			mac_oneshot(ctx, block, WG_HASH_LEN, NULL, 0,
 			            block, WG_HASH_LEN, &counter, 1);
 		memcpy(outs[i], block, WG_HASH_LEN);
 	}

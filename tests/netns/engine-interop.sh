@@ -17,7 +17,8 @@
 # is not per-namespace.
 #
 # Environment: ENGINE, PEER (default wireguard-go), REKEY (seconds for
-# --test-rekey-after-time, default 5), LONG=1 (with ENGINE=wireguard-go: wait the real
+# --test-rekey-after-time, default 5; phase 3d waits 66 s for a responder's session to
+# be rejected), LONG=1 (with ENGINE=wireguard-go: wait the real
 # 120 s REKEY_AFTER_TIME instead of skipping the rekey check), FLOOD (packets, default
 # 30000), COOKIE_SECONDS (valid-MAC1 initiation flood, default 20), WORK (a folder under /tmp, wiped), KEEP_LOGS=1.
 #
@@ -393,6 +394,30 @@ else
 	hs2=$(handshake_of $NSA $IFA "$PUBB")
 	check "rekey after 200 messages: new handshake time ($hs1 -> $hs2)" test "${hs2:-0}" -gt "${hs1:-0}"
 	check "rekey after messages: ping A->B 5/5" ping_all $NSA $TB 5
+	# 3c: the engine as the RESPONDER of the session (wireguard-go initiated it): by
+	# message count it starts the rekey itself; by time it never rekeys a session it did
+	# not initiate, so at REJECT_AFTER_TIME (1 + 60 s here) that session dies and the
+	# engine must start a new one from its own data, without losing the traffic
+	log "phase 3c: the engine as responder, --test-rekey-after-messages=200"
+	check "engine accepts --test-rekey-after-messages=200 (no endpoint: responder)" \
+		restart_engine no-endpoint --test-rekey-after-messages=200
+	restart_peer_b with-endpoint || bad "restart peer B (3c)"
+	check "responder: first handshake, wireguard-go initiates" ping_first $NSB $TA 10
+	sleep 1
+	hs1=$(handshake_of $NSA $IFA "$PUBB")
+	timeout 20 ip netns exec $NSA ping -n -q -c 300 -i 0.01 -W 2 $TB >/dev/null 2>&1
+	sleep 1
+	ping_all $NSA $TB 3 >/dev/null
+	hs2=$(handshake_of $NSA $IFA "$PUBB")
+	check "responder rekey after 200 messages: new handshake time ($hs1 -> $hs2)" test "${hs2:-0}" -gt "${hs1:-0}"
+	check "responder rekey after messages: ping A->B 5/5" ping_all $NSA $TB 5
+	log "phase 3d: the engine as responder, --test-rekey-after-time=1 (session rejected after 61 s)"
+	check "engine accepts --test-rekey-after-time=1 (no endpoint: responder)" \
+		restart_engine no-endpoint --test-rekey-after-time=1
+	restart_peer_b with-endpoint || bad "restart peer B (3d)"
+	check "responder: first handshake, wireguard-go initiates (3d)" ping_first $NSB $TA 10
+	sleep 1
+	rekey_check 66
 	restart_engine with-endpoint || bad "restart engine (no test timers)"
 	restart_peer_b no-endpoint || bad "restart peer B"
 fi

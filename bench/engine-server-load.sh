@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# engine-server-load.sh - benchmark (not a test): the engine as a server with many peers,
+# side by side with wireguard-go in the same run (issue 10 §4).
+#
+# In two namespaces it creates and deletes (rvsl-s: the server; rvsl-g: the generator and
+# a client), joined by a veth (10.240.0.1/16 <-> 10.240.0.2/16, generator sources
+# 10.240.1.1..NSRC):
+#   1. memory: the server's VmRSS with 1 peer and with PEERS peers (wg setconf) -> KiB per
+#      idle peer;
+#   2. handshakes: bench/engine-handshake-load floods valid initiations from PEERS distinct
+#      peers over NSRC source addresses for SECS s; handshakes (responses) per second,
+#      cookie replies per second (the server is "under load" and asks for MAC2), with the
+#      server's CPU;
+#   3. throughput of one peer (an engine client, iperf3 TCP DUR s) with 1 peer configured
+#      on the server and with PEERS configured (engine only).
+# Each is run RUNS times, alternating engine / wireguard-go (and 1 / PEERS peers); the
+# medians are printed with the load average.
+#
+# Usage (root): bash bench/engine-server-load.sh
+#   ENGINE=path  GEN=path (default: newest build*/ of this checkout)
+#   PEERS=1000 SECS=10 NSRC=250 RUNS=3 DUR=5
+# Under load both servers allow 20 handshakes/s (burst 5) per source address: NSRC
+# addresses cap the rate at 20 x NSRC/s (5000/s by default).
+set -u
+set -o pipefail
+
+PEERS=${PEERS:-1000}; SECS=${SECS:-10}; NSRC=${NSRC:-250}; RUNS=${RUNS:-3}; DUR=${DUR:-5}
+WORK=${WORK:-/tmp/rvsl-work}
+log() { printf '%s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root"
+case "$WORK" in /tmp/?*) ;; *) die "WORK must be a folder under /tmp";; esac
+for t in ip wg wireguard-go iperf3 python3 timeout; do command -v $t >/dev/null || die "$t missing"; done
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+ENGINE=${ENGINE:-$(ls -t "$SRC"/build*/engine/roamvpn-engine 2>/dev/null | head -1)}
+GEN=${GEN:-$(ls -t "$SRC"/build*/bench/engine-handshake-load 2>/dev/null | head -1)}
+[ -x "$ENGINE" ] || die "no roamvpn-engine built; set ENGINE=path"
+[ -x "$GEN" ] || die "no engine-handshake-load built; set GEN=path"
+
+S=rvsl-s; G=rvsl-g; IFS_=rvsl-sv; IFG=rvsl-gv
+SRV=10.240.0.1; CLI=10.240.0.2; PORT=51870; CPORT=51871
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+PIDS=()
+stop_pid() { kill "$1" 2>/dev/null; for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null; }
+cleanup() {
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	ip netns del $S 2>/dev/null; ip netns del $G 2>/dev/null
+	rm -f /var/run/wireguard/rvsl-*.sock
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+cleanup; mkdir -p "$WORK"; chmod 700 "$WORK"
+ip netns add $S; ip netns add $G
+ip link add $IFS_ netns $S type veth peer name $IFG netns $G
+nsx $S ip addr add $SRV/16 dev $IFS_; nsx $G ip addr add $CLI/16 dev $IFG
+for i in $(seq "$NSRC"); do echo "address add 10.240.1.$i/16 dev $IFG"; done | nsx $G ip -batch - || die "source addresses"
+for ns in $S $G; do nsx $ns ip link set lo up; done
+nsx $S ip link set $IFS_ up; nsx $G ip link set $IFG up
+
+umask 077
+wg genkey >"$WORK/srv.key"; wg pubkey <"$WORK/srv.key" >"$WORK/srv.pub"
+wg genkey >"$WORK/cli.key"; wg pubkey <"$WORK/cli.key" >"$WORK/cli.pub"
+"$GEN" peers "$PEERS" "rvsl-$$" >"$WORK/peers.conf" || die "generator"
+cli_peer() { printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.250.0.2/32\n\n' "$(cat "$WORK/cli.pub")"; }
+conf() {	# n_generated: a setconf file with the client peer and n generated peers
+	printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n\n' "$(cat "$WORK/srv.key")" $PORT
+	cli_peer
+	[ "$1" -gt 0 ] && awk -v n="$1" '/^\[Peer\]/{c++} c<=n' "$WORK/peers.conf"
+}
+conf 0 >"$WORK/conf1"; conf "$PEERS" >"$WORK/confN"
+umask 022
+
+start_server() {	# impl: prints the pid
+	local prog=$ENGINE ifn=rvsl-e pid
+	[ "$1" = wg-go ] && { prog=wireguard-go; ifn=rvsl-w; }
+	ip netns exec $S "$prog" --foreground $ifn </dev/null >"$WORK/$ifn.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do [ -S /var/run/wireguard/$ifn.sock ] && break; sleep 0.1; done
+	[ -S /var/run/wireguard/$ifn.sock ] || return 1
+	nsx $S ip addr add 10.250.0.1/24 dev $ifn
+	nsx $S ip link set $ifn mtu 1420 up
+	echo "$pid"
+}
+ifname_of() { [ "$1" = wg-go ] && echo rvsl-w || echo rvsl-e; }
+rss_kib() { awk '/^VmRSS/{print $2}' /proc/"$1"/status; }
+ticks() { awk '{print $14+$15}' /proc/"$1"/stat 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
+median() { sort -n | awk '{a[NR]=$1} END{if(NR) print a[int((NR+1)/2)]; else print "nan"}'; }
+
+RES=$WORK/results.tsv; : >"$RES"
+log "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+for run in $(seq "$RUNS"); do
+	for impl in engine wg-go; do
+		ifn=$(ifname_of $impl)
+		pid=$(start_server $impl) || die "$impl did not start: $(tail -3 "$WORK/$ifn.log")"
+		PIDS+=("$pid")
+		nsx $S wg setconf $ifn "$WORK/conf1" || die "setconf 1"
+		sleep 1; r1=$(rss_kib "$pid")
+		nsx $S wg setconf $ifn "$WORK/confN" || die "setconf $PEERS"
+		sleep 1; rn=$(rss_kib "$pid")
+		n=$(nsx $S wg show $ifn peers | wc -l)
+		[ "$n" = $(( PEERS + 1 )) ] || die "$impl has $n peers, not $(( PEERS + 1 ))"
+		kib=$(awk -v a="$r1" -v b="$rn" -v n="$PEERS" 'BEGIN{printf "%.2f", (b-a)/n}')
+		c0=$(ticks "$pid"); t0=$(date +%s.%N)
+		line=$(nsx $G timeout $(( SECS + 30 )) "$GEN" flood "$(cat "$WORK/srv.pub")" $SRV $PORT "$PEERS" "rvsl-$$" "$SECS" 10.240.1 "$NSRC") \
+			|| die "generator against $impl"
+		c1=$(ticks "$pid"); t1=$(date +%s.%N)
+		cpu=$(awk -v a=$(( c1 - c0 )) -v hz="$HZ" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.0f", a/hz/(t1-t0)*100}')
+		hs=$(sed -n 's/.* handshakes_per_s=\([0-9]*\).*/\1/p' <<<"$line")
+		ck=$(sed -n 's/.* cookie_replies_per_s=\([0-9]*\).*/\1/p' <<<"$line")
+		sent=$(sed -n 's/.* sent_per_s=\([0-9]*\).*/\1/p' <<<"$line")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu" >>"$RES"
+		log "$(printf '%-7s run %d: RSS %s -> %s KiB (%s KiB/peer); initiations %s/s, handshakes %s/s, cookie replies %s/s; server CPU %s%%' \
+			$impl "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu")"
+		stop_pid "$pid"
+	done
+done
+
+# ------------------------------------------------- one peer's throughput, 1 vs PEERS configured
+cpid=
+ip netns exec $G "$ENGINE" --foreground rvsl-c </dev/null >"$WORK/rvsl-c.log" 2>&1 &
+cpid=$!; PIDS+=("$cpid")
+for _ in $(seq 50); do [ -S /var/run/wireguard/rvsl-c.sock ] && break; sleep 0.1; done
+nsx $G wg set rvsl-c listen-port $CPORT private-key "$WORK/cli.key" \
+	peer "$(cat "$WORK/srv.pub")" endpoint $SRV:$PORT allowed-ips 10.250.0.1/32 || die "client"
+nsx $G ip addr add 10.250.0.2/24 dev rvsl-c; nsx $G ip link set rvsl-c mtu 1420 up
+pid=$(start_server engine) || die "engine server"
+PIDS+=("$pid")
+nsx $S wg setconf rvsl-e "$WORK/conf1" || die "setconf"
+ip netns exec $S iperf3 -s -p 5270 >/dev/null 2>&1 &
+PIDS+=($!)
+TP=$WORK/tput.tsv; : >"$TP"
+for run in $(seq "$RUNS"); do
+	for n in 1 "$PEERS"; do
+		[ "$n" = 1 ] && c=conf1 || c=confN
+		# syncconf keeps the client's peer (and its session) and adds/removes the rest
+		nsx $S wg syncconf rvsl-e "$WORK/$c" || die "syncconf"
+		timeout 10 ip netns exec $G ping -q -c 3 -i 0.2 -W 2 10.250.0.1 >/dev/null || die "client ping ($n peers)"
+		g=$(timeout $(( DUR + 20 )) ip netns exec $G iperf3 -J -c 10.250.0.1 -p 5270 -t "$DUR" 2>/dev/null |
+			python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))') || g=nan
+		printf '%s\t%s\n' "$n" "$g" >>"$TP"
+		log "throughput, $n peer(s) configured, run $run: $g Gbit/s"
+	done
+done
+
+echo
+echo "engine-server-load: $PEERS peers, $NSRC source addresses, ${SECS}s floods, $RUNS alternating runs; $(nproc) CPUs"
+echo "engine: $ENGINE; wireguard-go $(dpkg-query -W -f '${Version}' wireguard-go 2>/dev/null)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for impl in engine wg-go; do
+	m() { awk -F'\t' -v i=$impl -v c="$1" '$1==i{print $c}' "$RES" | median; }
+	printf 'RESULT %-7s KiB/idle peer %s  handshakes/s %s  cookie replies/s %s  initiations sent/s %s  server CPU %s%%\n' \
+		$impl "$(m 5)" "$(m 7)" "$(m 8)" "$(m 6)" "$(m 9)"
+done
+he=$(awk -F'\t' '$1=="engine"{print $7}' "$RES" | median); hw=$(awk -F'\t' '$1=="wg-go"{print $7}' "$RES" | median)
+awk -v e="$he" -v w="$hw" 'BEGIN{printf "ratio handshakes/s engine/wireguard-go %.2fx (goal >= 2x)\n", (w>0 ? e/w : 0)}'
+t1=$(awk -F'\t' '$1==1{print $2}' "$TP" | median); tn=$(awk -F'\t' -v n="$PEERS" '$1==n{print $2}' "$TP" | median)
+awk -v a="$t1" -v b="$tn" -v n="$PEERS" 'BEGIN{printf "RESULT throughput one peer: %.2f Gbit/s with 1 configured, %.2f with %d: %.0f%% (goal >= 90%%)\n", a, b, n, (a>0 ? b*100/a : 0)}'
