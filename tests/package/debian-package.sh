@@ -92,7 +92,8 @@ for f in /usr/sbin/roamvpnd /usr/bin/roamvpnctl \
 	/usr/share/bash-completion/completions/roamvpnctl \
 	/usr/share/zsh/vendor-completions/_roamvpnctl \
 	/usr/share/doc/roamvpn/copyright /usr/share/doc/roamvpn/README.md \
-	/usr/share/doc/roamvpn/examples/rules /usr/share/doc/roamvpn/examples/tunnels; do
+	/usr/share/doc/roamvpn/examples/rules /usr/share/doc/roamvpn/examples/tunnels \
+	/usr/share/locale/es/LC_MESSAGES/roamvpn.mo /usr/share/locale/de/LC_MESSAGES/roamvpn.mo; do
 	check "installed: $f" grep -qx "$f" "$RV_TMP/files"
 done
 check "every file under /usr, /etc or /lib (FHS)" \
