@@ -33,6 +33,7 @@
 #include "backend.h"
 #include "backend-program.h"
 #include "hook-report.h"
+#include "ini.h"
 #include "error.h"
 #include "spawn.h"
 #include "log.h"
@@ -83,76 +84,76 @@ static bool exec_config_equal(const void *a, const void *b)
 	       x->type == y->type && x->report_hook == y->report_hook;
 }
 
-/* A command line, split like a shell would. The message names the key only: a
- * command line may carry a password. */
-static bool parse_command(const struct rv_tunnel_config *cfg, const struct rv_ini_entry *e,
-			  char ***argv, GPtrArray *errors)
+/* Start=/Stop=: a command line split like a shell would (never run by one). GLib's
+ * message quotes the whole line, which may carry a password: say what is wrong
+ * in our words instead. */
+static bool parse_command(const struct rv_ini_value *v, void *field)
 {
+	char ***argv = field;
 	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) parsed = NULL;
 
-	if (*argv) {
-		rv_ini_error(errors, cfg->path, e->line, "%s= repeated", e->key);
+	if (!g_shell_parse_argv(v->value, NULL, &parsed, &error)) {
+		rv_ini_value_error(v, "%s=: %s (not shown, it may hold a secret)", v->entry->key,
+				   g_error_matches(error, G_SHELL_ERROR, G_SHELL_ERROR_EMPTY_STRING)
+					   ? "no command"
+					   : "a quote is not closed or a line ends in '\\'");
 		return false;
 	}
-	if (!g_shell_parse_argv(e->value, NULL, argv, &error)) {
-		rv_ini_error(errors, cfg->path, e->line, "%s=: %s", e->key, error->message);
+	g_strfreev(*argv);
+	*argv = g_steal_pointer(&parsed);
+	return true;
+}
+
+static bool parse_type(const struct rv_ini_value *v, void *field)
+{
+	enum exec_type *type = field;
+
+	if (g_str_equal(v->value, "simple"))
+		*type = EXEC_SIMPLE;
+	else if (g_str_equal(v->value, "oneshot"))
+		*type = EXEC_ONESHOT;
+	else {
+		rv_ini_bad_value(v, "is not simple or oneshot");
 		return false;
 	}
 	return true;
 }
 
+static bool parse_report(const struct rv_ini_value *v, void *field)
+{
+	if (!g_str_equal(v->value, "hook")) {
+		rv_ini_bad_value(v, "is not hook");
+		return false;
+	}
+	*(bool *)field = true;
+	return true;
+}
+
+#define KEY(key, parse, field) \
+	RV_INI_KEY("exec", key, parse, struct exec_config, field, RV_INI_ONCE, NULL)
+static const struct rv_ini_key exec_keys[] = {
+	KEY("Start", parse_command, start),
+	KEY("Stop", parse_command, stop),
+	KEY("Type", parse_type, type),
+	KEY("Report", parse_report, report_hook),
+	RV_INI_KEYS_END
+};
+#undef KEY
+
 static void *exec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
-	struct rv_ini_section *s = rv_ini_find_section(cfg->ini, "exec");
+	bool ok = true;
+	const struct rv_ini_section *s = rv_program_section(cfg, "exec", "with Start=", &ok, errors);
 	struct exec_config *c;
-	bool ok = true, have_start = false;
 
-	if (!s) {
-		rv_ini_error(errors, cfg->path, 0, "Backend=exec needs an [exec] section with Start=");
+	if (!s)
 		return NULL;
-	}
 	c = g_new0(struct exec_config, 1);
-	for (guint i = 0; i < s->entries->len; i++) {
-		struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-
-		if (g_str_equal(e->key, "Start")) {
-			have_start = true;
-			ok = parse_command(cfg, e, &c->start, errors) && ok;
-		} else if (g_str_equal(e->key, "Stop")) {
-			ok = parse_command(cfg, e, &c->stop, errors) && ok;
-		} else if (g_str_equal(e->key, "Report")) {
-			if (!g_str_equal(e->value, "hook")) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "Report= must be hook, not '%s'", e->value);
-				ok = false;
-			}
-			c->report_hook = true;
-		} else if (g_str_equal(e->key, "Type")) {
-			if (g_str_equal(e->value, "oneshot")) {
-				c->type = EXEC_ONESHOT;
-			} else if (!g_str_equal(e->value, "simple")) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "Type= must be simple or oneshot, not '%s'", e->value);
-				ok = false;
-			}
-		} else {
-			rv_ini_unknown_key(errors, cfg->path, e, "exec",
-					   "Start, Stop, Type, Report");
-			ok = false;
-		}
-	}
-	if (!have_start) {
+	ok = rv_ini_apply_section(cfg->path, s, exec_keys, c, 0, errors) && ok;
+	if (!rv_ini_find_entry(s, "Start")) {
 		rv_ini_error(errors, cfg->path, s->line, "[exec] needs Start=");
 		ok = false;
-	}
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		struct rv_ini_section *other = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (!g_str_equal(other->name, "exec") && !g_str_equal(other->name, "Tunnel")) {
-			rv_ini_error(errors, cfg->path, other->line,
-				     "unknown section [%s] for Backend=exec", other->name);
-			ok = false;
-		}
 	}
 	if (!ok) {
 		exec_free_config(c);

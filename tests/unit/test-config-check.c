@@ -224,6 +224,8 @@ static void test_plugins(void)
 		   "Xauth password hunter4=\n", 0600);
 	write_file("tunnels/script.conf", "[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/true\n"
 		   "Xauth password hunter5=1\n", 0600);
+	write_file("tunnels/quote.conf", "[Tunnel]\nBackend=exec\n[exec]\n"
+		   "Start=/usr/bin/vpn --password 'hunter6\n", 0600);
 
 	g_assert_cmpint(run_check(&out), ==, 1);
 	/* The broken plugin is named; vpnc (loaded) still checks its tunnels. */
@@ -245,7 +247,10 @@ static void test_plugins(void)
 	assert_line(out, "tunnels/bad.conf:3: [vpnc] has neither Config= nor ID= (vpnc runs without a "
 		    "terminal: every setting must be in the file)");
 	assert_line(out, "tunnels/script.conf:5: line 5 is not KEY=VALUE in [exec] (not shown, it may hold a secret)");
-	for (int i = 2; i <= 5; i++) {
+	/* GLib's own message would quote the command line. */
+	assert_line(out, "tunnels/quote.conf:4: Start=: a quote is not closed or a line ends in '\\' "
+		    "(not shown, it may hold a secret)");
+	for (int i = 2; i <= 6; i++) {
 		g_autofree char *secret = g_strdup_printf("hunter%d", i);
 
 		g_assert_null(strstr(out, secret));
