@@ -281,6 +281,23 @@ static GPtrArray *tunnel_endpoints(const struct rv_tunnel *t)
 	return out;
 }
 
+GPtrArray *rv_killswitch_endpoints(const struct rv_tunnel_config *cfg)
+{
+	struct rv_tunnel t = { .config = (struct rv_tunnel_config *)cfg };
+	g_autoptr(GPtrArray) eps = tunnel_endpoints(&t);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < eps->len; i++) {
+		const struct endpoint *e = g_ptr_array_index(eps, i);
+
+		if (e->port)
+			g_ptr_array_add(out, g_strdup_printf("%s %s %u", proto_names[e->proto], e->host, e->port));
+		else
+			g_ptr_array_add(out, g_strdup_printf("%s %s", proto_names[e->proto], e->host));
+	}
+	return out;
+}
+
 /* --- names: resolved before the switch closes, again through the tunnel -------- */
 
 static void lookup_done(struct name_cache *c)

@@ -202,21 +202,24 @@ static void set_result(struct probe_link *p, enum pstate state, const char *loca
 /* --- the HTTP exchange -------------------------------------------------------------- */
 
 /* Status, Location and body of a complete answer. Returns false if it is not HTTP. */
-static bool parse_response(const GString *r, guint *status, char **location, const char **body)
+static bool parse_response(const char *r, size_t len, guint *status, char **location,
+			   const char **body, bool *chunked)
 {
-	const char *end = g_strstr_len(r->str, (gssize)r->len, "\r\n\r\n");
+	const char *end = g_strstr_len(r, (gssize)len, "\r\n\r\n");
 	g_autofree char *head = NULL;
 	g_auto(GStrv) lines = NULL;
 	const char *sp;
 	guint64 code;
 
 	*location = NULL;
-	if (!end || !g_str_has_prefix(r->str, "HTTP/1."))
+	*chunked = false;
+	if (!end || len < 12 || strncmp(r, "HTTP/1.", 7) != 0)
 		return false;
-	head = g_strndup(r->str, (gsize)(end - r->str));
+	head = g_strndup(r, (gsize)(end - r));
 	lines = g_strsplit(head, "\r\n", -1);
 	sp = strchr(lines[0], ' ');
-	if (!sp || !g_ascii_isdigit(sp[1]) || !g_ascii_isdigit(sp[2]) || !g_ascii_isdigit(sp[3]))
+	if (!sp || !g_ascii_isdigit(sp[1]) || !g_ascii_isdigit(sp[2]) || !g_ascii_isdigit(sp[3]) ||
+	    (sp[4] != ' ' && sp[4] != '\0'))
 		return false;
 	code = g_ascii_strtoull(sp + 1, NULL, 10);
 	if (code < 100 || code > 599)
@@ -225,6 +228,8 @@ static bool parse_response(const GString *r, guint *status, char **location, con
 		if (g_ascii_strncasecmp(lines[i], "Location:", 9) == 0) {
 			g_free(*location);
 			*location = g_strstrip(g_strdup(lines[i] + 9));
+		} else if (g_ascii_strncasecmp(lines[i], "Transfer-Encoding:", 18) == 0) {
+			*chunked = strstr(lines[i] + 18, "chunked") != NULL;
 		}
 	}
 	*status = (guint)code;
@@ -232,36 +237,55 @@ static bool parse_response(const GString *r, guint *status, char **location, con
 	return true;
 }
 
-static void finish_response(struct probe_link *p)
+bool rv_portal_judge(const char *answer, size_t len, const char *expect, char **location,
+		     char **detail)
 {
-	guint status = 0;
-	g_autofree char *location = NULL;
-	g_autofree char *detail = NULL;
+	g_autofree char *text = g_strndup(answer, len);	/* NUL-terminated: a body with a NUL ends there */
 	const char *body = NULL;
+	guint status = 0;
+	bool chunked;
 
-	if (!parse_response(p->response, &status, &location, &body)) {
-		set_result(p, P_PORTAL, NULL, "the answer is not HTTP");
-		return;
+	*location = NULL;
+	if (!parse_response(text, len, &status, location, &body, &chunked)) {
+		*detail = g_strdup("the answer is not HTTP");
+		return false;
 	}
-	if (location) {
-		/* A Location is text from the network: keep it printable for D-Bus and logs. */
-		for (char *c = location; *c; c++)
+	if (*location) {
+		/* Text from the network: printable and bounded, for D-Bus and logs. */
+		if (strlen(*location) > 1024)
+			(*location)[1024] = '\0';
+		for (char *c = *location; *c; c++)
 			if ((guchar)*c < 0x20 || (guchar)*c >= 0x7f)
 				*c = '?';
 	}
+	if (chunked) {
+		/* The expected text is in the first chunk: skip its size line. */
+		const char *eol = strstr(body, "\r\n");
+
+		body = eol ? eol + 2 : "";
+	}
 	if (status >= 300 && status < 400) {
-		detail = g_strdup_printf("redirected (HTTP %u)", status);
-		set_result(p, P_PORTAL, location, detail);
-		return;
+		*detail = g_strdup_printf("redirected (HTTP %u)", status);
+		return false;
 	}
-	if (cfg.expect ? (status == 200 && g_str_has_prefix(body, cfg.expect)) : status == 204) {
-		detail = g_strdup_printf("expected answer (HTTP %u)", status);
-		set_result(p, P_ONLINE, NULL, detail);
-		return;
+	if (expect ? (status == 200 && g_str_has_prefix(body, expect)) : status == 204) {
+		*detail = g_strdup_printf("expected answer (HTTP %u)", status);
+		g_clear_pointer(location, g_free);
+		return true;
 	}
-	detail = g_strdup_printf("unexpected answer (HTTP %u%s)", status,
-				 status == 200 ? ", other content" : "");
-	set_result(p, P_PORTAL, location, detail);
+	*detail = g_strdup_printf("unexpected answer (HTTP %u%s)", status,
+				  status == 200 ? ", other content" : "");
+	return false;
+}
+
+static void finish_response(struct probe_link *p)
+{
+	g_autofree char *location = NULL;
+	g_autofree char *detail = NULL;
+	bool online = rv_portal_judge(p->response->str, p->response->len, cfg.expect, &location,
+				      &detail);
+
+	set_result(p, online ? P_ONLINE : P_PORTAL, location, detail);
 }
 
 static void read_done(GObject *source, GAsyncResult *result, gpointer data)

@@ -40,5 +40,11 @@ const char *rv_portal_location(const char *ifname);
 /* Open the login window on ifname (NULL: the one link behind a portal). Returns the
  * window's length in seconds, or -errno with error set. */
 int rv_portal_open_window(const char *ifname, GError **error);
+/* Judge a complete HTTP answer to the probe (untrusted bytes, len of them): true
+ * for the expected one (expect: the body's start, NULL: "204 No Content"). Either
+ * way *detail says what was seen and *location is the redirect target (printable
+ * ASCII, at most 1024 bytes) or NULL; both for the caller to free. */
+bool rv_portal_judge(const char *answer, size_t len, const char *expect, char **location,
+		     char **detail);
 /* Lines for explain; NULL when the link has no portal state. */
 char *rv_portal_explain(const char *ifname);
