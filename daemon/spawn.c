@@ -128,6 +128,11 @@ static void child_exited(GPid pid, gint status, gpointer data)
 	struct rv_child *child = data;
 
 	child->watch = 0;
+	/* drain() calls on_output() directly: its G_SOURCE_REMOVE on EOF would not
+	 * remove the watches, which then fired after child_free (use after free,
+	 * seen under ASan). Remove them first. */
+	g_clear_handle_id(&child->out_watch, g_source_remove);
+	g_clear_handle_id(&child->err_watch, g_source_remove);
 	if (child->out)
 		drain(child->out, child);
 	if (child->err)
