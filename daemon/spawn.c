@@ -90,10 +90,13 @@ static gboolean on_output(GIOChannel *channel, GIOCondition cond, gpointer data)
 	}
 	if (status == G_IO_STATUS_AGAIN)
 		return G_SOURCE_CONTINUE;
+	/* Remove the source here, not only by returning REMOVE: drain() calls us
+	 * outside the source's dispatch, and a source left behind with its id
+	 * forgotten would fire on the freed child after child_free(). */
 	if (channel == child->out)
-		child->out_watch = 0;
+		g_clear_handle_id(&child->out_watch, g_source_remove);
 	else
-		child->err_watch = 0;
+		g_clear_handle_id(&child->err_watch, g_source_remove);
 	return G_SOURCE_REMOVE;
 }
 
