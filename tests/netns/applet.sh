@@ -9,7 +9,7 @@
 # coming up starts a tunnel by itself), that clicking menu items through dbusmenu
 # calls the daemon (disconnect, connect, pause, resume), that notifications are
 # sent for a tunnel up by itself and for a failure with its reason, and that the
-# applet copes with roamvpnd stopping and starting again. Saves a screenshot of
+# applet copes with roamvpnd starting after it, stopping and starting again. Saves a screenshot of
 # the menu in each state (to $APPLET_SHOTS if set, for docs/applet.md).
 . "$(dirname "$0")/lib.sh"
 rv_require_root
@@ -56,7 +56,6 @@ Carrier=yes
 Connect=corp
 EOF
 rv_start_bus
-rv_start_daemon "$NS"
 
 # --- the desktop: Xvfb, a session bus, the panel and notification server ----------
 Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp 3>"$RV_TMP/display" >"$RV_TMP/xvfb.log" 2>&1 &
@@ -132,9 +131,12 @@ shot() {
 	rv_wait_for 5 sh -c "[ \$(grep -c '^--- popup hidden' '$RV_TMP/applet.out') -gt $h ]"
 }
 
-# --- start: the item registers with the panel, the model shows the daemon ----------
+# --- start before roamvpnd: the item registers, the model says it is absent --------
 check "the applet registered its item with the panel" rv_wait_for 10 grep -q '^registered' "$RV_TMP/desktop.out"
-check "model: daemon running" wait_model '^daemon running'
+check "model: daemon absent before roamvpnd starts" wait_model '^daemon absent'
+check "panel shows the unprotected icon while roamvpnd is absent" rv_wait_for 5 icon_is roamvpn-unprotected
+rv_start_daemon "$NS"
+check "model: daemon running once it started" wait_model '^daemon running'
 check "model: corp down while the link is down" wait_model '^tunnel corp state="down"'
 check "model: overall unprotected" model_has '^overall unprotected'
 check "panel shows the unprotected icon" rv_wait_for 5 icon_is roamvpn-unprotected
