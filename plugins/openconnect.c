@@ -109,21 +109,11 @@ static bool parse_server(const struct rv_ini_value *v, void *field)
 
 static bool parse_credential(const struct rv_ini_value *v, void *field)
 {
-	if (!v->value[0]) {
-		rv_ini_bad_value(v, "is empty");
-		return false;
-	}
 	if (strlen(v->value) > CREDENTIAL_MAX) {
 		rv_ini_bad_value(v, "is longer than %d bytes", CREDENTIAL_MAX);
 		return false;
 	}
-	for (const char *c = v->value; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			rv_ini_bad_value(v, "holds a control character");
-			return false;
-		}
-	}
-	return rv_ini_parse_string(v, field);
+	return rv_program_parse_line(v, field);
 }
 
 /* openconnect's --servercert forms: pin-sha256:BASE64 of the key's SHA-256, or
@@ -179,27 +169,8 @@ static void *openconnect_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	struct openconnect_config *c = g_new0(struct openconnect_config, 1);
 	bool ok = true;
 
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *sec = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (g_str_equal(sec->name, "Tunnel"))
-			continue;
-		if (!g_str_equal(sec->name, "openconnect")) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "unknown section [%s] for Backend=openconnect ([openconnect])",
-				     sec->name);
-			ok = false;
-		} else if (s) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "[openconnect] repeated (first at line %d)", s->line);
-			ok = false;
-		} else {
-			s = sec;
-		}
-	}
+	s = rv_program_section(cfg, "openconnect", "with Server=", &ok, errors);
 	if (!s) {
-		rv_ini_error(errors, cfg->path, 0,
-			     "Backend=openconnect needs an [openconnect] section with Server=");
 		openconnect_free_config(c);
 		return NULL;
 	}

@@ -100,21 +100,11 @@ static bool parse_config_path(const struct rv_ini_value *v, void *field)
 /* One line of OpenVPN's credentials: not empty, no control characters, bounded. */
 static bool parse_credential(const struct rv_ini_value *v, void *field)
 {
-	if (!v->value[0]) {
-		rv_ini_bad_value(v, "is empty");
-		return false;
-	}
 	if (strlen(v->value) > CREDENTIAL_MAX) {
 		rv_ini_bad_value(v, "is longer than OpenVPN accepts (%d bytes)", CREDENTIAL_MAX);
 		return false;
 	}
-	for (const char *c = v->value; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			rv_ini_bad_value(v, "holds a control character");
-			return false;
-		}
-	}
-	return rv_ini_parse_string(v, field);
+	return rv_program_parse_line(v, field);
 }
 
 #define KEY(key, parse, field, flags) \
@@ -133,26 +123,8 @@ static void *openvpn_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	struct openvpn_config *c = g_new0(struct openvpn_config, 1);
 	bool ok = true;
 
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *sec = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (g_str_equal(sec->name, "Tunnel"))
-			continue;
-		if (!g_str_equal(sec->name, "openvpn")) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "unknown section [%s] for Backend=openvpn ([openvpn])", sec->name);
-			ok = false;
-		} else if (s) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "[openvpn] repeated (first at line %d)", s->line);
-			ok = false;
-		} else {
-			s = sec;
-		}
-	}
+	s = rv_program_section(cfg, "openvpn", "with Config=", &ok, errors);
 	if (!s) {
-		rv_ini_error(errors, cfg->path, 0,
-			     "Backend=openvpn needs an [openvpn] section with Config=");
 		openvpn_free_config(c);
 		return NULL;
 	}

@@ -101,40 +101,13 @@ static bool pptp_config_equal(const void *a, const void *b)
 
 /* --- parsing ------------------------------------------------------------------ */
 
-/* The one value that ends up in a shell command line (pppd's pty): a host name or
- * an address, nothing else. */
-static bool parse_server(const struct rv_ini_value *v, void *field)
-{
-	if (!rv_valid_host(v->value)) {
-		rv_ini_bad_value(v, "is not a host name or address (letters, digits, '.', '-', ':' only)");
-		return false;
-	}
-	return rv_ini_parse_string(v, field);
-}
-
-/* One pppd option argument: not empty, no control characters. */
-static bool parse_text(const struct rv_ini_value *v, void *field)
-{
-	if (!v->value[0]) {
-		rv_ini_bad_value(v, "is empty");
-		return false;
-	}
-	for (const char *c = v->value; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			rv_ini_bad_value(v, "holds a control character");
-			return false;
-		}
-	}
-	return rv_ini_parse_string(v, field);
-}
-
 static bool parse_password(const struct rv_ini_value *v, void *field)
 {
 	if (strlen(v->value) > PASSWORD_MAX) {
 		rv_ini_bad_value(v, "is longer than pppd accepts (%d bytes)", PASSWORD_MAX);
 		return false;
 	}
-	return parse_text(v, field);
+	return rv_program_parse_line(v, field);
 }
 
 /* An MS-CHAP (NetBIOS or DNS) domain: pppd gets it as "DOMAIN\USER". */
@@ -168,8 +141,8 @@ static const struct rv_ini_uint_range mtu_range = { 576, 1500, "an MTU" };
 #define KEY(key, parse, field, flags, data) \
 	RV_INI_KEY("pptp", key, parse, struct pptp_config, field, RV_INI_ONCE | (flags), data)
 static const struct rv_ini_key pptp_keys[] = {
-	KEY("Server", parse_server, server, RV_INI_REQUIRED, NULL),
-	KEY("User", parse_text, user, RV_INI_REQUIRED, NULL),
+	KEY("Server", rv_program_parse_host, server, RV_INI_REQUIRED, NULL),
+	KEY("User", rv_program_parse_line, user, RV_INI_REQUIRED, NULL),
 	KEY("Password", parse_password, password, RV_INI_REQUIRED | RV_INI_SECRET, NULL),
 	KEY("Domain", parse_domain, domain, 0, NULL),
 	KEY("RequireMPPE", rv_ini_parse_bool, require_mppe, 0, NULL),
@@ -186,26 +159,8 @@ static void *pptp_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	bool ok = true;
 
 	c->require_mppe = true;
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *sec = g_ptr_array_index(cfg->ini->sections, i);
-
-		if (g_str_equal(sec->name, "Tunnel"))
-			continue;
-		if (!g_str_equal(sec->name, "pptp")) {
-			rv_ini_error(errors, cfg->path, sec->line,
-				     "unknown section [%s] for Backend=pptp ([pptp])", sec->name);
-			ok = false;
-		} else if (s) {
-			rv_ini_error(errors, cfg->path, sec->line, "[pptp] repeated (first at line %d)",
-				     s->line);
-			ok = false;
-		} else {
-			s = sec;
-		}
-	}
+	s = rv_program_section(cfg, "pptp", "with Server=, User=, Password=", &ok, errors);
 	if (!s) {
-		rv_ini_error(errors, cfg->path, 0,
-			     "Backend=pptp needs a [pptp] section with Server=, User=, Password=");
 		pptp_free_config(c);
 		return NULL;
 	}
