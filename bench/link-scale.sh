@@ -16,7 +16,10 @@
 # OLD_BUILD=DIR runs the same scenario against another build (e.g. an older
 # commit) as a second peer.
 #
-#   bash bench/link-scale.sh [BUILD_DIR]    LINKS=10000 FLAPS=100 BURST=1000 STATUS_RUNS=5
+# Each daemon is measured RUNS times (a fresh start each time); the summary gives
+# the median of each column.
+#
+#   bash bench/link-scale.sh [BUILD_DIR]    LINKS=10000 FLAPS=100 BURST=1000 STATUS_RUNS=5 RUNS=3
 set -u
 export ROAMVPN_BUILD_ROOT=$(cd "${1:-build}" && pwd)
 export ROAMVPN_SOURCE_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,7 @@ LINKS=${LINKS:-10000}
 FLAPS=${FLAPS:-100}
 BURST=${BURST:-1000}
 STATUS_RUNS=${STATUS_RUNS:-5}
+RUNS=${RUNS:-3}
 PAIRS=$((LINKS / 2))
 
 NS=rvlscale-$$
@@ -123,10 +127,29 @@ run_one() {
 }
 
 : >"$RV_TMP/results"
-run_one roamvpnd "$ROAMVPND" "$ROAMVPNCTL"
-if [ -n "${OLD_BUILD:-}" ]; then
-	run_one old "$OLD_BUILD/daemon/roamvpnd" "$OLD_BUILD/client/roamvpnctl"
-fi
+NEW_D=$ROAMVPND NEW_C=$ROAMVPNCTL
+for run in $(seq "$RUNS"); do
+	run_one roamvpnd "$NEW_D" "$NEW_C"
+	if [ -n "${OLD_BUILD:-}" ]; then
+		run_one old "$OLD_BUILD/daemon/roamvpnd" "$OLD_BUILD/client/roamvpnctl"
+	fi
+done
+# median LABEL: one row of per-column medians of that label's runs
+median_row() {
+	awk -v l="$1" '$1 == l { n++; for (c = 2; c <= 12; c++) v[c, n] = $c }
+	END {
+		if (!n) exit
+		printf "%-10s", l "-med"
+		for (c = 2; c <= 12; c++) {
+			if (c == 10) { ok = "yes"; for (i = 1; i <= n; i++) if (v[c, i] != "yes") ok = "NO"; printf " %9s", ok; continue }
+			if (c == 11) { t = 0; for (i = 1; i <= n; i++) t += v[c, i]; printf " %5s", t; continue }
+			m = 0; for (i = 1; i <= n; i++) a[i] = v[c, i]
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			printf " %9s", a[int((n + 1) / 2)]
+		}
+		printf "\n" }' "$RV_TMP/results"
+}
+{ median_row roamvpnd; median_row old; } >"$RV_TMP/medians"
 
 echo
 echo "roamvpnd with $(kernel_links | wc -l) links ($FLAPS flaps, burst of $BURST links); load: $(uptime | sed 's/.*load/load/')"
@@ -135,8 +158,13 @@ printf '%-10s %8s %10s %10s %9s %9s %9s %9s %9s %9s %5s\n' "" "start" "flap CPU"
 printf '%-10s %8s %10s %10s %9s %9s %9s %9s %9s %9s %5s\n' "" "ms" "us/flap" "us/flap" \
 	"ms" "ms" "wall ms" "CPU ms" "CPU ms" "state ok" "runs"
 cat "$RV_TMP/results"
-awk '$1 == "roamvpnd" {
+echo "medians of $RUNS runs:"
+cat "$RV_TMP/medians"
+awk '$1 == "roamvpnd-med" {
 	printf "ratios: flap CPU roamvpnd/ip-monitor %.2f; status/ip-link %.2f; burst CPU roamvpnd/ip-monitor %.2f\n",
 		$3 / ($4 ? $4 : 1), $5 / ($6 ? $6 : 1), $8 / ($9 ? $9 : 1)
 	printf "goal: flap < 1000 us: %s; status < 200 ms: %s; burst final state: %s\n",
-		($3 < 1000 ? "met" : "NOT met"), ($5 < 200 ? "met" : "NOT met"), $10 }' "$RV_TMP/results"
+		($3 < 1000 ? "met" : "NOT met"), ($5 < 200 ? "met" : "NOT met"), $10 }' "$RV_TMP/medians"
+awk '$1 == "roamvpnd-med" { for (c = 2; c <= 10; c++) n[c] = $c } $1 == "old-med" { for (c = 2; c <= 10; c++) o[c] = $c }
+	END { if (o[3]) printf "old/new: start %.1fx, flap CPU %.1fx, status %.1fx, burst wall %.1fx, burst CPU %.1fx\n",
+		o[2] / n[2], o[3] / (n[3] ? n[3] : 1), o[5] / (n[5] ? n[5] : 1), o[7] / (n[7] ? n[7] : 1), o[8] / (n[8] ? n[8] : 1) }' "$RV_TMP/medians"
