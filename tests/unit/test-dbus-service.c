@@ -1325,14 +1325,14 @@ static void child_exited(GPid pid, gint status, gpointer user_data)
 	*(gint *)user_data = status;
 }
 
-static void run_child_as(int (*child)(void))
+/* Run child() in a forked process while our main loop serves it; its exit code. */
+static int fork_and_serve(int (*child)(void))
 {
 	gint status = -1;
 	bool timed_out = false;
 	guint timer;
 	pid_t pid;
 
-	fake_reset();
 	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0)
@@ -1347,7 +1347,13 @@ static void run_child_as(int (*child)(void))
 	}
 	g_source_remove(timer);
 	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	return WEXITSTATUS(status);
+}
+
+static void run_child_as(int (*child)(void))
+{
+	fake_reset();
+	g_assert_cmpint(fork_and_serve(child), ==, 0);
 	g_assert_true(fake_paused == expect_allowed);
 }
 
@@ -1504,27 +1510,8 @@ static int polkit_child(void)
 
 static int run_polkit_child(const char *method)
 {
-	gint status = -1;
-	bool timed_out = false;
-	guint timer;
-	pid_t pid;
-
 	polkit_method = method;
-	pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0)
-		_exit(polkit_child());
-	g_child_watch_add(pid, child_exited, &status);
-	timer = g_timeout_add(15000, flag_timeout, &timed_out);
-	while (status == -1 && !timed_out)
-		g_main_context_iteration(NULL, TRUE);
-	if (timed_out) {
-		kill(pid, SIGKILL);
-		g_assert_not_reached();
-	}
-	g_source_remove(timer);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return fork_and_serve(polkit_child);
 }
 
 /* polkit says yes: a user outside the admin group may connect; roamvpnd asked for
