@@ -110,17 +110,6 @@ char **rv_split_list(const char *value, const char *separators)
 	return g_strv_builder_end(out);
 }
 
-static char **builder_end_or_null(GStrvBuilder *builder)
-{
-	char **v = g_strv_builder_end(builder);
-
-	if (v && !v[0]) {
-		g_strfreev(v);
-		return NULL;
-	}
-	return v;
-}
-
 bool rv_key_once(GHashTable *seen, const char *path, const struct rv_ini_entry *e,
 		 GPtrArray *errors)
 {
@@ -163,13 +152,61 @@ static char *backend_choices(void)
 	return g_string_free(out, FALSE);
 }
 
+/* --- [Tunnel] keys, declared once ------------------------------------------------ */
+
+static bool parse_dns(const struct rv_ini_value *v, void *field)
+{
+	if (!rv_ip_valid(v->value, NULL)) {
+		rv_ini_bad_value(v, "is not an IP address");
+		return false;
+	}
+	return rv_ini_parse_strv(v, field);
+}
+
+static bool parse_domain(const struct rv_ini_value *v, void *field)
+{
+	if (!rv_routing_domain_valid(v->value)) {
+		rv_ini_bad_value(v, "is not a domain name");
+		return false;
+	}
+	return rv_ini_parse_strv(v, field);
+}
+
+static bool parse_route(const struct rv_ini_value *v, void *field)
+{
+	if (!rv_cidr_valid(v->value)) {
+		rv_ini_bad_value(v, "is not an address or ADDRESS/PREFIX");
+		return false;
+	}
+	return rv_ini_parse_strv(v, field);
+}
+
+static bool parse_interface(const struct rv_ini_value *v, void *field)
+{
+	if (!rv_ifname_valid(v->value)) {
+		rv_ini_bad_value(v, "is not an interface name (1 to 15 bytes, no '/', ':' or blanks)");
+		return false;
+	}
+	return rv_ini_parse_string(v, field);
+}
+
+#define KEY(key, parse, field, flags) \
+	RV_INI_KEY("Tunnel", key, parse, struct rv_tunnel_config, field, RV_INI_ONCE | (flags), NULL)
+static const struct rv_ini_key tunnel_keys[] = {
+	KEY("Backend", rv_ini_parse_string, backend, 0),
+	KEY("DNS", parse_dns, dns, RV_INI_LIST),
+	KEY("Domains", parse_domain, domains, RV_INI_LIST),
+	KEY("Interface", parse_interface, interface, 0),
+	KEY("Routes", parse_route, routes, RV_INI_LIST),
+	RV_INI_KEYS_END
+};
+#undef KEY
+
 static bool load_tunnel_section(struct rv_tunnel_config *cfg, int *backend_line_out,
 				GPtrArray *errors)
 {
 	const struct rv_ini_section *tunnel = NULL;
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	bool ok = true;
-	int backend_line = 0;
 
 	for (guint i = 0; i < cfg->ini->sections->len; i++) {
 		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
@@ -190,78 +227,22 @@ static bool load_tunnel_section(struct rv_tunnel_config *cfg, int *backend_line_
 		rv_ini_error(errors, cfg->path, 0, "no [Tunnel] section header found");
 		return false;
 	}
-
-	for (guint i = 0; i < tunnel->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(tunnel->entries, i);
-
-		if (!g_str_equal(e->key, "Backend") && !g_str_equal(e->key, "DNS") &&
-		    !g_str_equal(e->key, "Domains") && !g_str_equal(e->key, "Interface") &&
-		    !g_str_equal(e->key, "Routes")) {
-			rv_ini_unknown_key(errors, cfg->path, e, "Tunnel",
-					   "Backend, DNS, Domains, Interface, Routes");
-			ok = false;
-			continue;
-		}
-		if (!rv_key_once(seen, cfg->path, e, errors)) {
-			ok = false;
-			continue;
-		}
-
-		if (g_str_equal(e->key, "Backend")) {
-			backend_line = e->line;
-			cfg->backend = g_strdup(e->value);
-		} else if (g_str_equal(e->key, "Interface")) {
-			if (!rv_ifname_valid(e->value)) {
-				rv_ini_error(errors, cfg->path, e->line,
-					     "Interface=: '%s' is not an interface name (1 to 15 bytes, no '/', ':' or blanks)",
-					     e->value);
-				ok = false;
-			}
-			cfg->interface = g_strdup(e->value);
-		} else {
-			g_auto(GStrv) items = rv_split_list(e->value, " \t");
-			g_autoptr(GStrvBuilder) out = g_strv_builder_new();
-			int family;
-
-			for (int j = 0; items[j]; j++) {
-				bool good;
-
-				if (g_str_equal(e->key, "DNS"))
-					good = rv_ip_valid(items[j], &family);
-				else if (g_str_equal(e->key, "Domains"))
-					good = rv_routing_domain_valid(items[j]);
-				else
-					good = rv_cidr_valid(items[j]);
-				if (!good) {
-					rv_ini_error(errors, cfg->path, e->line, "%s=: '%s' is not %s", e->key,
-						     items[j],
-						     g_str_equal(e->key, "DNS") ? "an IP address" :
-						     g_str_equal(e->key, "Domains") ? "a domain name" :
-						     "an address or ADDRESS/PREFIX");
-					ok = false;
-					continue;
-				}
-				g_strv_builder_add(out, items[j]);
-			}
-			if (!items[0]) {
-				rv_ini_error(errors, cfg->path, e->line, "%s= is empty", e->key);
-				ok = false;
-			}
-			if (g_str_equal(e->key, "DNS"))
-				cfg->dns = builder_end_or_null(out);
-			else if (g_str_equal(e->key, "Domains"))
-				cfg->domains = builder_end_or_null(out);
-			else
-				cfg->routes = builder_end_or_null(out);
-		}
-	}
+	ok = rv_ini_apply_section(cfg->path, tunnel, tunnel_keys, cfg, 0, errors) && ok;
 	if (!cfg->backend) {
 		g_autofree char *choices = backend_choices();
 
 		rv_ini_error(errors, cfg->path, tunnel->line, "[Tunnel] has no Backend= (%s)", choices);
 		return false;
 	}
-	*backend_line_out = backend_line;
+	/* The first Backend= is the one used (a repeat is an error above). */
+	for (guint i = 0; i < tunnel->entries->len; i++) {
+		const struct rv_ini_entry *e = g_ptr_array_index(tunnel->entries, i);
+
+		if (g_str_equal(e->key, "Backend")) {
+			*backend_line_out = e->line;
+			break;
+		}
+	}
 	return ok;
 }
 
