@@ -277,7 +277,7 @@ echo "    sink: $answer; $TUN tx +$((tun1 - tun0)) bytes, cafe0 tx +$((phy1 - ph
 check "TCP transfer of 2 MB arrives from the tunnel address 10.83.0.2" [ "$answer" = "2000000 bytes from 10.83.0.2" ]
 check "... $TUN counted it (tx >= 2 MB)" [ $((tun1 - tun0)) -ge 2000000 ]
 check "... cafe0 carried it encrypted (tx >= 2 MB)" [ $((phy1 - phy0)) -ge 2000000 ]
-check "IPv6 through the tunnel: ping fd82::2" ping_ok fd82::2
+check "IPv6 through the tunnel: ping fd82::2 (15 s)" rv_wait_for 15 ping_ok fd82::2
 check "IPv6 TCP arrives from the tunnel address fd83::2" sh -c "timeout 15 ip netns exec $L python3 '$HELPER' tcp fd82::2 9006 1000 | grep -q '^1000 bytes from fd83::2'"
 check "tunnel up: DNS to the café's resolver dropped" dns_blocked 10.81.0.1
 check "tunnel up: DNS through the tunnel works" dns_ok 10.83.0.1
