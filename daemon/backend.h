@@ -39,8 +39,9 @@
  * plugin that fails to load (missing symbol, no init, wrong ABI) is logged and
  * listed by --check; the other backends keep working. ABI: RV_BACKEND_ABI must
  * match, so a plugin built against another daemon is refused rather than crashing.
- * plugins/plugin-util.h has what plugins share (spawning with secrets on a pipe,
- * named errors, the roamvpn-hook report, the auth-failure policy).
+ * daemon/backend-program.h has what plugins share (running the program with its
+ * secrets on stdin, named failures, the roamvpn-hook report, the auth-failure
+ * hold, key-table parsers); plugins/vpnc.c is the model.
  */
 #pragma once
 
