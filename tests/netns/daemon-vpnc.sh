@@ -215,6 +215,16 @@ uncycle "Config="
 inline alicepass | use_tunnel inline
 check "inline: --check accepts it" "$ROAMVPND" --check --config-dir "$RV_TMP/etc"
 cycle inline
+# A reload restarts the tunnel only when what was parsed changed.
+vpnc_pid() { pgrep -x vpnc | head -1; }
+p0=$(vpnc_pid)
+{ printf '# the same settings, written differently\n'; inline alicepass | sed 's/=/ = /'; } | use_tunnel "same settings"
+sleep 1
+check "inline: a reload with the same settings keeps vpnc running" sh -c "[ '$(vpnc_pid)' = '$p0' ] && [ -n '$p0' ]"
+check "inline: ... and the tunnel up" rv_tunnel_is corp up
+{ inline alicepass; printf 'DPDIdleTimeout=0\n'; } | use_tunnel "changed settings"
+check "inline: a changed setting restarts vpnc (20 s)" rv_wait_for 20 sh -c "p=\$(pgrep -x vpnc | head -1); [ -n \"\$p\" ] && [ \"\$p\" != '$p0' ]"
+check "inline: ... and the tunnel comes back up (20 s)" rv_wait_for 20 rv_tunnel_is corp up
 uncycle inline
 
 # --- 4. a wrong password: named, tried once, held ------------------------------
