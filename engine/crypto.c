@@ -35,6 +35,10 @@ struct thread_ctx {
 	EVP_MAC_CTX *hmac;
 	EVP_CIPHER_CTX *aead_seal;
 	EVP_CIPHER_CTX *aead_open;
+	/* the key each AEAD context holds: a packet under the same session key
+	 * (all of a batch, usually) only sets the nonce */
+	uint8_t seal_key[WG_KEY_LEN], open_key[WG_KEY_LEN];
+	bool seal_keyed, open_keyed;
 };
 
 static void thread_ctx_free(void *p)
@@ -46,6 +50,7 @@ static void thread_ctx_free(void *p)
 	EVP_MAC_CTX_free(t->hmac);
 	EVP_CIPHER_CTX_free(t->aead_seal);
 	EVP_CIPHER_CTX_free(t->aead_open);
+	wg_crypto_wipe(t, sizeof(*t));
 	free(t);
 }
 
@@ -250,36 +255,53 @@ static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
                               const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
                               const uint8_t key[WG_KEY_LEN])
 {
-	EVP_CIPHER_CTX *ctx = thread_ctx()->aead_seal;
+	struct thread_ctx *t = thread_ctx();
+	EVP_CIPHER_CTX *ctx = t->aead_seal;
+	const uint8_t *new_key = key;
 	int out_len;
 
+	if (t->seal_keyed && sodium_memcmp(t->seal_key, key, WG_KEY_LEN) == 0)
+		new_key = NULL;	/* same key: OpenSSL keeps it, only the nonce changes */
 	if (src_len > INT_MAX || ad_len > INT_MAX ||
-	    !EVP_EncryptInit_ex2(ctx, NULL, key, nonce, NULL) ||
+	    !EVP_EncryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
 	    (ad_len && !EVP_EncryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
 	    !EVP_EncryptUpdate(ctx, dst, &out_len, src, (int)src_len) ||
 	    !EVP_EncryptFinal_ex(ctx, dst + src_len, &out_len) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_AEAD_TAG_LEN, dst + src_len) <= 0)
 		abort();
+	if (new_key) {
+		memcpy(t->seal_key, key, WG_KEY_LEN);
+		t->seal_keyed = true;
+	}
 }
 
 static int aead_open_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
                              const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
                              const uint8_t key[WG_KEY_LEN])
 {
-	EVP_CIPHER_CTX *ctx = thread_ctx()->aead_open;
+	struct thread_ctx *t = thread_ctx();
+	EVP_CIPHER_CTX *ctx = t->aead_open;
 	size_t text_len = src_len - WG_AEAD_TAG_LEN;
+	const uint8_t *new_key = key;
 	uint8_t tag[WG_AEAD_TAG_LEN];
 	int out_len;
+
+	if (t->open_keyed && sodium_memcmp(t->open_key, key, WG_KEY_LEN) == 0)
+		new_key = NULL;
 
 	/* Copy the tag first: in place, dst overwrites nothing past text_len, but
 	 * OpenSSL wants a writable tag buffer. */
 	memcpy(tag, src + text_len, WG_AEAD_TAG_LEN);
 	if (src_len > INT_MAX || ad_len > INT_MAX ||
-	    !EVP_DecryptInit_ex2(ctx, NULL, key, nonce, NULL) ||
+	    !EVP_DecryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
 	    (ad_len && !EVP_DecryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
 	    !EVP_DecryptUpdate(ctx, dst, &out_len, src, (int)text_len) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WG_AEAD_TAG_LEN, tag) <= 0)
 		abort();
+	if (new_key) {
+		memcpy(t->open_key, key, WG_KEY_LEN);
+		t->open_keyed = true;
+	}
 	if (EVP_DecryptFinal_ex(ctx, dst + text_len, &out_len) <= 0) {
 		/* OpenSSL decrypts before it verifies: do not leave unauthenticated plaintext. */
 		wg_crypto_wipe(dst, text_len);

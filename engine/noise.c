@@ -394,7 +394,8 @@ ssize_t wg_transport_seal(const struct wg_keypair *kp, uint64_t counter, uint8_t
 	return (ssize_t)(padded_len + WG_MSG_TRANSPORT_OVERHEAD);
 }
 
-ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
+static ssize_t transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out,
+				 bool lock)
 {
 	uint64_t counter_le, counter;
 	uint8_t *payload = buf + WG_MSG_TRANSPORT_HEADER_LEN;
@@ -406,10 +407,15 @@ ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, ui
 	counter = le64toh(counter_le);
 	if (counter >= WG_REJECT_AFTER_MESSAGES)
 		return -EKEYEXPIRED;
-	/* A replayed packet (or a flood of copies) costs a lookup, not a decryption. */
-	pthread_spin_lock(&kp->replay_lock);
+	/* A replayed packet (or a flood of copies) costs a lookup, not a decryption.
+	 * wg_transport_decrypt() takes no lock: the window only moves in
+	 * wg_transport_accept_counter(), which its callers never run at the same
+	 * time (receive.c: after the workers are done). */
+	if (lock)
+		pthread_spin_lock(&kp->replay_lock);
 	fresh = wg_replay_would_accept(&kp->replay, counter, WG_REJECT_AFTER_MESSAGES);
-	pthread_spin_unlock(&kp->replay_lock);
+	if (lock)
+		pthread_spin_unlock(&kp->replay_lock);
 	if (!fresh)
 		return -EALREADY;
 	if (wg_aead_open(payload, payload, len - WG_MSG_TRANSPORT_HEADER_LEN, NULL, 0,
@@ -417,6 +423,11 @@ ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, ui
 		return -EBADMSG;
 	*counter_out = counter;
 	return (ssize_t)(len - WG_MSG_TRANSPORT_OVERHEAD);
+}
+
+ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
+{
+	return transport_decrypt(kp, buf, len, counter_out, false);
 }
 
 int wg_transport_accept_counter(struct wg_keypair *kp, uint64_t counter)
@@ -433,7 +444,7 @@ int wg_transport_accept_counter(struct wg_keypair *kp, uint64_t counter)
 ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out)
 {
 	uint64_t counter;
-	ssize_t n = wg_transport_decrypt(kp, buf, len, &counter);
+	ssize_t n = transport_decrypt(kp, buf, len, &counter, true);
 
 	if (n < 0)
 		return n;

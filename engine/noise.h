@@ -174,6 +174,8 @@ ssize_t wg_transport_open(struct wg_keypair *kp, uint8_t *buf, size_t len, uint6
  * the window moves in arrival order: decrypt checks the counter against the
  * window without moving it and authenticates/decrypts (same results as
  * open; *counter_out set on success); accept_counter then moves the window,
- * 0 or -EALREADY. Only decrypt may run concurrently for one keypair. */
+ * 0 or -EALREADY. Several decrypts may run concurrently for one keypair,
+ * but not concurrently with accept_counter (or open) on it: decrypt reads
+ * the window without the lock. */
 ssize_t wg_transport_decrypt(struct wg_keypair *kp, uint8_t *buf, size_t len, uint64_t *counter_out);
 int wg_transport_accept_counter(struct wg_keypair *kp, uint64_t counter);
