@@ -23,6 +23,8 @@ struct rv_program {
 	char *name;
 	const struct rv_failure_rule *rules;
 	gsize n_rules;
+	const struct rv_failure_rule *fatal_lines;
+	gsize n_fatal_lines;
 	guint grace_ms;
 	rv_program_up_fn on_up;
 	void *user_data;
@@ -34,6 +36,7 @@ struct rv_program {
 	bool stopping;
 	bool reported_up;
 	char *failure;			/* why we stopped it ourselves */
+	const struct rv_failure_rule *fatal;	/* the fatal line that stopped it */
 };
 
 const char *rv_program_hook_path(void)
@@ -191,6 +194,8 @@ static char *last_line(const struct rv_program *p)
 	return line ? rv_ssid_escape((const uint8_t *)line, strlen(line)) : NULL;
 }
 
+static void terminate(struct rv_program *p, const char *failure);
+
 static void program_output(struct rv_child *child, const char *line, gsize len, void *data)
 {
 	struct rv_program *p = data;
@@ -200,6 +205,17 @@ static void program_output(struct rv_child *child, const char *line, gsize len, 
 	g_queue_push_tail(&p->output, g_strndup(line, MIN(len, OUTPUT_LINE_MAX)));
 	while (p->output.length > OUTPUT_LINES_KEPT)
 		g_free(g_queue_pop_head(&p->output));
+	if (p->reported_up || p->stopping)
+		return;
+	for (gsize i = 0; i < p->n_fatal_lines; i++) {
+		const struct rv_failure_rule *r = &p->fatal_lines[i];
+
+		if (r->output && g_strstr_len(line, (gssize)len, r->output)) {
+			p->fatal = r;
+			terminate(p, NULL);
+			return;
+		}
+	}
 }
 
 static void program_exited(struct rv_child *child, int status, void *data)
@@ -213,7 +229,10 @@ static void program_exited(struct rv_child *child, int status, void *data)
 
 	p->child = NULL;
 	g_clear_handle_id(&p->up_timer, g_source_remove);
-	if (p->failure) {
+	if (p->fatal) {
+		msg = g_strdup_printf("%s (%s said so, stopped)", p->fatal->message, p->name);
+		auth = p->fatal->failure == RV_FAILURE_AUTH;
+	} else if (p->failure) {
 		msg = g_strdup(p->failure);
 	} else if (!p->stopping) {
 		rule = match_rule(p, status);
@@ -324,6 +343,8 @@ int rv_program_start(struct rv_tunnel *t, const struct rv_link *trigger,
 	p->name = g_strdup(spec->name);
 	p->rules = spec->rules;
 	p->n_rules = spec->n_rules;
+	p->fatal_lines = spec->fatal_lines;
+	p->n_fatal_lines = spec->n_fatal_lines;
 	p->grace_ms = spec->stop_grace_ms ? spec->stop_grace_ms : DEFAULT_GRACE_MS;
 	p->on_up = spec->on_up;
 	p->user_data = spec->user_data;

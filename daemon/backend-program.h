@@ -58,6 +58,11 @@ struct rv_program_spec {
 	gsize secret_len;
 	const struct rv_failure_rule *rules;
 	gsize n_rules;
+	/* Lines a program says and keeps running (a daemon such as charon, which does
+	 * not exit when its connection fails): before the tunnel is up, a line that
+	 * contains one's output ends the program at once, named by that rule. */
+	const struct rv_failure_rule *fatal_lines;
+	gsize n_fatal_lines;
 	guint up_timeout_s;		/* 0: wait as long as the program runs */
 	guint stop_grace_ms;		/* 0: 5000 */
 	rv_program_up_fn on_up;		/* may be NULL */

@@ -1,4 +1,4 @@
-/* hook-report.c - turn vpnc/pppd/OpenVPN script reports into tunnel facts (hook-report.h). */
+/* hook-report.c - turn vpnc/pppd/OpenVPN/strongSwan script reports into tunnel facts (hook-report.h). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -299,20 +299,84 @@ static int parse_openvpn(const char *type, GHashTable *env, struct rv_tunnel_net
 	return RV_HOOK_UP;
 }
 
+/* strongSwan's updown (PLUTO_VERB=up-client|down-client; others are host/policy
+ * events): PLUTO_MY_SOURCEIP (the virtual IP, which charon put on the device),
+ * PLUTO_PEER_CLIENT (the remote traffic selector, space-separated if several),
+ * PLUTO_PEER (the server), PLUTO_DNS4_N/PLUTO_DNS6_N (updown's dns_handler).
+ * PLUTO_INTERFACE is the outbound interface, not the tunnel's: the ipsec plugin
+ * replaces the device with kernel-libipsec's. */
+static int parse_strongswan(const char *verb, GHashTable *env, struct rv_tunnel_net **out,
+			    GError **error)
+{
+	g_autoptr(rv_tunnel_net) net = NULL;
+	g_autoptr(GPtrArray) dns = g_ptr_array_new_with_free_func(g_free);
+	const char *ifname = g_hash_table_lookup(env, "PLUTO_INTERFACE");
+	const char *vip = g_hash_table_lookup(env, "PLUTO_MY_SOURCEIP");
+	const char *peer = g_hash_table_lookup(env, "PLUTO_PEER");
+	const char *ts = g_hash_table_lookup(env, "PLUTO_PEER_CLIENT");
+	g_auto(GStrv) nets = NULL;
+
+	if (g_str_equal(verb, "down-client"))
+		return RV_HOOK_DOWN;
+	if (!g_str_equal(verb, "up-client"))
+		return RV_HOOK_IGNORE;
+	net = rv_tunnel_net_new();
+	if (!rv_ifname_plain(ifname))
+		return bad(error, "PLUTO_INTERFACE", ifname);
+	net->ifname = g_strdup(ifname);
+	if (!rv_ip_valid(vip, NULL))
+		return bad(error, "PLUTO_MY_SOURCEIP", vip);
+	g_ptr_array_add(net->addresses, g_strdup_printf("%s/%d", vip, strchr(vip, ':') ? 128 : 32));
+	net->addresses_assigned = true;
+	if (peer) {
+		if (!rv_ip_valid(peer, NULL))
+			return bad(error, "PLUTO_PEER", peer);
+		net->endpoint = g_strdup(peer);
+	}
+	nets = g_strsplit_set(ts ? ts : "", " ", -1);
+	for (char **n = nets; *n; n++) {
+		if (!**n)
+			continue;
+		if (!rv_cidr_valid(*n))
+			return bad(error, "PLUTO_PEER_CLIENT", *n);
+		g_ptr_array_add(net->routes, g_strdup(*n));
+	}
+	for (const char *const *fam = (const char *const[]){ "PLUTO_DNS4_", "PLUTO_DNS6_", NULL };
+	     *fam; fam++) {
+		for (unsigned i = 1; i <= 16; i++) {
+			g_autofree char *k = g_strdup_printf("%s%u", *fam, i);
+			const char *v = g_hash_table_lookup(env, k);
+
+			if (!v)
+				break;
+			if (!rv_ip_valid(v, NULL))
+				return bad(error, k, v);
+			g_ptr_array_add(dns, g_strdup(v));
+		}
+	}
+	g_ptr_array_add(dns, NULL);
+	net->dns = (char **)g_ptr_array_free(g_steal_pointer(&dns), FALSE);
+	*out = g_steal_pointer(&net);
+	return RV_HOOK_UP;
+}
+
 int rv_hook_report_parse(char **argv, GHashTable *env, struct rv_tunnel_net **net,
 			 GError **error)
 {
 	const char *reason = g_hash_table_lookup(env, "reason");
 	const char *script_type = g_hash_table_lookup(env, "script_type");
+	const char *pluto_verb = g_hash_table_lookup(env, "PLUTO_VERB");
 
 	*net = NULL;
 	if (reason)
 		return parse_vpnc(reason, env, net, error);
 	if (script_type)
 		return parse_openvpn(script_type, env, net, error);
+	if (pluto_verb)
+		return parse_strongswan(pluto_verb, env, net, error);
 	if (g_hash_table_contains(env, "IFNAME") && g_hash_table_contains(env, "IPLOCAL"))
 		return parse_pppd(env, net, error);
 	g_set_error(error, RV_ERROR, RV_ERROR_INVALID,
-		    "neither a vpnc (reason=), an OpenVPN (script_type=) nor a pppd (IFNAME, IPLOCAL) report");
+		    "neither a vpnc (reason=), OpenVPN (script_type=), strongSwan (PLUTO_VERB=) nor pppd (IFNAME, IPLOCAL) report");
 	return -EINVAL;
 }

@@ -8,8 +8,9 @@
  * DNS2; ip-down adds CONNECT_TIME. OpenVPN runs --route-up/--down with
  * script_type=route-up|down, dev, ifconfig_local, ifconfig_netmask,
  * route_network_N/route_netmask_N, foreign_option_N ("dhcp-option DNS ..."),
- * trusted_ip. openconnect's script gets vpnc's variables. Every value is untrusted
- * and validated.
+ * trusted_ip. strongSwan's updown: PLUTO_VERB=up-client|down-client,
+ * PLUTO_MY_SOURCEIP, PLUTO_PEER_CLIENT, PLUTO_PEER, PLUTO_DNS4_N. openconnect's script
+ * gets vpnc's variables. Every value is untrusted and validated.
  */
 #pragma once
 

@@ -194,6 +194,34 @@ static void test_openvpn(void)
 	}
 }
 
+static void test_strongswan(void)
+{
+	/* What strongSwan 5.9.8's updown gave a charon initiator (kernel-libipsec, EAP)
+	 * against a real responder with a pool and DNS. */
+	static const char *const up[] = { "PLUTO_VERB", "up-client", "PLUTO_INTERFACE", "plc0",
+		"PLUTO_MY_SOURCEIP", "10.77.10.1", "PLUTO_MY_CLIENT", "10.77.10.1/32",
+		"PLUTO_PEER", "10.77.0.2", "PLUTO_PEER_CLIENT", "10.77.2.0/24",
+		"PLUTO_DNS4_1", "10.77.2.53", "PLUTO_DNS4_2", "10.77.2.54", NULL };
+	static const char *const down[] = { "PLUTO_VERB", "down-client", "PLUTO_INTERFACE", "plc0", NULL };
+	static const char *const host[] = { "PLUTO_VERB", "up-host", NULL };
+	static const char *const evil[] = { "PLUTO_VERB", "up-client", "PLUTO_INTERFACE", "plc0",
+		"PLUTO_MY_SOURCEIP", "10.77.10.1", "PLUTO_PEER_CLIENT", "10.0.0.0/8;reboot", NULL };
+	g_autoptr(GHashTable) e1 = env_of(up), e2 = env_of(down), e3 = env_of(host), e4 = env_of(evil);
+	g_autoptr(rv_tunnel_net) net = NULL;
+	struct rv_tunnel_net *none = NULL;
+
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e1, &net, NULL), ==, RV_HOOK_UP);
+	g_assert_cmpstr(g_ptr_array_index(net->addresses, 0), ==, "10.77.10.1/32");
+	g_assert_true(net->addresses_assigned);
+	g_assert_cmpstr(g_ptr_array_index(net->routes, 0), ==, "10.77.2.0/24");
+	g_assert_cmpstr(net->dns[1], ==, "10.77.2.54");
+	g_assert_cmpstr(net->endpoint, ==, "10.77.0.2");
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e2, &none, NULL), ==, RV_HOOK_DOWN);
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e3, &none, NULL), ==, RV_HOOK_IGNORE);
+	g_assert_cmpint(rv_hook_report_parse(no_argv, e4, &none, NULL), ==, -EINVAL);
+	g_assert_null(none);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -201,6 +229,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hook-report/vpnc-full-and-reasons", test_vpnc_full_and_other_reasons);
 	g_test_add_func("/hook-report/pppd", test_pppd);
 	g_test_add_func("/hook-report/openvpn", test_openvpn);
+	g_test_add_func("/hook-report/strongswan", test_strongswan);
 	g_test_add_func("/hook-report/hostile", test_hostile);
 	g_test_add_func("/hook-report/wire", test_wire);
 	return g_test_run();

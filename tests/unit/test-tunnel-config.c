@@ -329,9 +329,9 @@ static void test_tunnel_errors(void)
 		"corp.conf:7: unknown key User= in [Tunnel] (known: Backend, DNS, Domains, Interface, Routes)",
 		NULL });
 	assert_errors("corp.conf", "[Tunnel]\nDNS=10.0.0.1\n", 0644, (const char *[]){
-		"corp.conf:1: [Tunnel] has no Backend= (builtin, exec, vpnc, pptp, openvpn or openconnect)", NULL });
+		"corp.conf:1: [Tunnel] has no Backend= (builtin, exec, vpnc, pptp, openvpn, openconnect or ipsec)", NULL });
 	assert_errors("corp.conf", "\n[Tunnel]\nBackend=nope\n", 0644, (const char *[]){
-		"corp.conf:3: Backend=: unknown backend 'nope' (builtin, exec, vpnc, pptp, openvpn or openconnect)", NULL });
+		"corp.conf:3: Backend=: unknown backend 'nope' (builtin, exec, vpnc, pptp, openvpn, openconnect or ipsec)", NULL });
 	/* vpnc is a plugin, not loaded in this test. */
 	assert_errors("corp.conf", "[Tunnel]\nBackend=vpnc\n[vpnc]\nConfig=/etc/vpnc/corp.conf\n", 0644,
 		(const char *[]){
@@ -448,7 +448,7 @@ static void test_load_dir(void)
 	g_assert_null(table);
 	g_assert_cmpuint(errors->len, ==, 2);
 	g_assert_true(g_str_has_suffix(g_ptr_array_index(errors, 0),
-				       "bad.conf:2: Backend=: unknown backend 'nope' (builtin, exec, vpnc, pptp, openvpn or openconnect)"));
+				       "bad.conf:2: Backend=: unknown backend 'nope' (builtin, exec, vpnc, pptp, openvpn, openconnect or ipsec)"));
 	g_assert_true(g_str_has_suffix(g_ptr_array_index(errors, 1), "wg0.conf: holds secrets but is "
 				       "accessible by group or others (mode 0644); chmod 600 it"));
 	/* The names are still known, for checking rules against them. */

@@ -1,0 +1,195 @@
+#!/bin/bash
+# daemon-ipsec.sh - roamvpnd's ipsec plugin (IKEv2, strongSwan charon with userspace
+# ESP) against a REAL strongSwan 5.9 responder in a namespace: the server proves itself
+# with a certificate from a CA this test makes, the client logs in with EAP-MSCHAPv2,
+# the responder hands out a virtual IP from a pool and a DNS server. This kernel has
+# no ESP, so both sides use kernel-libipsec (ESP in UDP through a TUN device).
+# The rule brings the tunnel up on link up; the virtual IP is on ipsec0, the DNS server
+# in resolv.conf, a ping reaches a host behind the responder; the secrets file is gone
+# once up and the password is in no command line, environment or log; link down
+# restores resolv.conf byte for byte; a wrong password is named; --check refuses bad
+# [ipsec] sections.
+# charon keeps a fixed pid file (/var/run/charon.pid): the responder and roamvpnd
+# each run in a mount namespace with a /run of their own, so neither touches the
+# host's /run nor meets another test's charon.
+. "$(dirname "$0")/lib.sh"
+rv_require_root
+for p in /usr/lib/ipsec/charon swanctl openssl ping ss; do
+	command -v "$p" >/dev/null || [ -x "$p" ] || { echo "SKIP: $p not installed"; exit 77; }
+done
+[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] ||
+	{ echo "SKIP: strongSwan's kernel-libipsec not installed (libcharon-extra-plugins)"; exit 77; }
+PLUGIN_DIR=$RV_BUILD/plugins
+[ -f "$PLUGIN_DIR/ipsec.so" ] || { echo "FAIL: $PLUGIN_DIR/ipsec.so not built"; exit 1; }
+rv_setup rvipsec
+export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+PASSWORD='ike s3cret"$(touch /tmp/x)'
+WRONG='not-the-password'
+
+C=rvipsec-cli-$$; S=rvipsec-srv-$$
+for n in $C $S; do rv_netns_add "$n"; done
+ip link add lan0 netns "$C" type veth peer name ips0 netns "$S"
+ip -n "$C" addr add 10.77.0.1/24 dev lan0
+ip -n "$S" addr add 10.77.0.2/24 dev ips0; ip -n "$S" link set ips0 up
+ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the responder
+
+# ---- the responder ----------------------------------------------------------------------
+W=$RV_TMP/srv; mkdir -p "$W/x509ca" "$W/x509" "$W/private"
+EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $EC -keyout "$RV_TMP/ca.key" -out "$W/x509ca/ca.crt" -days 2 -subj /CN=rvipsec-ca 2>/dev/null
+openssl req $EC -keyout "$W/private/server.key" -out "$RV_TMP/server.csr" -subj /CN=vpn.test 2>/dev/null
+printf 'subjectAltName=DNS:vpn.test,IP:10.77.0.2\nextendedKeyUsage=serverAuth\n' >"$RV_TMP/server.ext"
+openssl x509 -req -in "$RV_TMP/server.csr" -CA "$W/x509ca/ca.crt" -CAkey "$RV_TMP/ca.key" \
+	-CAcreateserial -out "$W/x509/server.crt" -days 2 -extfile "$RV_TMP/server.ext" 2>/dev/null
+[ -s "$W/x509/server.crt" ] || { echo "FAIL: test PKI"; exit 1; }
+cp "$W/x509ca/ca.crt" "$RV_TMP/corp-ca.pem"
+cat >"$W/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = random nonce aes sha1 sha2 hmac gmp openssl pem pkcs1 pkcs8 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici attr eap-mschapv2 eap-identity
+  install_virtual_ip = no
+  filelog { srv { path = $W/charon.log
+                  default = 1
+                  flush_line = yes } }
+  syslog { daemon { default = -1 } }
+  plugins { vici { socket = unix://$W/charon.vici } }
+}
+EOF
+cat >"$W/swanctl.conf" <<EOF
+connections {
+  rw {
+    version = 2
+    local_addrs = 10.77.0.2
+    pools = pool
+    send_certreq = no
+    local { auth = pubkey
+            certs = server.crt
+            id = vpn.test }
+    remote { auth = eap-mschapv2
+             eap_id = %any }
+    children { net { local_ts = 10.77.2.0/24 } }
+  }
+}
+pools { pool { addrs = 10.77.10.0/24
+               dns = 10.77.2.53 } }
+secrets { eap-alice { id = alice
+                      secret = 0x$(printf '%s' "$PASSWORD" | od -An -tx1 | tr -d ' \n') } }
+EOF
+ip netns exec "$S" unshare --mount --propagation private sh -c '
+	mount -t tmpfs rvipsec-run /run || exit 1
+	exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$1" /usr/lib/ipsec/charon' \
+	sh "$W/strongswan.conf" >"$W/charon.out" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 10 test -S "$W/charon.vici" || { echo "FAIL: responder charon did not start"; cat "$W/charon.out"; exit 1; }
+ip netns exec "$S" env STRONGSWAN_CONF="$W/strongswan.conf" swanctl --load-all --file "$W/swanctl.conf" \
+	--uri "unix://$W/charon.vici" >"$W/swanctl.out" 2>&1 || { echo "FAIL: swanctl"; cat "$W/swanctl.out"; exit 1; }
+
+# ---- the tunnel file ------------------------------------------------------------------------
+mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+write_tunnel() {   # write_tunnel PASSWORD
+	(umask 077; cat >"$RV_TMP/etc/tunnels/corp.conf") <<EOF
+[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2
+RemoteIdentity=vpn.test
+Username=alice
+Password=$1
+CACert=$RV_TMP/corp-ca.pem
+EOF
+}
+write_tunnel "$PASSWORD"
+out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
+check "--check accepts the [ipsec] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+B=$RV_TMP/bad; mkdir -p "$B/tunnels"
+not_in() { ! grep -qF -- "$1" <<<"$2"; }
+bad() {   # bad DESCRIPTION REGEX BODY
+	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
+	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
+	check "--check: $1" grep -qE -- "$2" <<<"$out"
+	check "--check: $1: no password in the message" not_in "s3cret" "$out"
+}
+bad "Username= without CACert=" 'corp.conf:3: \[ipsec\] with Username= needs CACert=' "[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2
+Username=alice
+Password=$PASSWORD"
+bad "PSK= and Username= together" 'corp.conf:3: \[ipsec\] needs PSK= or Username=/Password=' "[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2
+PSK=$PASSWORD
+Username=alice
+Password=$PASSWORD
+CACert=$RV_TMP/corp-ca.pem"
+bad "an identity that would break swanctl.conf" 'corp.conf:5: RemoteIdentity=' "[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2
+RemoteIdentity=vpn } secrets {
+PSK=$PASSWORD"
+bad "a hostile Server=" 'corp.conf:4: Server=' "[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2;touch
+PSK=$PASSWORD"
+
+# ---- roamvpnd, in a mount namespace with its own /run (charon's pid file) ---------------
+printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=3000\n' >"$RV_TMP/etc/roamvpn.conf"
+printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
+printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
+cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_start_bus
+: >"$RV_TMP/etc-resolv.conf"
+ip netns exec "$C" unshare --mount --propagation private -- sh -c '
+	mount --bind "$1" /etc/resolv.conf && mount -t tmpfs rvipsec-run /run || exit 1
+	shift
+	exec "$@"' sh "$RV_TMP/etc-resolv.conf" \
+	"$ROAMVPND" --foreground --debug --bus "$RV_BUS" --config-dir "$RV_TMP/etc" \
+	--state-dir "$RV_TMP/state" --resolv-conf "$RV_TMP/resolv.conf" >>"$RV_TMP/daemon.log" 2>&1 &
+RV_DAEMON_PID=$!
+RV_PIDS+=($RV_DAEMON_PID)
+rv_wait_for 10 rv_ctl status || { echo "FAIL: roamvpnd did not come up"; tail -20 "$RV_TMP/daemon.log"; exit 1; }
+field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
+running() { for p in $(ip netns pids "$C"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = "$1" ] && echo "$p"; done | head -1; }
+gone() { [ -z "$(running "$1")" ]; }
+
+t0=$(date +%s%N)
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 rv_tunnel_is corp up; then
+	ok "tunnel up through charon, IKEv2 EAP-MSCHAPv2 ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
+else
+	fail "tunnel up (LastError: $(field LastError))"; tail -40 "$RV_TMP/daemon.log"; tail -20 "$W/charon.log"
+fi
+check "device ipsec0 (kernel-libipsec) reported" [ "$(field Interface)" = ipsec0 ]
+check "virtual IP from the responder's pool on ipsec0" sh -c "ip -n $C -4 addr show dev ipsec0 | grep -q 'inet 10.77.10.'"
+check "responder's DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
+check "ping the host behind the responder through ESP" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
+check "the secrets file is gone once up" sh -c "! ls '$RV_TMP'/state/ipsec-corp/swanctl.conf 2>/dev/null"
+pid=$(running charon)
+check "charon runs (pid ${pid:-none})" [ -n "$pid" ]
+check "the password is not in charon's command line or environment" \
+	sh -c "! cat /proc/$pid/cmdline /proc/$pid/environ | tr '\\0' '\\n' | grep -qF 's3cret'"
+check "the password is not in the daemon log" sh -c "! grep -qF 's3cret' '$RV_TMP/daemon.log'"
+
+ip -n "$C" link set lan0 down
+check "tunnel down after link down" rv_wait_for 15 rv_tunnel_is corp down
+check "charon gone" rv_wait_for 10 gone charon
+check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+
+# ---- a wrong password: named --------------------------------------------------------------
+write_tunnel "$WRONG"
+rv_ctl reload >/dev/null
+sleep 0.5
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -q 'authentication failed'"; then
+	ok "a wrong password is named: $(field LastError)"
+else
+	fail "LastError after a wrong password: '$(field LastError)'"
+fi
+check "charon stopped after the refusal" rv_wait_for 10 gone charon
+ip -n "$C" link set lan0 down
+
+[ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
+rv_summary
