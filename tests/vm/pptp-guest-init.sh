@@ -12,7 +12,7 @@
 #      link up, ping through the ppp device (pppd names it after the tunnel, "corp"),
 #      the server's DNS in resolv.conf, no password in any process's command line or
 #      environment, link down restores resolv.conf byte for byte, and a wrong password
-#      is named in the tunnel's LastError and not retried.
+#      is named in the tunnel's LastError and not retried, as is a server that is not there.
 # Every wait has a deadline on /proc/uptime. Each check prints one line
 #   @@RVTEST ok NAME   or   @@RVTEST FAIL NAME: why
 # and the host counts them.
@@ -267,5 +267,17 @@ sleep 8
 check daemon-wrong-password-not-up "tunnel came up with a wrong password" no_dev corp
 tries=$(( $(auth_failures) - before ))
 check daemon-wrong-password-no-retry "$tries attempts with a wrong password within ~10 s (wanted 1: no retry on an authentication failure)" [ "$tries" -le 1 ]
+ip link set lan0 down
+wait_for 20 no_dev corp
+
+# a server that is not there: named as such
+write_tunnel "$PPTP_PASS"
+sed -i 's/^Server=10.77.0.2$/Server=10.77.0.99/' /etc/roamvpn/tunnels/corp.conf
+ctl reload >/dev/null 2>&1
+sleep 1
+ip link set lan0 up
+check daemon-unreachable "LastError does not say the server cannot be reached: '$(tunnel_field LastError)'" \
+	wait_for 60 sh -c "roamvpnctl --bus '$BUS' --json tunnels | grep -q 'unreachable\|could not be reached\|does not answer'"
+ctl --json tunnels >> /tmp/ctl.log 2>&1
 ip link set lan0 down
 finish
