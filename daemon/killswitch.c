@@ -25,6 +25,7 @@
 #include "supervisor.h"
 
 #define RESOLVE_TIMEOUT_S 5
+#define RETRY_FAILED_S 10
 #define NFT_FAMILY_TABLE "inet " RV_KILLSWITCH_TABLE
 
 enum proto { P_UDP, P_TCP, P_ESP, P_GRE };
@@ -53,6 +54,7 @@ struct name_cache {
 	GCancellable *cancel;	/* while a lookup runs */
 	guint timeout;
 	bool failed;
+	gint64 failed_at;	/* monotonic */
 	bool holds_dns;		/* this lookup opened the DNS pinhole */
 };
 
@@ -348,6 +350,7 @@ static void resolved(GObject *source, GAsyncResult *result, gpointer data)
 
 			g_warning("kill switch: cannot resolve endpoint %s: %s", shown, error->message);
 			c->failed = true;
+			c->failed_at = g_get_monotonic_time();
 		}
 		lookup_done(c);
 		rebuild();
@@ -363,6 +366,7 @@ static gboolean lookup_timeout(gpointer data)
 	g_message("kill switch: an endpoint name did not resolve within %d s; it stays closed for it",
 		  RESOLVE_TIMEOUT_S);
 	c->failed = true;
+	c->failed_at = g_get_monotonic_time();
 	g_cancellable_cancel(c->cancel);
 	lookup_done(c);
 	rebuild();
@@ -740,6 +744,7 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 {
 	g_autofree char *text = NULL;
 	bool first = inherited;
+	bool newly_guarded = false;
 	GHashTableIter iter;
 	gpointer key, value;
 
@@ -760,6 +765,7 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 				g = g_new0(struct guarded, 1);
 				g->ifname = g_strdup(l->name);
 				g_hash_table_insert(links, g->ifname, g);
+				newly_guarded = true;
 				g_info("kill switch: closed on %s (rule %s)", l->name, rv_rule_id(rule));
 			}
 			g->ifindex = l->ifindex;
@@ -773,10 +779,17 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 			g_hash_table_remove(links, l->name);
 		}
 	}
-	/* A network change is a new chance for names that did not resolve. */
+	/* A change of the network (DHCP done, a link joined) is a new chance for names
+	 * that did not resolve; at most every RETRY_FAILED_S, so that a name that never
+	 * resolves does not keep the DNS pinhole opening. */
 	g_hash_table_iter_init(&iter, names);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		((struct name_cache *)value)->failed = false;
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct name_cache *c = value;
+
+		if (c->failed && (newly_guarded ||
+				  g_get_monotonic_time() - c->failed_at >= RETRY_FAILED_S * G_USEC_PER_SEC))
+			c->failed = false;
+	}
 	/* The first evaluation replaces a predecessor's table, whatever it held. */
 	inherited = false;
 	text = build_table();

@@ -203,6 +203,7 @@ ip -n "$L" link set cafe0 up
 check "link up -> table inet roamvpn installed (15 s)" rv_wait_for 15 table_present
 check "D-Bus Link.KillSwitch = closed" rv_wait_for 15 link_prop_is KillSwitch closed
 check "D-Bus Link.KillSwitchReason names the rule" sh -c "\"$ROAMVPNCTL\" --bus '$RV_BUS' --json links | jq -r '.[] | select(.Name == \"cafe0\") | .KillSwitchReason' | grep -q '50-cafe: KillSwitch=yes, Connect=$TUN'"
+check "roamvpnctl --json killswitch: cafe0, closed, the rule" sh -c "\"$ROAMVPNCTL\" --bus '$RV_BUS' --json killswitch | jq -e '.[0].Interface == \"cafe0\" and .[0].KillSwitch == \"closed\" and (.[0].Reason | startswith(\"rule 50-cafe\"))' >/dev/null"
 check "roamvpnctl killswitch cafe0 says on, closed" sh -c "\"$ROAMVPNCTL\" --bus '$RV_BUS' killswitch cafe0 | grep -q 'kill switch on: closed (rule 50-cafe'"
 in_l nft list table inet roamvpn >"$RV_TMP/table-closed.txt" 2>&1
 
