@@ -41,6 +41,7 @@ static void link_free(struct rv_model_link *l)
 	g_free(l->decision);
 	g_free(l->portal);
 	g_free(l->portal_url);
+	g_free(l->kill_switch);
 	g_free(l);
 }
 
@@ -115,6 +116,7 @@ static void rebuild(struct rv_model *m)
 			l->decision = prop_string(p, "Decision");
 			l->portal = prop_string(p, "Portal");
 			l->portal_url = prop_string(p, "PortalURL");
+			l->kill_switch = prop_string(p, "KillSwitch");
 			l->active = prop_bool(p, "Active");
 			g_hash_table_replace(m->links, l->path, l);
 		}
@@ -359,6 +361,7 @@ char *rv_model_dump(const struct rv_model *m)
 		dump_field(out, "rule", l->rule);
 		dump_field(out, "decision", l->decision);
 		dump_field(out, "portal", l->portal);
+		dump_field(out, "kill_switch", l->kill_switch);
 		g_string_append_c(out, '\n');
 	}
 	return g_string_free(out, FALSE);

@@ -39,6 +39,7 @@ struct rv_model_link {
 	char *decision;
 	char *portal;		/* Portal: "", "probing", "portal", "online" ... */
 	char *portal_url;	/* PortalURL: the login page, "" if unknown */
+	char *kill_switch;	/* KillSwitch: "", "closed", "tunnel", "login-window" */
 	bool active;
 };
 

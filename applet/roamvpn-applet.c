@@ -65,6 +65,22 @@ static const char *overall_text(enum rv_overall o)
 	}
 }
 
+/* A link's kill switch in words (NULL: none holds). */
+static const char *kill_switch_text(const char *state)
+{
+	static const struct { const char *state; const char *text; } states[] = {
+		{ "closed", N_("    kill switch: closed until the tunnel is up") },
+		{ "tunnel", N_("    kill switch: only the tunnel may leave") },
+		{ "login-window", N_("    kill switch: open for the portal login") },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(states); i++) {
+		if (g_str_equal(states[i].state, state))
+			return _(states[i].text);
+	}
+	return NULL;
+}
+
 /* A tunnel's state in words. */
 static const char *state_text(const char *state)
 {
@@ -228,6 +244,8 @@ static void add_links(GtkWidget *menu, GPtrArray *links)
 		else
 			label = g_strdup_printf(_("%s: no rule matched"), network);
 		add_item(menu, label, false);
+		if (kill_switch_text(l->kill_switch))
+			add_item(menu, kill_switch_text(l->kill_switch), false);
 		shown++;
 		if (g_str_equal(l->portal, "portal")) {
 			g_autofree char *login = g_strdup_printf(_("Log in to the network on %s…"), l->name);
@@ -334,7 +352,7 @@ static void show_popup(void)
 							  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 		g_object_unref(css);
 		gtk_window_move(GTK_WINDOW(app.panel), 0, 0);
-		gtk_window_set_default_size(GTK_WINDOW(app.panel), 560, 360);
+		gtk_window_set_default_size(GTK_WINDOW(app.panel), 560, 400);
 		app.panel_icon = gtk_image_new();
 		gtk_widget_set_margin_end(app.panel_icon, 8);
 		gtk_widget_set_margin_top(app.panel_icon, 2);

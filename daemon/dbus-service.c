@@ -688,29 +688,52 @@ static bool link_event(enum rv_event_kind kind, const struct rv_link *link)
 	return false;
 }
 
-static void tunnel_event(enum rv_event_kind kind, const struct rv_tunnel *tunnel)
+/* Returns whether the tunnel's State changed (or it came or went). */
+static bool tunnel_event(enum rv_event_kind kind, const struct rv_tunnel *tunnel)
 {
 	const char *old_path = g_hash_table_lookup(svc.tunnel_paths, tunnel->name);
 	g_autofree char *path = rv_dbus_tunnel_path(tunnel->name);
 	g_autoptr(GVariant) props = NULL;
+	g_autoptr(GVariant) state_before = NULL;
 	g_autofree char *changes = NULL;
+	GHashTable *announced;
+	GVariant *state_after;
 
 	if (kind == RV_EVENT_TUNNEL_REMOVED) {
 		if (old_path) {
 			object_removed("tunnel-removed", old_path, RV_DBUS_TUNNEL_IFACE);
 			g_hash_table_remove(svc.tunnel_paths, tunnel->name);
 		}
-		return;
+		return true;
 	}
 	props = tunnel_properties(tunnel);
 	if (!old_path) {
 		g_hash_table_insert(svc.tunnel_paths, g_strdup(tunnel->name), g_strdup(path));
 		object_added("tunnel-added", path, RV_DBUS_TUNNEL_IFACE, props);
-		return;
+		return true;
 	}
+	announced = g_hash_table_lookup(svc.announced, path);
+	state_before = announced ? g_hash_table_lookup(announced, "State") : NULL;
+	if (state_before)
+		g_variant_ref(state_before);
 	changes = announce_changes(path, RV_DBUS_TUNNEL_IFACE, props);
 	if (changes)
 		emit_event("tunnel-changed", path, changes);
+	announced = g_hash_table_lookup(svc.announced, path);
+	state_after = announced ? g_hash_table_lookup(announced, "State") : NULL;
+	return !state_before || !state_after || !g_variant_equal(state_before, state_after);
+}
+
+/* Link properties that derive from a tunnel's state (KillSwitch: "closed" or
+ * "tunnel") change with no event about the link: look at every link again when a
+ * tunnel's state changes. Counters do not get here, only state changes, so the
+ * cost per link stays with the rare events. */
+static void links_may_have_changed(void)
+{
+	g_autoptr(GPtrArray) links = rv_links_list();
+
+	for (guint i = 0; links && i < links->len; i++)
+		link_event(RV_EVENT_LINK_CHANGED, links->pdata[i]);
 }
 
 static void on_core_event(enum rv_event_kind kind, const void *object, void *user_data)
@@ -727,13 +750,13 @@ static void on_core_event(enum rv_event_kind kind, const void *object, void *use
 		return;
 	case RV_EVENT_TUNNEL_CHANGED:
 		/* A tunnel's state or counters: nothing the manager shows. */
-		if (object)
-			tunnel_event(kind, object);
+		if (object && tunnel_event(kind, object))
+			links_may_have_changed();
 		return;
 	case RV_EVENT_TUNNEL_ADDED:
 	case RV_EVENT_TUNNEL_REMOVED:
-		if (object)
-			tunnel_event(kind, object);
+		if (object && tunnel_event(kind, object))
+			links_may_have_changed();
 		break;
 	case RV_EVENT_MANAGER_CHANGED:
 		break;

@@ -6,7 +6,7 @@
 # (StatusNotifierWatcher/host, reading the item's icon and its dbusmenu like a
 # panel does) and the notification server (recording every notification).
 # Checks that the applet's model follows the daemon with no polling (a link
-# coming up starts a tunnel by itself), that clicking menu items through dbusmenu
+# coming up starts a tunnel by itself, with its kill switch), that clicking menu items through dbusmenu
 # calls the daemon (disconnect, connect, pause, resume), that notifications are
 # sent for a tunnel up by itself and for a failure with its reason, and that the
 # applet copes with roamvpnd starting after it, stopping and starting again. Saves a screenshot of
@@ -54,6 +54,7 @@ Type=ether
 Carrier=yes
 [Action]
 Connect=corp
+KillSwitch=yes
 EOF
 rv_start_bus
 
@@ -121,7 +122,7 @@ shot() {
 	kill -USR2 "$APPLET_PID"
 	if rv_wait_for 5 sh -c "[ \$(grep -c '^--- popup shown' '$RV_TMP/applet.out') -gt $n ]"; then
 		sleep 0.5	# let the X server finish drawing; not an assertion
-		import -display "$DISPLAY" -window root -crop 560x360+0+0 +repage "$RV_TMP/applet-$1.png" &&
+		import -display "$DISPLAY" -window root -crop 560x400+0+0 +repage "$RV_TMP/applet-$1.png" &&
 			ok "screenshot of the menu: $1"
 		[ -n "${APPLET_SHOTS:-}" ] && cp "$RV_TMP/applet-$1.png" "$APPLET_SHOTS/"
 	else
@@ -150,13 +151,16 @@ ip -n "$NS" link set lan0 up
 ip -n "$NS" route add default via 10.78.0.1
 check "corp up (daemon)" rv_wait_for 10 rv_tunnel_is corp up
 check "model: corp up, triggered by lan0" wait_model '^tunnel corp state="up" .*triggered_by="lan0"'
-check "model: lan0 decided by 50-untrusted-wire" wait_model '^link lan0 .*rule="50-untrusted-wire" decision="connect corp"'
+check "model: lan0 decided by 50-untrusted-wire" wait_model '^link lan0 .*rule="50-untrusted-wire" decision="connect corp (kill switch)"'
 check "model: overall protected" wait_model '^overall protected'
 check "panel shows the protected icon" rv_wait_for 5 icon_is roamvpn-protected
 check "notification: corp connected by itself" rv_wait_for 5 notified "VPN corp connected | Connected by itself: lan0"
 desk menu
-check "the menu shows the network and its rule" grep -qx "menu: lan0 (ether): rule 50-untrusted-wire, connect corp" "$RV_TMP/desk.reply"
+check "the menu shows the network and its rule" grep -qx "menu: lan0 (ether): rule 50-untrusted-wire, connect corp (kill switch)" "$RV_TMP/desk.reply"
 check "the menu offers 'Disconnect corp'" grep -qx "menu: Disconnect corp" "$RV_TMP/desk.reply"
+check "model: lan0's kill switch lets only the tunnel out" wait_model '^link lan0 .*kill_switch="tunnel"'
+desk menu
+check "the menu shows the kill switch" grep -qx "menu:     kill switch: only the tunnel may leave" "$RV_TMP/desk.reply"
 shot protected
 
 # --- connecting: a tunnel that never reports up -------------------------------------
@@ -189,6 +193,9 @@ import -display "$DISPLAY" -window root -crop 640x380+0+0 +repage "$RV_TMP/apple
 check "clicking 'Disconnect corp'" click "Disconnect corp"
 check "corp goes down (daemon)" rv_wait_for 10 rv_tunnel_is corp down
 check "model: corp down" wait_model '^tunnel corp state="down"'
+# KillSwitch follows the tunnel's state with no event about the link itself.
+check "daemon: lan0's kill switch closed again" sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json links | jq -e '.. | objects | select(.Name? == \"lan0\") | select(.KillSwitch == \"closed\")' >/dev/null"
+check "model: lan0's kill switch closed again (PropertiesChanged)" wait_model '^link lan0 .*kill_switch="closed"'
 check "clicking 'Pause until the network changes'" click "Pause until the network changes"
 check "model: paused" wait_model '^paused yes'
 check "model: overall paused" model_has '^overall paused'
@@ -240,6 +247,7 @@ shot portal
 check "clicking 'Log in to the network on lan0…'" click "Log in to the network on lan0…"
 check "roamvpnd opened the login window (OpenPortal)" \
 	rv_wait_for 5 grep -q "portal login window on lan0" "$RV_TMP/daemon.log"
+check "model: the kill switch is open for the login" wait_model '^link lan0 .*kill_switch="login-window"' 
 
 check "the applet logged no criticals" sh -c "! grep -q 'CRITICAL' '$RV_TMP/applet.err'"
 sed 's/^/    applet: /' "$RV_TMP/applet.err" | grep -v '^    applet: $' | head -20
