@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "backend-program.h"
+#include "validate.h"
 #include "error.h"
 #include "hook-report.h"
 #include "ini.h"
@@ -120,7 +121,7 @@ const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *c
 
 bool rv_program_parse_host(const struct rv_ini_value *v, void *field)
 {
-	if (!rv_valid_host(v->value)) {
+	if (!rv_host_valid(v->value)) {
 		rv_ini_bad_value(v, "is not a host name or address");
 		return false;
 	}

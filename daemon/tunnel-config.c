@@ -71,11 +71,6 @@ bool rv_valid_wg_key(const char *text)
 	return valid;
 }
 
-bool rv_valid_host(const char *text)
-{
-	return rv_ip_valid(text, NULL) || rv_domain_valid(text);
-}
-
 bool rv_key_is_secret(const char *key)
 {
 	g_autofree char *lower = g_ascii_strdown(key, -1);

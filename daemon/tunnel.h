@@ -50,8 +50,6 @@ GHashTable *rv_tunnel_config_names(const char *dir);
 
 /* Value checks for tunnel files beyond validate.h's (names, addresses, domains). */
 bool rv_valid_wg_key(const char *base64);	/* canonical base64 of 32 bytes */
-/* A host name or address, nothing else: safe to hand to a program as one argument. */
-bool rv_valid_host(const char *text);
 /* Split a list on any of separators, items trimmed, empty ones dropped. */
 char **rv_split_list(const char *value, const char *separators);
 /* Does a key name a secret ("*password*", "*secret*", PrivateKey, PresharedKey)? */

@@ -90,6 +90,11 @@ bool rv_ip_valid(const char *text, int *family)
 	return true;
 }
 
+bool rv_host_valid(const char *text)
+{
+	return rv_ip_valid(text, NULL) || rv_domain_valid(text);
+}
+
 bool rv_ipv4_valid(const char *text)
 {
 	int family;

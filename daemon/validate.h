@@ -33,6 +33,10 @@ bool rv_domain_valid(const char *text);
 /* A search domain, a routing-only domain "~example.com", or "~." / "." (everything). */
 bool rv_routing_domain_valid(const char *text);
 
+/* A host name or an IP address, nothing else: safe to hand to a program as one
+ * argument (no leading '-', no blanks, no URL parts). */
+bool rv_host_valid(const char *text);
+
 /* An IPv4 or IPv6 address as text; *family (if non-NULL) gets AF_INET/AF_INET6. */
 bool rv_ip_valid(const char *text, int *family);
 bool rv_ipv4_valid(const char *text);

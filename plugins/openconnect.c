@@ -95,7 +95,7 @@ static bool valid_server(const char *text)
 			return false;
 		host[colon - host] = '\0';
 	}
-	return rv_valid_host(host);
+	return rv_host_valid(host);
 }
 
 static bool parse_server(const struct rv_ini_value *v, void *field)

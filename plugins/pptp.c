@@ -14,7 +14,7 @@
  * [Tunnel] Interface=, else the tunnel's name). The password reaches pppd through
  * its passwordfd plugin reading stdin (backend-program.h writes it there), never
  * argv or the environment. pppd runs the pty command through /bin/sh, so Server=
- * is a host name or address and nothing else (rv_valid_host); the line is built
+ * is a host name or address and nothing else (rv_host_valid); the line is built
  * from that and the pptp program's path only.
  *
  * The report: the address and peer from IPCP (pppd configured ppp itself), DNS

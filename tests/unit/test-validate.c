@@ -94,6 +94,13 @@ static void test_addresses(void)
 	g_assert_false(rv_cidr_valid("fd00::/129"));
 	g_assert_false(rv_cidr_valid("10.0.0.0/"));
 	g_assert_false(rv_cidr_valid("10.0.0.0/x"));
+	g_assert_true(rv_host_valid("vpn.example.com"));
+	g_assert_true(rv_host_valid("192.0.2.1"));
+	g_assert_true(rv_host_valid("fd00::1"));
+	g_assert_false(rv_host_valid("-oProxyCommand=x"));	/* never an option */
+	g_assert_false(rv_host_valid("https://vpn.example.com"));
+	g_assert_false(rv_host_valid("a b"));
+	g_assert_false(rv_host_valid(""));
 }
 
 int main(int argc, char **argv)
