@@ -17,7 +17,7 @@ if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (installs a package)"; exit 
 for p in dpkg-buildpackage dh lintian dbus-daemon setpriv unshare ip; do
 	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
 done
-if dpkg-query -W -f='${Status}' roamvpn 2>/dev/null | grep -q installed || [ -e /etc/roamvpn ]; then
+if dpkg-query -W -f='${Status}' roamvpn roamvpn-applet 2>/dev/null | grep -q installed || [ -e /etc/roamvpn ]; then
 	echo "SKIP: roamvpn is installed here already (or /etc/roamvpn exists): not touching it"
 	exit 77
 fi
@@ -28,8 +28,9 @@ NS=rvpkg-$$
 POLICY_RC_MADE=
 pkg_cleanup() {
 	if [ -n "$INSTALLED" ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -q roamvpn >/dev/null 2>&1 ||
-			dpkg --purge roamvpn >/dev/null 2>&1
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -q \
+			roamvpn roamvpn-applet >/dev/null 2>&1 ||
+			dpkg --purge roamvpn-applet roamvpn >/dev/null 2>&1
 	fi
 	[ -n "$POLICY_RC_MADE" ] && rm -f /usr/sbin/policy-rc.d
 	rv_cleanup
@@ -54,6 +55,8 @@ t1=$(date +%s)
 echo "    dpkg-buildpackage took $((t1 - t0)) s"
 check "dpkg-buildpackage -b -uc -us succeeds" [ "$rc" = 0 ] || tail -40 "$RV_TMP/build.log"
 DEB=$(ls "$RV_TMP"/roamvpn_*_*.deb 2>/dev/null | head -1)
+APPLET_DEB=$(ls "$RV_TMP"/roamvpn-applet_*_*.deb 2>/dev/null | head -1)
+check "two binary packages: roamvpn and roamvpn-applet" [ -n "$DEB" -a -n "$APPLET_DEB" ]
 CHANGES=$(ls "$RV_TMP"/roamvpn_*.changes 2>/dev/null | head -1)
 [ -n "$DEB" ] || { rv_summary; exit 1; }
 
@@ -72,8 +75,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 INSTALLED=1
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-	--no-install-recommends "$DEB" >"$RV_TMP/install.log" 2>&1
-check "the package installs" dpkg-query -W -f='${Status}' roamvpn 2>/dev/null | grep -q "install ok installed" ||
+	--no-install-recommends "$DEB" ${APPLET_DEB:+"$APPLET_DEB"} >"$RV_TMP/install.log" 2>&1
+check "the packages install" sh -c "dpkg-query -W -f='\${Status}\n' roamvpn roamvpn-applet 2>/dev/null | grep -c 'install ok installed' | grep -qx 2" ||
 	tail -20 "$RV_TMP/install.log"
 
 # --- where the files are -----------------------------------------------------------
@@ -96,6 +99,14 @@ for f in /usr/sbin/roamvpnd /usr/bin/roamvpnctl \
 	/usr/share/locale/es/LC_MESSAGES/roamvpn.mo /usr/share/locale/de/LC_MESSAGES/roamvpn.mo; do
 	check "installed: $f" grep -qx "$f" "$RV_TMP/files"
 done
+dpkg -L roamvpn-applet >"$RV_TMP/applet-files" 2>/dev/null
+for f in /usr/bin/roamvpn-applet /etc/xdg/autostart/roamvpn-applet.desktop \
+	/usr/share/icons/hicolor/scalable/status/roamvpn-protected.svg \
+	/usr/share/man/man1/roamvpn-applet.1.gz; do
+	check "roamvpn-applet installed: $f" grep -qx "$f" "$RV_TMP/applet-files"
+done
+check "the applet is not in the daemon's package" sh -c "! grep -qE 'bin/roamvpn-applet|autostart|hicolor' '$RV_TMP/files'"
+cat "$RV_TMP/applet-files" >>"$RV_TMP/files"
 check "every file under /usr, /etc or /lib (FHS)" \
 	sh -c "! grep -vE '^/(\\.|usr|usr/.*|etc|etc/.*|lib|lib/.*)\$' '$RV_TMP/files'"
 check "nothing under /usr/local" sh -c "! grep -q '^/usr/local' '$RV_TMP/files'"
@@ -167,12 +178,12 @@ check "... and nothing was paused" grep -q '"Paused":false' "$RV_TMP/after-nobod
 check "root may pause it" [ "$(cat "$RV_TMP/root-pause.rc" 2>/dev/null)" = 0 ]
 
 # --- purge: nothing left ------------------------------------------------------------------
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -q roamvpn \
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -q roamvpn roamvpn-applet \
 	>"$RV_TMP/purge.log" 2>&1
 check "purge succeeds" [ $? = 0 ]
 INSTALLED=
-check "purged: not known to dpkg" sh -c "! dpkg-query -W -f='\${Status}' roamvpn 2>/dev/null | grep -q installed"
+check "purged: not known to dpkg" sh -c "! dpkg-query -W -f='\${Status}' roamvpn roamvpn-applet 2>/dev/null | grep -q installed"
 check "purged: /etc/roamvpn gone" test ! -e /etc/roamvpn
-check "purged: binaries gone" test ! -e /usr/sbin/roamvpnd -a ! -e /usr/bin/roamvpnctl
+check "purged: binaries gone" test ! -e /usr/sbin/roamvpnd -a ! -e /usr/bin/roamvpnctl -a ! -e /usr/bin/roamvpn-applet
 check "purged: bus policy gone" test ! -e /usr/share/dbus-1/system.d/net.roamvpn1.conf
 rv_summary
