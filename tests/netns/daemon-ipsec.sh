@@ -164,6 +164,8 @@ else
 fi
 check "device ipsec0 (kernel-libipsec) reported" [ "$(field Interface)" = ipsec0 ]
 check "virtual IP from the responder's pool on ipsec0" sh -c "ip -n $C -4 addr show dev ipsec0 | grep -q 'inet 10.77.10.'"
+check "route to the responder's subnet 10.77.2.0/24 through ipsec0" \
+	sh -c "ip -n $C route show table all 10.77.2.0/24 | grep -q 'dev ipsec0'"
 check "responder's DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
 check "ping the host behind the responder through ESP" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
 check "the secrets file is gone once up" sh -c "! ls '$RV_TMP'/state/ipsec-corp/swanctl.conf 2>/dev/null"
