@@ -10,7 +10,8 @@
 #   2. handshakes: bench/engine-handshake-load floods valid initiations from PEERS distinct
 #      peers over NSRC source addresses for SECS s; handshakes (responses) per second,
 #      cookie replies per second (the server is "under load" and asks for MAC2), with the
-#      server's CPU;
+#      server's CPU and handshakes per CPU-second (on a machine shared with other work a
+#      process gets CPU by its number of runnable threads, not by its efficiency);
 #   3. throughput of one peer (an engine client, iperf3 TCP DUR s) with 1 peer configured
 #      on the server and with PEERS configured (engine only).
 # Each is run RUNS times, alternating engine / wireguard-go (and 1 / PEERS peers); the
@@ -109,9 +110,10 @@ for run in $(seq "$RUNS"); do
 		hs=$(sed -n 's/.* handshakes_per_s=\([0-9]*\).*/\1/p' <<<"$line")
 		ck=$(sed -n 's/.* cookie_replies_per_s=\([0-9]*\).*/\1/p' <<<"$line")
 		sent=$(sed -n 's/.* sent_per_s=\([0-9]*\).*/\1/p' <<<"$line")
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu" >>"$RES"
-		log "$(printf '%-7s run %d: RSS %s -> %s KiB (%s KiB/peer); initiations %s/s, handshakes %s/s, cookie replies %s/s; server CPU %s%%' \
-			$impl "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu")"
+		hpc=$(awk -v h="$hs" -v c="$cpu" 'BEGIN{printf "%.0f", (c > 0 ? h*100/c : 0)}')
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu" "$hpc" >>"$RES"
+		log "$(printf '%-7s run %d: RSS %s -> %s KiB (%s KiB/peer); initiations %s/s, handshakes %s/s, cookie replies %s/s; server CPU %s%% (%s handshakes per CPU-second)' \
+			$impl "$run" "$r1" "$rn" "$kib" "$sent" "$hs" "$ck" "$cpu" "$hpc")"
 		stop_pid "$pid"
 	done
 done
@@ -149,10 +151,11 @@ echo "engine: $ENGINE; wireguard-go $(dpkg-query -W -f '${Version}' wireguard-go
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for impl in engine wg-go; do
 	m() { awk -F'\t' -v i=$impl -v c="$1" '$1==i{print $c}' "$RES" | median; }
-	printf 'RESULT %-7s KiB/idle peer %s  handshakes/s %s  cookie replies/s %s  initiations sent/s %s  server CPU %s%%\n' \
-		$impl "$(m 5)" "$(m 7)" "$(m 8)" "$(m 6)" "$(m 9)"
+	printf 'RESULT %-7s KiB/idle peer %s  handshakes/s %s  cookie replies/s %s  initiations sent/s %s  server CPU %s%%  handshakes per CPU-second %s\n' \
+		$impl "$(m 5)" "$(m 7)" "$(m 8)" "$(m 6)" "$(m 9)" "$(m 10)"
 done
 he=$(awk -F'\t' '$1=="engine"{print $7}' "$RES" | median); hw=$(awk -F'\t' '$1=="wg-go"{print $7}' "$RES" | median)
-awk -v e="$he" -v w="$hw" 'BEGIN{printf "ratio handshakes/s engine/wireguard-go %.2fx (goal >= 2x)\n", (w>0 ? e/w : 0)}'
+pe=$(awk -F'\t' '$1=="engine"{print $10}' "$RES" | median); pw=$(awk -F'\t' '$1=="wg-go"{print $10}' "$RES" | median)
+awk -v e="$he" -v w="$hw" -v pe="$pe" -v pw="$pw" 'BEGIN{printf "ratio handshakes/s engine/wireguard-go %.2fx (goal >= 2x); per CPU-second %.2fx\n", (w>0 ? e/w : 0), (pw>0 ? pe/pw : 0)}'
 t1=$(awk -F'\t' '$1==1{print $2}' "$TP" | median); tn=$(awk -F'\t' -v n="$PEERS" '$1==n{print $2}' "$TP" | median)
 awk -v a="$t1" -v b="$tn" -v n="$PEERS" 'BEGIN{printf "RESULT throughput one peer: %.2f Gbit/s with 1 configured, %.2f with %d: %.0f%% (goal >= 90%%)\n", a, b, n, (a>0 ? b*100/a : 0)}'

@@ -74,6 +74,7 @@ unsigned rv_crypt_chunk(unsigned n, size_t bytes);
 
 /* receive.c */
 void rv_process_handshake_queue(struct rv_device *dev, uint64_t now);
+struct rv_hs_batch *rv_hs_batch_new(void);
 void *rv_rx_thread(void *dev);
 
 /* timers.c */

@@ -49,8 +49,9 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool t
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	dev->hsq = calloc(RV_HANDSHAKE_QUEUE, sizeof(*dev->hsq));
+	dev->hs_batch = rv_hs_batch_new();
 	dev->ratelimiter = malloc(sizeof(*dev->ratelimiter));
-	if (!dev->hsq || !dev->ratelimiter)
+	if (!dev->hsq || !dev->ratelimiter || !dev->hs_batch)
 		return -ENOMEM;
 	rv_ratelimiter_init(dev->ratelimiter);
 	wg_cookie_checker_init(&dev->cookie_checker);
@@ -82,6 +83,7 @@ int rv_device_run(struct rv_device *dev)
 
 	if (rv_workers_init(&dev->tx_workers, dev->crypto_workers) < 0 ||
 	    rv_workers_init(&dev->rx_workers, dev->crypto_workers) < 0 ||
+	    rv_workers_init(&dev->hs_workers, dev->crypto_workers) < 0 ||
 	    pthread_create(&dev->tx_thread, NULL, rv_tx_thread, dev) ||
 	    pthread_create(&dev->rx_thread, NULL, rv_rx_thread, dev)) {
 		rv_log_error("cannot start threads");
@@ -131,6 +133,7 @@ int rv_device_run(struct rv_device *dev)
 	pthread_join(dev->rx_thread, NULL);
 	rv_workers_destroy(&dev->tx_workers);
 	rv_workers_destroy(&dev->rx_workers);
+	rv_workers_destroy(&dev->hs_workers);
 	dev->threads_started = false;
 	if (dev->uapi_path)
 		unlink(dev->uapi_path);
@@ -166,6 +169,7 @@ void rv_device_destroy(struct rv_device *dev)
 		free(dev->hsq);
 	}
 	free(dev->ratelimiter);
+	free(dev->hs_batch);
 	rv_udp_close(&dev->udp);
 	if (dev->tun_fd >= 0)
 		close(dev->tun_fd);

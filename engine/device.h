@@ -41,6 +41,7 @@ void rv_log_set_ifname(const char *ifname);	/* the "(wg0)" of each line */
 #define RV_INDEX_BUCKETS 4096
 #define RV_HANDSHAKE_QUEUE 1024
 #define RV_MAX_UAPI_CLIENTS 16
+#define RV_HS_BATCH 64		/* initiations spread over the handshake workers at once */
 
 struct rv_index_entry {
 	struct rv_index_entry *next;
@@ -61,6 +62,8 @@ struct rv_uapi_client {
 	struct rv_buf in, out;
 	bool close_after_write;
 };
+
+struct rv_hs_batch;
 
 struct rv_device_options {
 	struct rv_timer_config timers;
@@ -106,6 +109,8 @@ struct rv_device {
 	bool threads_started;
 	unsigned crypto_workers;	/* per direction, the TX/RX thread included */
 	struct rv_workers tx_workers, rx_workers;	/* helpers of the TX / RX thread */
+	struct rv_workers hs_workers;	/* helpers of the control thread for initiations */
+	struct rv_hs_batch *hs_batch;	/* receive.c: initiations being processed */
 };
 
 /* Takes ownership of tun_fd and the udp sockets (may be -1: opened on

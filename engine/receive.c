@@ -51,25 +51,21 @@ static bool under_load(struct rv_device *dev, uint64_t now)
  * thread. The lock (write) is taken only around what the data threads read:
  * the index table and the session slots. So a flood of handshake messages
  * costs CPU, but does not stall the data path behind the lock. */
-static void handle_initiation(struct rv_device *dev, struct rv_handshake_msg *m, uint64_t now)
+/* The second half of an initiation, once its sender is known: only this
+ * peer's handshake state is written (the index table and session slots
+ * under the lock), so initiations of different peers may run in parallel
+ * (rv_process_handshake_queue). */
+static void respond_to_initiation(struct rv_device *dev, const struct rv_handshake_msg *m,
+				  struct wg_initiation_parsed *parsed, struct rv_peer *peer, uint64_t now)
 {
 	const struct wg_msg_initiation *msg = (const void *)m->data;
-	struct wg_initiation_parsed parsed;
 	struct wg_msg_response resp;
 	struct wg_keypair *kp;
 	struct rv_index_entry *e;
-	struct rv_peer *peer;
 	uint32_t idx;
 	int ret;
 
-	if (wg_noise_consume_initiation_begin(&dev->identity, msg, &parsed) < 0)
-		return;
-	peer = rv_find_peer(dev, parsed.remote_static);
-	if (!peer) {
-		wg_crypto_wipe(&parsed, sizeof(parsed));
-		return;
-	}
-	ret = wg_noise_consume_initiation_finish(&peer->hs, &dev->identity, msg, &parsed, now);
+	ret = wg_noise_consume_initiation_finish(&peer->hs, &dev->identity, msg, parsed, now);
 	if (ret < 0) {
 		PEER_LOG(peer, "Rejected handshake initiation: %s", strerror(-ret));
 		return;
@@ -164,7 +160,10 @@ static void handle_response(struct rv_device *dev, struct rv_handshake_msg *m, u
 	pthread_rwlock_unlock(&dev->lock);
 }
 
-static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg *m, bool loaded, uint64_t now)
+/* The serial checks of a handshake message: cookie replies, MACs, the
+ * cookie answer under load, the per-source limit; responses are handled
+ * here. True: an initiation the caller should process. */
+static bool admit_handshake_msg(struct rv_device *dev, struct rv_handshake_msg *m, bool loaded, uint64_t now)
 {
 	uint8_t src[18];
 	size_t src_len;
@@ -182,49 +181,134 @@ static void handle_handshake_msg(struct rv_device *dev, struct rv_handshake_msg 
 		pthread_rwlock_unlock(&dev->lock);
 		if (peer && wg_cookie_consume_reply(&peer->cookie, r, now) == 0)
 			PEER_LOG(peer, "Received cookie reply");
-		return;
+		return false;
 	}
 	src_len = endpoint_source_bytes(&m->from, src);
 	st = wg_cookie_check(&dev->cookie_checker, m->data, m->len, src, src_len, loaded, now);
 	if (st == WG_MAC_INVALID)
-		return;
+		return false;
 	if (loaded && st != WG_MAC1_VALID_COOKIE_VALID) {
 		struct wg_msg_cookie_reply reply;
 
 		if (wg_cookie_create_reply(&dev->cookie_checker, &reply, m->data, m->len, src, src_len, now) == 0)
 			rv_udp_send(&dev->udp, &m->from, &reply, sizeof(reply));
-		return;
+		return false;
 	}
 	/* a valid cookie proves the address, not good intent: still at most
 	 * 20 expensive handshakes per second per address while under load */
 	if (loaded && !rv_ratelimiter_allow(dev->ratelimiter, src, src_len - 2, now))
-		return;
+		return false;
 	if (m->data[0] == WG_MSG_INITIATION)
-		handle_initiation(dev, m, now);
-	else
-		handle_response(dev, m, now);
+		return true;
+	handle_response(dev, m, now);
+	return false;
+}
+
+/* Initiations are the expensive messages (about four X25519 each). A batch
+ * of them is spread over the handshake workers: first the part that needs
+ * only our identity (who sent it: one X25519 and an AEAD), then, one job per
+ * peer, the rest (timestamp, response, session). A second initiation of a
+ * peer already in the batch waits for the serial pass after it. */
+struct hs_job {
+	struct rv_handshake_msg m;
+	struct wg_initiation_parsed parsed;
+	struct rv_peer *peer;
+	bool begun, parallel;
+};
+
+struct rv_hs_batch {
+	struct rv_device *dev;
+	uint64_t now;
+	unsigned n;
+	struct hs_job job[RV_HS_BATCH];
+};
+
+static void hs_begin_jobs(void *ctx, unsigned first, unsigned count)
+{
+	struct rv_hs_batch *b = ctx;
+	unsigned i;
+
+	for (i = first; i < first + count; i++) {
+		struct hs_job *j = &b->job[i];
+
+		j->begun = wg_noise_consume_initiation_begin(&b->dev->identity, (const void *)j->m.data,
+							     &j->parsed) == 0;
+	}
+}
+
+static void hs_respond_jobs(void *ctx, unsigned first, unsigned count)
+{
+	struct rv_hs_batch *b = ctx;
+	unsigned i;
+
+	for (i = first; i < first + count; i++) {
+		struct hs_job *j = &b->job[i];
+
+		if (j->parallel)
+			respond_to_initiation(b->dev, &j->m, &j->parsed, j->peer, b->now);
+	}
+}
+
+struct rv_hs_batch *rv_hs_batch_new(void)
+{
+	return calloc(1, sizeof(struct rv_hs_batch));
+}
+
+static void process_initiations(struct rv_device *dev, struct rv_hs_batch *b)
+{
+	unsigned i, k;
+
+	rv_workers_run(&dev->hs_workers, hs_begin_jobs, b, b->n, 1);
+	for (i = 0; i < b->n; i++) {
+		struct hs_job *j = &b->job[i];
+
+		j->peer = j->begun ? rv_find_peer(dev, j->parsed.remote_static) : NULL;
+		j->parallel = j->peer != NULL;
+		for (k = 0; k < i && j->parallel; k++)
+			if (b->job[k].parallel && b->job[k].peer == j->peer)
+				j->parallel = false;	/* same peer twice: after, in order */
+	}
+	rv_workers_run(&dev->hs_workers, hs_respond_jobs, b, b->n, 1);
+	for (i = 0; i < b->n; i++) {
+		struct hs_job *j = &b->job[i];
+
+		if (j->peer && !j->parallel)
+			respond_to_initiation(dev, &j->m, &j->parsed, j->peer, b->now);
+	}
+	wg_crypto_wipe(b->job, b->n * sizeof(b->job[0]));
+	b->n = 0;
 }
 
 void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 {
-	struct rv_handshake_msg m;
+	struct rv_hs_batch *b = dev->hs_batch;
 	unsigned budget = RV_HANDSHAKE_QUEUE;
 
+	b->dev = dev;
+	b->now = now;
+	b->n = 0;
 	while (budget--) {
 		bool loaded = under_load(dev, now);
+		struct hs_job *j = &b->job[b->n];
 
 		pthread_mutex_lock(&dev->hsq_lock);
 		if (!dev->hsq_count) {
 			pthread_mutex_unlock(&dev->hsq_lock);
 			break;
 		}
-		m = dev->hsq[dev->hsq_head];
+		j->m = dev->hsq[dev->hsq_head];
 		dev->hsq_head = (dev->hsq_head + 1) % RV_HANDSHAKE_QUEUE;
 		dev->hsq_count--;
 		pthread_mutex_unlock(&dev->hsq_lock);
-		handle_handshake_msg(dev, &m, loaded, now);
+		if (admit_handshake_msg(dev, &j->m, loaded, now))
+			b->n++;
+		else
+			wg_crypto_wipe(&j->m, sizeof(j->m));
+		if (b->n == RV_HS_BATCH)
+			process_initiations(dev, b);
 	}
-	wg_crypto_wipe(&m, sizeof(m));
+	if (b->n)
+		process_initiations(dev, b);
 }
 
 /* ------------------------------------------------------------ the RX thread */
