@@ -61,6 +61,7 @@ struct name_cache {
 static struct nft_ctx *nft;
 static GHashTable *links;	/* ifname -> struct guarded * */
 static GHashTable *names;	/* host -> struct name_cache * */
+static GHashTable *up_seen;	/* tunnel name -> up_since_mono of the up we re-resolved for */
 static char *applied;		/* text of the installed table; "" when none */
 static bool inherited;		/* a crashed predecessor's table is still in place */
 static bool installed;
@@ -696,9 +697,14 @@ static void on_event(enum rv_event_kind kind, const void *object, void *user_dat
 
 	if (kind != RV_EVENT_TUNNEL_CHANGED || !t || g_hash_table_size(links) == 0)
 		return;
-	if (t->state == RV_TUNNEL_UP) {
-		/* Re-resolve endpoint names through the tunnel (its DNS is in place now). */
+	if (t->state != RV_TUNNEL_UP) {
+		g_hash_table_remove(up_seen, t->name);
+	} else if (GPOINTER_TO_SIZE(g_hash_table_lookup(up_seen, t->name)) != (gsize)t->up_since_mono) {
+		/* Came up (not a statistics update): re-resolve endpoint names through
+		 * the tunnel, its DNS is in place now. */
 		g_autoptr(GPtrArray) eps = tunnel_endpoints(t);
+
+		g_hash_table_insert(up_seen, g_strdup(t->name), GSIZE_TO_POINTER((gsize)t->up_since_mono));
 
 		for (guint i = 0; i < eps->len; i++) {
 			const struct endpoint *e = g_ptr_array_index(eps, i);
@@ -723,6 +729,7 @@ int rv_killswitch_init(GError **error)
 {
 	links = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guarded_free);
 	names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, name_cache_free);
+	up_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	applied = g_strdup("");
 	nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft) {
@@ -854,6 +861,7 @@ void rv_killswitch_exit(void)
 	g_clear_handle_id(&emit_idle, g_source_remove);
 	g_clear_pointer(&links, g_hash_table_destroy);
 	g_clear_pointer(&names, g_hash_table_destroy);
+	g_clear_pointer(&up_seen, g_hash_table_destroy);
 	g_clear_pointer(&applied, g_free);
 	g_clear_pointer(&nft, nft_ctx_free);
 	inherited = installed = false;
