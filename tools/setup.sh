@@ -28,8 +28,9 @@ PACKAGES=(
 	# real VPN peers: vpnc against strongSwan (userspace ESP)
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libcharon-extauth-plugins libstrongswan-standard-plugins
-	# real VPN servers and clients for the plugin tests (pptp in the VM lab: the host has no PPP)
-	ppp pptp-linux pptpd openvpn openssl ocserv openconnect charon-cmd
+	# real VPN servers and clients for the plugin tests (pptp in the VM lab: the host has no PPP;
+	# ipsec uses the strongSwan packages above: charon, swanctl, kernel-libipsec, eap-mschapv2)
+	ppp pptp-linux pptpd openvpn openssl ocserv openconnect
 	# exec-backend recipes: tinc and OpenSSH tunnels
 	tinc openssh-server openssh-client
 	# engine interoperability and benchmarks
