@@ -183,28 +183,13 @@ static int on_report(struct rv_child *child, char **argv, GHashTable *env, void 
 		     GError **error)
 {
 	struct exec_run *run = data;
-	struct rv_tunnel *t = run->tunnel;
-	const struct rv_tunnel_config *cfg = run->config;
 	struct rv_tunnel_net *net = NULL;
-	int event = rv_hook_report_parse(argv, env, &net, error);
+	int r = rv_program_take_report(run->tunnel, run->config, "the program", !run->stopping,
+				       argv, env, &net, error);
 
-	if (event < 0)
-		return event;
-	if (event == RV_HOOK_DOWN) {
-		rv_tunnel_info(t->name, "the program reports disconnect");
-		return 0;
-	}
-	if (event != RV_HOOK_UP)
-		return 0;
-	if (run->stopping || t->state != RV_TUNNEL_STARTING) {
-		rv_tunnel_info(t->name, "report while %s; ignored", rv_tunnel_state_name(t->state));
-		rv_tunnel_net_free(net);
-		return 0;
-	}
-	rv_program_apply_config(net, cfg);
-	rv_tunnel_info(t->name, "the program reports %s up", net->ifname);
-	rv_tunnel_report_up(t, net);
-	return 0;
+	if (r > 0)
+		rv_tunnel_report_up(run->tunnel, net);
+	return MIN(r, 0);
 }
 
 static void run_free(struct exec_run *run)

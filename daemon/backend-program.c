@@ -282,44 +282,53 @@ static gboolean up_timeout(gpointer data)
 
 /* --- the hook's report ------------------------------------------------------- */
 
-void rv_program_apply_config(struct rv_tunnel_net *net, const struct rv_tunnel_config *cfg)
+int rv_program_take_report(struct rv_tunnel *t, const struct rv_tunnel_config *cfg,
+			   const char *who, bool waiting, char **argv, GHashTable *env,
+			   struct rv_tunnel_net **out, GError **error)
 {
-	/* [Tunnel] DNS=/Domains= over the report: the manager settles those, once. */
+	struct rv_tunnel_net *net = NULL;
+	int event = rv_hook_report_parse(argv, env, &net, error);
+
+	*out = NULL;
+	if (event < 0)
+		return event;
+	if (event == RV_HOOK_DOWN) {
+		rv_tunnel_info(t->name, "%s reports disconnect", who);
+		return 0;
+	}
+	if (event != RV_HOOK_UP)
+		return 0;
+	if (!waiting || t->state != RV_TUNNEL_STARTING) {
+		rv_tunnel_info(t->name, "report while %s; ignored", rv_tunnel_state_name(t->state));
+		rv_tunnel_net_free(net);
+		return 0;
+	}
+	/* [Tunnel] Routes= over what was pushed; DNS=/Domains= the manager settles. */
 	if (cfg->routes) {
 		g_ptr_array_set_size(net->routes, 0);
 		for (char **r = cfg->routes; *r; r++)
 			g_ptr_array_add(net->routes, g_strdup(*r));
 	}
+	rv_tunnel_info(t->name, "%s reports %s up", who, net->ifname);
+	*out = net;
+	return 1;
 }
 
 static int on_report(struct rv_child *child, char **argv, GHashTable *env, void *data,
 		     GError **error)
 {
 	struct rv_program *p = data;
-	struct rv_tunnel *t = p->tunnel;
 	struct rv_tunnel_net *net = NULL;
-	int event = rv_hook_report_parse(argv, env, &net, error);
+	int r = rv_program_take_report(p->tunnel, p->config, p->name,
+				       !p->stopping && !p->reported_up, argv, env, &net, error);
 
-	if (event < 0)
-		return event;
-	if (event == RV_HOOK_DOWN) {
-		rv_tunnel_info(t->name, "%s reports disconnect", p->name);
-		return 0;
-	}
-	if (event != RV_HOOK_UP)
-		return 0;
-	if (p->stopping || p->reported_up || t->state != RV_TUNNEL_STARTING) {
-		rv_tunnel_info(t->name, "report while %s; ignored", rv_tunnel_state_name(t->state));
-		rv_tunnel_net_free(net);
-		return 0;
-	}
-	rv_program_apply_config(net, p->config);
+	if (r <= 0)
+		return r;
 	if (p->on_up)
 		p->on_up(p, net, env, p->user_data);
 	g_clear_handle_id(&p->up_timer, g_source_remove);
 	p->reported_up = true;
-	rv_tunnel_info(t->name, "%s reports %s up", p->name, net->ifname);
-	rv_tunnel_report_up(t, net);
+	rv_tunnel_report_up(p->tunnel, net);
 	return 0;
 }
 

@@ -85,9 +85,15 @@ char *rv_program_find(const char *program);
  * installed, else "FILE: Backend=NAME runs PROGRAM, which is not installed".
  * configs: name -> struct rv_tunnel_config *. Returns 0 or -ENOENT. */
 int rv_backend_check_programs(GHashTable *configs, GPtrArray *errors);
-/* The tunnel file's [Tunnel] Routes= over what the server pushed (DNS=/Domains= are
- * the manager's to apply). */
-void rv_program_apply_config(struct rv_tunnel_net *net, const struct rv_tunnel_config *cfg);
+/* A roamvpn-hook report from the program `who` runs for t with configuration cfg
+ * (also the exec backend's Report=hook): returns 1 with *net set when it says "up"
+ * and t is waiting for that (STARTING and waiting true); [Tunnel] Routes= is
+ * already applied over the pushed routes (DNS=/Domains= are the manager's). 0 when
+ * there is nothing to do (disconnect, other reasons, nobody waiting); a negative
+ * errno with error set for a report that makes no sense. */
+int rv_program_take_report(struct rv_tunnel *t, const struct rv_tunnel_config *cfg,
+			   const char *who, bool waiting, char **argv, GHashTable *env,
+			   struct rv_tunnel_net **net, GError **error);
 /* --- parsing a plugin's section (with ini.h's key tables) --- */
 struct rv_ini_section;
 struct rv_ini_value;
