@@ -35,7 +35,7 @@ CAPS=$(printf '%s\t%s\t%s\n' \
 	'resolv.conf restored' 'restored byte for byte|resolv-restored' '' \
 	'IPv6' 'ipv6' '' \
 	'secret kept out of argv/env/log' 'not in .*(command line|environment|log)|no-secret' '' \
-	'wrong credentials named' 'wrong password|refused password|wrong-password' '' \
+	'wrong credentials named (not retried)' 'wrong password|refused password|wrong-password|no retry' '' \
 	'hostile values refused' 'hostile|never reached a shell|no-shell' '')
 
 checks() {   # checks TEST ok|FAIL: from the last log (and run) that has the test

@@ -7,8 +7,8 @@
 # The rule brings the tunnel up on link up; the virtual IP is on ipsec0, the DNS server
 # in resolv.conf, a ping reaches a host behind the responder; the secrets file is gone
 # once up and the password is in no command line, environment or log; link down
-# restores resolv.conf byte for byte; a wrong password is named; --check refuses bad
-# [ipsec] sections.
+# restores resolv.conf byte for byte; a wrong password is named and not retried;
+# --check refuses bad [ipsec] sections.
 # charon keeps a fixed pid file (/var/run/charon.pid): the responder and roamvpnd
 # each run in a mount namespace with a /run of their own, so neither touches the
 # host's /run nor meets another test's charon.
@@ -182,6 +182,8 @@ check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP
 
 # ---- a wrong password: named --------------------------------------------------------------
 write_tunnel "$WRONG"
+logins() { grep -c 'initiating EAP_MSCHAPV2 method' "$W/charon.log"; }
+before=$(logins)
 rv_ctl reload >/dev/null
 sleep 0.5
 ip -n "$C" link set lan0 up
@@ -191,6 +193,11 @@ else
 	fail "LastError after a wrong password: '$(field LastError)'"
 fi
 check "charon stopped after the refusal" rv_wait_for 10 gone charon
+ip -n "$C" link set lan0 down
+ip -n "$C" link set lan0 up
+sleep 7	# two backoff steps (BackoffInitialMs=3000) in which a retry would come
+n=$(( $(logins) - before ))
+check "exactly one login with the wrong password in ~7 s (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
 ip -n "$C" link set lan0 down
 
 [ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }

@@ -6,7 +6,8 @@
 # openconnect's vpnc-script environment, reported by roamvpn-hook) is applied by the
 # daemon; a ping reaches a host behind the server; the password is in no command line,
 # environment or log; link down restores everything byte for byte; a wrong password
-# and a wrong certificate pin are named in LastError; --check refuses bad values.
+# (not retried) and a wrong certificate pin are named in LastError; --check refuses
+# bad values.
 . "$(dirname "$0")/lib.sh"
 rv_require_root
 for p in ocserv openconnect openssl ping ss; do
@@ -170,7 +171,14 @@ try_and_name() {   # try_and_name DESCRIPTION LASTERROR-TEXT
 write_tunnel "$RV_TMP/etc" "$PASSWORD" "pin-sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 try_and_name "a wrong certificate pin is refused" "does not match ServerCert="
 write_tunnel "$RV_TMP/etc" "$WRONG" "$PIN"
+logins() { grep -c "using 'plain' authentication to authenticate user" "$W/ocserv.log"; }
+before=$(logins)
 try_and_name "a wrong password is named" "authentication failed"
+ip -n "$C" link set lan0 up
+sleep 7	# two backoff steps (BackoffInitialMs=3000) in which a retry would come
+n=$(( $(logins) - before ))
+check "exactly one login with the wrong password in ~7 s of link up (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
+ip -n "$C" link set lan0 down
 
 [ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
 rv_summary
