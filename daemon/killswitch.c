@@ -397,8 +397,10 @@ static void resolve(const char *host, bool hold)
 	g_resolver_lookup_by_name_async(resolver, host, c->cancel, resolved, g_strdup(host));
 }
 
-/* Addresses of host: itself when numeric, the cache otherwise (asking if unknown). */
-static const char *const *host_addresses(const char *host, const char **numeric)
+/* Addresses of host: itself when numeric, the cache otherwise (asking if unknown
+ * and ask is set: only the table's builder asks, never a reader such as explain,
+ * which anyone may call). */
+static const char *const *host_addresses(const char *host, const char **numeric, bool ask)
 {
 	g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host);
 	struct name_cache *c;
@@ -409,7 +411,7 @@ static const char *const *host_addresses(const char *host, const char **numeric)
 		return numeric;
 	}
 	c = g_hash_table_lookup(names, host);
-	if (!c || (!c->addresses && !c->cancel && !c->failed))
+	if (ask && (!c || (!c->addresses && !c->cancel && !c->failed)))
 		resolve(host, true);
 	c = g_hash_table_lookup(names, host);
 	return c && c->addresses ? (const char *const *)c->addresses : NULL;
@@ -478,7 +480,7 @@ static void append_endpoint_rules(GString *out, const struct rv_tunnel *t)
 	for (guint i = 0; i < eps->len; i++) {
 		const struct endpoint *e = g_ptr_array_index(eps, i);
 		const char *numeric[2];
-		const char *const *addrs = host_addresses(e->host, numeric);
+		const char *const *addrs = host_addresses(e->host, numeric, true);
 
 		for (int a = 0; addrs && addrs[a]; a++) {
 			const char *family = strchr(addrs[a], ':') ? "ip6" : "ip";
@@ -559,7 +561,7 @@ static char *build_table(void)
 		for (guint j = 0; j < eps->len; j++) {
 			const char *numeric[2];
 
-			host_addresses(((struct endpoint *)g_ptr_array_index(eps, j))->host, numeric);
+			host_addresses(((struct endpoint *)g_ptr_array_index(eps, j))->host, numeric, true);
 		}
 	}
 	building = false;
@@ -906,7 +908,7 @@ char *rv_killswitch_explain(const char *ifname)
 	for (guint i = 0; i < eps->len; i++) {
 		const struct endpoint *e = g_ptr_array_index(eps, i);
 		const char *numeric[2];
-		const char *const *addrs = host_addresses(e->host, numeric);
+		const char *const *addrs = host_addresses(e->host, numeric, false);
 		g_autofree char *shown = g_strescape(e->host, NULL);
 		g_autofree char *joined = addrs ? g_strjoinv(" ", (char **)addrs) : g_strdup("unresolved");
 
