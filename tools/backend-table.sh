@@ -35,7 +35,8 @@ CAPS=$(printf '%s\t%s\t%s\n' \
 	'resolv.conf restored' 'restored byte for byte|resolv-restored' '' \
 	'IPv6' 'ipv6' '' \
 	'secret kept out of argv/env/log' 'not in .*(command line|environment|log)|no-secret' '' \
-	'wrong credentials named (not retried)' 'wrong password|refused password|wrong-password|no retry' '' \
+	'wrong credentials named' 'wrong password|refused password|wrong-password' '' \
+	'no retry after an auth failure' 'no retry|not retried|no-retry' '' \
 	'hostile values refused' 'hostile|never reached a shell|no-shell' '')
 
 checks() {   # checks TEST ok|FAIL: from the last log (and run) that has the test
