@@ -7,8 +7,8 @@
 # The rule brings the tunnel up on link up; the virtual IP is on ipsec0, the DNS server
 # in resolv.conf, a ping reaches a host behind the responder; the secrets file is gone
 # once up and the password is in no command line, environment or log; link down
-# restores resolv.conf byte for byte; a wrong password is named and not retried;
-# --check refuses bad [ipsec] sections.
+# restores resolv.conf byte for byte; a wrong password is named and not retried; a
+# pre-shared key works too; --check refuses bad [ipsec] sections.
 # charon keeps a fixed pid file (/var/run/charon.pid): the responder and roamvpnd
 # each run in a mount namespace with a /run of their own, so neither touches the
 # host's /run nor meets another test's charon.
@@ -25,6 +25,7 @@ rv_setup rvipsec
 export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
 PASSWORD='ike s3cret"$(touch /tmp/x)'
 WRONG='not-the-password'
+PSK='psk s3cret with "quotes" and $(touch /tmp/x)'
 
 C=rvipsec-cli-$$; S=rvipsec-srv-$$
 for n in $C $S; do rv_netns_add "$n"; done
@@ -69,11 +70,24 @@ connections {
              eap_id = %any }
     children { net { local_ts = 10.77.2.0/24 } }
   }
+  psk {
+    version = 2
+    local_addrs = 10.77.0.2
+    pools = pool
+    local { auth = psk
+            id = vpn.test }
+    remote { auth = psk
+             id = laptop@corp.example }
+    children { net { local_ts = 10.77.2.0/24 } }
+  }
 }
 pools { pool { addrs = 10.77.10.0/24
                dns = 10.77.2.53 } }
 secrets { eap-alice { id = alice
-                      secret = 0x$(printf '%s' "$PASSWORD" | od -An -tx1 | tr -d ' \n') } }
+                      secret = 0x$(printf '%s' "$PASSWORD" | od -An -tx1 | tr -d ' \n') }
+          ike-laptop { id-1 = laptop@corp.example
+                       id-2 = vpn.test
+                       secret = 0x$(printf '%s' "$PSK" | od -An -tx1 | tr -d ' \n') } }
 EOF
 ip netns exec "$S" unshare --mount --propagation private sh -c '
 	mount -t tmpfs rvipsec-run /run || exit 1
@@ -199,6 +213,30 @@ sleep 7	# two backoff steps (BackoffInitialMs=3000) in which a retry would come
 n=$(( $(logins) - before ))
 check "exactly one login with the wrong password in ~7 s (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
 ip -n "$C" link set lan0 down
+
+# ---- a pre-shared key instead of EAP ----------------------------------------------------
+(umask 077; cat >"$RV_TMP/etc/tunnels/corp.conf") <<EOF
+[Tunnel]
+Backend=ipsec
+[ipsec]
+Server=10.77.0.2
+Identity=laptop@corp.example
+RemoteIdentity=vpn.test
+PSK=$PSK
+EOF
+rv_ctl reload >/dev/null
+sleep 0.5
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 rv_tunnel_is corp up; then
+	ok "tunnel up with PSK= (IKEv2 PSK both ways)"
+else
+	fail "tunnel up with PSK= (LastError: $(field LastError))"
+fi
+check "PSK: ping the host behind the responder" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
+check "PSK: the key is not in the daemon log" sh -c "! grep -qF 'psk s3cret' '$RV_TMP/daemon.log'"
+ip -n "$C" link set lan0 down
+check "PSK: tunnel down after link down" rv_wait_for 15 rv_tunnel_is corp down
+check "PSK: charon gone" rv_wait_for 10 gone charon
 
 [ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
 rv_summary
