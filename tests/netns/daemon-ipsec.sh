@@ -13,26 +13,20 @@
 # each run in a mount namespace with a /run of their own, so neither touches the
 # host's /run nor meets another test's charon.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/plugin-lib.sh"
 rv_require_root
 for p in /usr/lib/ipsec/charon swanctl openssl ping ss; do
 	command -v "$p" >/dev/null || [ -x "$p" ] || { echo "SKIP: $p not installed"; exit 77; }
 done
 [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] ||
 	{ echo "SKIP: strongSwan's kernel-libipsec not installed (libcharon-extra-plugins)"; exit 77; }
-PLUGIN_DIR=$RV_BUILD/plugins
-[ -f "$PLUGIN_DIR/ipsec.so" ] || { echo "FAIL: $PLUGIN_DIR/ipsec.so not built"; exit 1; }
-rv_setup rvipsec
-export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+rv_plugin_setup rvipsec ipsec
 PASSWORD='ike s3cret"$(touch /tmp/x)'
 WRONG='not-the-password'
 PSK='psk s3cret with "quotes" and $(touch /tmp/x)'
 
 C=rvipsec-cli-$$; S=rvipsec-srv-$$
-for n in $C $S; do rv_netns_add "$n"; done
-ip link add lan0 netns "$C" type veth peer name ips0 netns "$S"
-ip -n "$C" addr add 10.77.0.1/24 dev lan0
-ip -n "$S" addr add 10.77.0.2/24 dev ips0; ip -n "$S" link set ips0 up
-ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the responder
+rv_plugin_pair "$C" "$S" ips0
 
 # ---- the responder ----------------------------------------------------------------------
 W=$RV_TMP/srv; mkdir -p "$W/x509ca" "$W/x509" "$W/private"
@@ -115,21 +109,14 @@ EOF
 write_tunnel "$PASSWORD"
 out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
 check "--check accepts the [ipsec] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
-B=$RV_TMP/bad; mkdir -p "$B/tunnels"
-not_in() { ! grep -qF -- "$1" <<<"$2"; }
-bad() {   # bad DESCRIPTION REGEX BODY
-	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
-	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
-	check "--check: $1" grep -qE -- "$2" <<<"$out"
-	check "--check: $1: no password in the message" not_in "s3cret" "$out"
-}
-bad "Username= without CACert=" 'corp.conf:3: \[ipsec\] with Username= needs CACert=' "[Tunnel]
+bad_conf() { rv_plugin_refuses "s3cret" "$@"; }
+bad_conf "Username= without CACert=" 'corp.conf:3: \[ipsec\] with Username= needs CACert=' "[Tunnel]
 Backend=ipsec
 [ipsec]
 Server=10.77.0.2
 Username=alice
 Password=$PASSWORD"
-bad "PSK= and Username= together" 'corp.conf:3: \[ipsec\] needs PSK= or Username=/Password=' "[Tunnel]
+bad_conf "PSK= and Username= together" 'corp.conf:3: \[ipsec\] needs PSK= or Username=/Password=' "[Tunnel]
 Backend=ipsec
 [ipsec]
 Server=10.77.0.2
@@ -137,13 +124,13 @@ PSK=$PASSWORD
 Username=alice
 Password=$PASSWORD
 CACert=$RV_TMP/corp-ca.pem"
-bad "an identity that would break swanctl.conf" 'corp.conf:5: RemoteIdentity=' "[Tunnel]
+bad_conf "an identity that would break swanctl.conf" 'corp.conf:5: RemoteIdentity=' "[Tunnel]
 Backend=ipsec
 [ipsec]
 Server=10.77.0.2
 RemoteIdentity=vpn } secrets {
 PSK=$PASSWORD"
-bad "a hostile Server=" 'corp.conf:4: Server=' "[Tunnel]
+bad_conf "a hostile Server=" 'corp.conf:4: Server=' "[Tunnel]
 Backend=ipsec
 [ipsec]
 Server=10.77.0.2;touch
@@ -165,9 +152,6 @@ ip netns exec "$C" unshare --mount --propagation private -- sh -c '
 RV_DAEMON_PID=$!
 RV_PIDS+=($RV_DAEMON_PID)
 rv_wait_for 10 rv_ctl status || { echo "FAIL: roamvpnd did not come up"; tail -20 "$RV_TMP/daemon.log"; exit 1; }
-field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
-running() { for p in $(ip netns pids "$C"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = "$1" ] && echo "$p"; done | head -1; }
-gone() { [ -z "$(running "$1")" ]; }
 
 t0=$(date +%s%N)
 ip -n "$C" link set lan0 up

@@ -9,23 +9,17 @@
 # (not retried) and a wrong certificate pin are named in LastError; --check refuses
 # bad values.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/plugin-lib.sh"
 rv_require_root
 for p in ocserv openconnect openssl ping ss; do
 	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
 done
-PLUGIN_DIR=$RV_BUILD/plugins
-[ -f "$PLUGIN_DIR/openconnect.so" ] || { echo "FAIL: $PLUGIN_DIR/openconnect.so not built"; exit 1; }
-rv_setup rvocon
-export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+rv_plugin_setup rvocon openconnect
 PASSWORD='oc s3cret$(touch /tmp/x)'
 WRONG='not-the-password'
 
 C=rvocon-cli-$$; S=rvocon-srv-$$
-for n in $C $S; do rv_netns_add "$n"; done
-ip link add lan0 netns "$C" type veth peer name ocs0 netns "$S"
-ip -n "$C" addr add 10.77.0.1/24 dev lan0
-ip -n "$S" addr add 10.77.0.2/24 dev ocs0; ip -n "$S" link set ocs0 up
-ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the server
+rv_plugin_pair "$C" "$S" ocs0
 
 # ---- the server: ocserv with a test certificate and a plain password file ------------
 W=$RV_TMP/srv; mkdir -p "$W"
@@ -85,31 +79,24 @@ write_tunnel "$RV_TMP/etc" "$PASSWORD" "$PIN"
 out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
 check "--check accepts the [openconnect] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
 
-B=$RV_TMP/bad; mkdir -p "$B/tunnels"
-not_in() { ! grep -qF -- "$1" <<<"$2"; }
-bad() {   # bad DESCRIPTION REGEX BODY
-	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
-	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
-	check "--check: $1" grep -qE -- "$2" <<<"$out"
-	check "--check: $1: no password in the message" not_in "$PASSWORD" "$out"
-}
+bad_conf() { rv_plugin_refuses "$PASSWORD" "$@"; }
 for server in "-vpn.example" "vpn.example;id" "https://vpn.example:99999/" "vpn example" "ftp://vpn.example"; do
-	bad "Server='$server' refused" "corp.conf:4: Server=" "[Tunnel]
+	bad_conf "Server='$server' refused" "corp.conf:4: Server=" "[Tunnel]
 Backend=openconnect
 [openconnect]
 Server=$server"
 done
-bad "Protocol=ipsec refused" "corp.conf:5: Protocol=" "[Tunnel]
+bad_conf "Protocol=ipsec refused" "corp.conf:5: Protocol=" "[Tunnel]
 Backend=openconnect
 [openconnect]
 Server=vpn.example
 Protocol=ipsec"
-bad "a truncated pin refused" "corp.conf:5: ServerCert=" "[Tunnel]
+bad_conf "a truncated pin refused" "corp.conf:5: ServerCert=" "[Tunnel]
 Backend=openconnect
 [openconnect]
 Server=vpn.example
 ServerCert=pin-sha256:abc"
-bad "Password= without Username=" "corp.conf:3: \[openconnect\] needs both Username= and Password=" "[Tunnel]
+bad_conf "Password= without Username=" "corp.conf:3: \[openconnect\] needs both Username= and Password=" "[Tunnel]
 Backend=openconnect
 [openconnect]
 Server=vpn.example
@@ -122,11 +109,7 @@ printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
 cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 rv_start_bus
 rv_start_daemon "$C"
-field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
 state_is_not() { [ "$(field State)" != "$1" ]; }
-# running PROGRAM: its pid in the client namespace, if it runs there
-running() { for p in $(ip netns pids "$C"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = "$1" ] && echo "$p"; done | head -1; }
-gone() { [ -z "$(running "$1")" ]; }
 
 t0=$(date +%s%N)
 ip -n "$C" link set lan0 up

@@ -8,23 +8,17 @@
 # environment or log; link down restores everything byte for byte; a wrong password
 # is named in LastError and not retried; --check refuses a bad [openvpn].
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/plugin-lib.sh"
 rv_require_root
 for p in openvpn openssl ping; do
 	command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
 done
-PLUGIN_DIR=$RV_BUILD/plugins
-[ -f "$PLUGIN_DIR/openvpn.so" ] || { echo "FAIL: $PLUGIN_DIR/openvpn.so not built"; exit 1; }
-rv_setup rvovpn
-export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+rv_plugin_setup rvovpn openvpn
 PASSWORD='ov s3cret$(touch /tmp/x)'	# blanks and shell syntax: must arrive as bytes
 WRONG='not-the-password'
 
 C=rvovpn-cli-$$; S=rvovpn-srv-$$
-for n in $C $S; do rv_netns_add "$n"; done
-ip link add lan0 netns "$C" type veth peer name ovs0 netns "$S"
-ip -n "$C" addr add 10.77.0.1/24 dev lan0
-ip -n "$S" addr add 10.77.0.2/24 dev ovs0; ip -n "$S" link set ovs0 up
-ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the server
+rv_plugin_pair "$C" "$S" ovs0
 
 # ---- the server: a throw-away PKI, tls-crypt, password check -------------------------
 W=$RV_TMP/srv; mkdir -p "$W"
@@ -102,30 +96,23 @@ out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
 check "--check accepts the [openvpn] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
 
 # --check: what must be refused, with FILE:LINE and without the password
-B=$RV_TMP/bad; mkdir -p "$B/tunnels"
-bad() {   # bad DESCRIPTION REGEX BODY
-	(umask 077; printf '%s\n' "$3" >"$B/tunnels/corp.conf")
-	out=$("$ROAMVPND" --config-dir "$B" --check 2>&1)
-	check "--check: $1" grep -qE -- "$2" <<<"$out"
-	check "--check: $1: no password in the message" not_in "$PASSWORD" "$out"
-}
-not_in() { ! grep -qF -- "$1" <<<"$2"; }
-bad "Config= missing" 'corp.conf:[0-9]+: .*Config=' "[Tunnel]
+bad_conf() { rv_plugin_refuses "$PASSWORD" "$@"; }
+bad_conf "Config= missing" 'corp.conf:[0-9]+: .*Config=' "[Tunnel]
 Backend=openvpn
 [openvpn]
 Username=alice
 Password=$PASSWORD"
-bad "Password= without Username=" 'corp.conf:3: \[openvpn\] needs both Username= and Password=' "[Tunnel]
+bad_conf "Password= without Username=" 'corp.conf:3: \[openvpn\] needs both Username= and Password=' "[Tunnel]
 Backend=openvpn
 [openvpn]
 Config=$RV_TMP/ovpn/corp.ovpn
 Password=$PASSWORD"
-bad "a relative Config=" "corp.conf:4: Config=: 'corp.ovpn' is not an absolute path" "[Tunnel]
+bad_conf "a relative Config=" "corp.conf:4: Config=: 'corp.ovpn' is not an absolute path" "[Tunnel]
 Backend=openvpn
 [openvpn]
 Config=corp.ovpn"
 cp -p "$RV_TMP/ovpn/corp.ovpn" "$RV_TMP/ovpn/open.ovpn"; chmod 666 "$RV_TMP/ovpn/open.ovpn"
-bad "a world-writable .ovpn (it names programs run as root)" "corp.conf:4: Config=: .* is writable by group or others" "[Tunnel]
+bad_conf "a world-writable .ovpn (it names programs run as root)" "corp.conf:4: Config=: .* is writable by group or others" "[Tunnel]
 Backend=openvpn
 [openvpn]
 Config=$RV_TMP/ovpn/open.ovpn"
@@ -137,7 +124,6 @@ printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
 cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 rv_start_bus
 rv_start_daemon "$C"
-field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
 
 t0=$(date +%s%N)
 ip -n "$C" link set lan0 up

@@ -10,18 +10,16 @@
 # The tunnel itself (pptp <-> pptpd, MPPE, ping, DNS) needs PPP in the kernel: it is
 # proven in the VM lab (tests/vm/vm-pptp-test.sh).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/plugin-lib.sh"
 rv_require_root
 for p in pppd pptp; do
 	command -v "$p" >/dev/null || { echo "SKIP: $p not installed (ppp, pptp-linux)"; exit 77; }
 done
-PLUGIN_DIR=$RV_BUILD/plugins
-[ -f "$PLUGIN_DIR/pptp.so" ] || { echo "FAIL: $PLUGIN_DIR/pptp.so not built"; exit 1; }
 if [ -c /dev/ppp ] || grep -qw ppp_generic /proc/modules 2>/dev/null; then
 	echo "SKIP: this kernel has PPP; the test asserts the no-PPP path (the VM test covers PPP)"
 	exit 77
 fi
-rv_setup rvpptp
-export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
+rv_plugin_setup rvpptp pptp
 PASSWORD='pptp-s3cret-Pw'
 PWNED=$RV_TMP/pwned
 
@@ -64,14 +62,7 @@ Password=$PASSWORD"
 done
 check "no hostile Server= ever reached a shell" [ ! -e "$PWNED" ]
 
-not_in() { ! grep -qF -- "$1" <<<"$2"; }
-bad_case() {   # bad_case DESCRIPTION EXPECTED-REGEX BODY
-	local d=$RV_TMP/bad$RANDOM out
-	conf "$d" corp "$3"
-	out=$("$ROAMVPND" --config-dir "$d" --check 2>&1)
-	check "--check: $1" grep -qE "$2" <<<"$out"
-	check "--check: $1: the password is not in the message" not_in "$PASSWORD" "$out"
-}
+bad_case() { rv_plugin_refuses "$PASSWORD" "$@"; }   # DESCRIPTION EXPECTED-REGEX BODY
 bad_case "missing Password= named" 'corp.conf:[0-9]+: .*Password' "[Tunnel]
 Backend=pptp
 [pptp]
