@@ -13,7 +13,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <nftables/libnftables.h>
@@ -69,6 +72,7 @@ static guint dns_holds;
 static guint events_id;
 static guint rebuild_idle;
 static guint emit_idle;
+static bool unavailable;	/* no nftables in this kernel: nothing can be enforced */
 static bool building;		/* inside build_table(): lookups it starts count there */
 
 static void rebuild(void);
@@ -727,12 +731,31 @@ static void on_event(enum rv_event_kind kind, const void *object, void *user_dat
 
 /* --- API ------------------------------------------------------------------------ */
 
+static bool netfilter_available(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 int rv_killswitch_init(GError **error)
 {
 	links = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, guarded_free);
 	names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, name_cache_free);
 	up_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	applied = g_strdup("");
+	events_id = rv_events_subscribe(on_event, NULL);
+	/* libnftables exit()s when it cannot open its netlink socket (a kernel without
+	 * nfnetlink): find out first, and run without a kill switch rather than not at all. */
+	if (!netfilter_available()) {
+		g_warning("kill switch: unavailable, this kernel has no nftables (nfnetlink: %s); "
+			  "rules with KillSwitch=yes cannot be enforced", g_strerror(errno));
+		unavailable = true;
+		return 0;
+	}
 	nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft) {
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "kill switch: cannot open libnftables");
@@ -745,7 +768,6 @@ int rv_killswitch_init(GError **error)
 		installed = true;
 		g_message("kill switch: table " NFT_FAMILY_TABLE " left by a previous run stays until the rules are evaluated");
 	}
-	events_id = rv_events_subscribe(on_event, NULL);
 	return 0;
 }
 
@@ -775,7 +797,11 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 				g->ifname = g_strdup(l->name);
 				g_hash_table_insert(links, g->ifname, g);
 				newly_guarded = true;
-				g_info("kill switch: closed on %s (rule %s)", l->name, rv_rule_id(rule));
+				if (unavailable)
+					g_warning("kill switch: rule %s wants it on %s, but this kernel has no "
+						  "nftables: nothing is blocked", rv_rule_id(rule), l->name);
+				else
+					g_info("kill switch: closed on %s (rule %s)", l->name, rv_rule_id(rule));
 			}
 			g->ifindex = l->ifindex;
 			g_free(g->rule);
@@ -866,7 +892,7 @@ void rv_killswitch_exit(void)
 	g_clear_pointer(&up_seen, g_hash_table_destroy);
 	g_clear_pointer(&applied, g_free);
 	g_clear_pointer(&nft, nft_ctx_free);
-	inherited = installed = false;
+	inherited = installed = unavailable = false;
 	dns_holds = 0;
 }
 
@@ -876,6 +902,8 @@ const char *rv_killswitch_state(const char *ifname)
 
 	if (!g)
 		return "";
+	if (unavailable)
+		return "unavailable";
 	if (g->window)
 		return "login-window";
 	return tunnel_is_up(guarded_tunnel(g)) ? "tunnel" : "closed";
@@ -902,6 +930,11 @@ char *rv_killswitch_explain(const char *ifname)
 	t = guarded_tunnel(g);
 	eps = tunnel_endpoints(t);
 	out = g_string_new(NULL);
+	if (unavailable) {
+		g_string_append_printf(out, "  kill switch: wanted by rule %s but UNAVAILABLE: this kernel has no "
+				       "nftables, nothing is blocked\n", g->rule);
+		return g_string_free(out, FALSE);
+	}
 	g_string_append_printf(out, "  kill switch: on (%s), table inet %s\n", rv_killswitch_state(ifname),
 			       RV_KILLSWITCH_TABLE);
 	g_string_append_printf(out, "    allowed out of %s: DHCP, IPv6 ND/RS", g->ifname);

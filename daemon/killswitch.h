@@ -29,7 +29,8 @@
 #define RV_PORTAL_PROBE_MARK 0x525650
 
 /* Open libnftables; note a table left by a crashed predecessor (kept, fail closed,
- * until the first sync decides). */
+ * until the first sync decides). A kernel without nfnetlink is not an error: the
+ * daemon runs, and the switch says "unavailable" where a rule wants it. */
 int rv_killswitch_init(GError **error);
 /* After every policy evaluation: which links does a KillSwitch=yes rule hold?
  * decisions: GINT_TO_POINTER(ifindex) -> struct rv_decision * (policy.h). Links
@@ -53,7 +54,8 @@ void rv_killswitch_exit(void);
 
 /* For D-Bus and roamvpnctl. State: "" (no kill switch on this link), "closed"
  * (tunnel not up: only the tunnel's handshake, DHCP, ND pass), "tunnel" (tunnel up:
- * everything else only through it), "login-window". */
+ * everything else only through it), "login-window", "unavailable" (a rule wants it
+ * but the kernel has no nftables: nothing is blocked). */
 const char *rv_killswitch_state(const char *ifname);
 /* "rule 50-cafe: KillSwitch=yes, Connect=corp" or "" */
 char *rv_killswitch_reason(const char *ifname);
