@@ -729,6 +729,9 @@ static int cmd_killswitch(const struct cmd_line *line)
 			g_string_append(out, ",\"PortalURL\":");
 			rv_json_append_string(out, prop_str(l, "PortalURL"), -1);
 			g_string_append_c(out, '}');
+		} else if (g_str_equal(ks, "unavailable")) {
+			/* A rule wants it, the kernel cannot: not "on". */
+			printf("%s: %s (%s)\n", name, ks, reason);
 		} else if (*ks) {
 			g_autofree char *state = cell_text(ks);
 
