@@ -138,6 +138,17 @@ static void on_pause(GtkMenuItem *item, gpointer data)
 		      g_strdup(pause ? _("Could not pause") : _("Could not resume")));
 }
 
+static bool portal_url_is_web(const char *url)
+{
+	const char *scheme = g_uri_peek_scheme(url);	/* lower-cased, or NULL */
+	g_autoptr(GUri) uri = NULL;
+
+	if (g_strcmp0(scheme, "http") != 0 && g_strcmp0(scheme, "https") != 0)
+		return false;
+	uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	return uri && g_uri_get_host(uri) && *g_uri_get_host(uri);
+}
+
 /* roamvpnd opened a window in the kill switch: now the login page in a browser. */
 static void portal_opened(const GError *error, const char *text, void *user_data)
 {
@@ -148,7 +159,14 @@ static void portal_opened(const GError *error, const char *text, void *user_data
 		notify(_("Could not open the portal login"), error->message, "roamvpn-failed");
 		return;
 	}
-	if (*url && !g_app_info_launch_default_for_uri(url, NULL, &launch_error))
+	/* The URL is the portal's redirect, chosen by the network: hand only an
+	 * absolute web address to the browser, never another scheme's handler. */
+	if (!portal_url_is_web(url)) {
+		if (*url)
+			g_message("not opening the portal's page %s: not an http(s) address", url);
+		return;
+	}
+	if (!g_app_info_launch_default_for_uri(url, NULL, &launch_error))
 		g_message("cannot open %s: %s", url, launch_error->message);
 }
 
