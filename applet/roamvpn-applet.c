@@ -72,6 +72,9 @@ static const char *kill_switch_text(const char *state)
 		{ "closed", N_("    kill switch: closed until the tunnel is up") },
 		{ "tunnel", N_("    kill switch: only the tunnel may leave") },
 		{ "login-window", N_("    kill switch: open for the portal login") },
+		/* A KillSwitch=yes rule on a kernel without nftables: say so, so that
+		 * nobody takes "protected" for a closed switch. */
+		{ "unavailable", N_("    kill switch: not available (this kernel has no nftables)") },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(states); i++) {
