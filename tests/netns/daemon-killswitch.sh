@@ -377,6 +377,26 @@ no_leak "endpoint by name, tunnel up"
 kill -TERM "$RV_DAEMON_PID"
 check "SIGTERM: table gone" rv_wait_for 45 table_absent
 
+# --- a kernel without nftables (no nfnetlink, as in the VM guests): roamvpnd runs ---------------
+# libnftables would exit() the daemon; instead it runs and says the switch is unavailable.
+SHIM=$RV_BUILD/tests/no-nfnetlink.so
+if [ -e "$SHIM" ] && ! ldd "$ROAMVPND" | grep -q libasan; then
+	rule_kill_switch
+	ip -n "$L" link set cafe0 down
+	LD_PRELOAD=$SHIM rv_start_daemon "$L"
+	ok "no nftables: roamvpnd runs and answers on the bus"
+	ip -n "$L" link set cafe0 up
+	ip -n "$L" route replace default via 10.81.0.1 dev cafe0
+	check "no nftables: Link.KillSwitch = unavailable (15 s)" rv_wait_for 15 link_prop_is KillSwitch unavailable
+	check "no nftables: the log says nothing is blocked" grep -q 'this kernel has no nftables: nothing is blocked' "$RV_TMP/daemon.log"
+	check "no nftables: explain says so" sh -c "\"$ROAMVPNCTL\" --bus '$RV_BUS' explain cafe0 | grep -q 'UNAVAILABLE: this kernel has no nftables'"
+	check "no nftables: no table was made" table_absent
+	kill -TERM "$RV_DAEMON_PID"
+	check "no nftables: SIGTERM: roamvpnd exits (30 s)" rv_wait_for 30 sh -c "! kill -0 $RV_DAEMON_PID"
+else
+	echo "SKIP (section): no-nfnetlink.so not built, or an ASan build (LD_PRELOAD would come first)"
+fi
+
 # --- one more backend: vpnc (the plugin) against strongSwan, a split tunnel ------------------------
 # IKE/NAT-T and ESP to the gateway pass the switch; the corporate network behind the gateway
 # (10.84.0.0/24, on a veth of the internet namespace) is reached through vpnctun0;
