@@ -34,7 +34,10 @@
 #include "ssid.h"
 #include "wifi.h"
 
-#define QUERY_TIMEOUT_S 1
+/* generic netlink runs a request's handler in the sender's context: the answer (and
+ * the first part of a dump, the rest as we read) is queued before send returns, so
+ * a read never actually waits. The timeout only bounds a kernel that never answers. */
+#define QUERY_TIMEOUT_MS 200
 /* Per-dispatch cap so a flood of events cannot starve the rest of the main loop. */
 #define EVENTS_PER_DISPATCH 64
 
@@ -135,7 +138,7 @@ static int nl80211_query(uint8_t cmd, int ifindex, gboolean dump, const char *ta
 
 	r = nl_send_auto(query_sock, msg);
 	nlmsg_free(msg);
-	/* Each nl_recvmsgs() blocks at most QUERY_TIMEOUT_S (SO_RCVTIMEO), and a dump
+	/* Each nl_recvmsgs() blocks at most QUERY_TIMEOUT_MS (SO_RCVTIMEO), and a dump
 	 * of thousands of BSSes still ends well within the iteration cap. */
 	for (int i = 0; r >= 0 && !q.done && i < 4096; i++)
 		r = nl_recvmsgs(query_sock, cb);
@@ -469,7 +472,7 @@ static void close_sockets(void)
  * socket failures, with *error set. */
 static int open_sockets(GError **error)
 {
-	struct timeval timeout = { .tv_sec = QUERY_TIMEOUT_S };
+	struct timeval timeout = { .tv_usec = QUERY_TIMEOUT_MS * 1000 };
 	int group, r;
 
 	event_sock = nl_socket_alloc();
@@ -526,20 +529,23 @@ fail:
 	return r;
 }
 
+/* One link per dispatch: netlink and D-Bus get their turn between two links. */
 static gboolean refresh_pending_cb(gpointer data)
 {
-	g_autoptr(GHashTable) todo = pending_refresh;
 	GHashTableIter iter;
 	gpointer key;
+	int ifindex;
 
-	refresh_idle = 0;
-	pending_refresh = NULL;
-	if (!todo)
+	if (!pending_refresh || g_hash_table_size(pending_refresh) == 0) {
+		refresh_idle = 0;
 		return G_SOURCE_REMOVE;
-	g_hash_table_iter_init(&iter, todo);
-	while (g_hash_table_iter_next(&iter, &key, NULL))
-		rv_wifi_refresh(GPOINTER_TO_INT(key));
-	return G_SOURCE_REMOVE;
+	}
+	g_hash_table_iter_init(&iter, pending_refresh);
+	g_hash_table_iter_next(&iter, &key, NULL);
+	ifindex = GPOINTER_TO_INT(key);
+	g_hash_table_iter_remove(&iter);
+	rv_wifi_refresh(ifindex);
+	return G_SOURCE_CONTINUE;
 }
 
 static void on_link_event(enum rv_event_kind kind, const void *object, void *user_data)

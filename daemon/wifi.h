@@ -31,7 +31,7 @@ void rv_wifi_exit(void);
 gboolean rv_wifi_available(void);
 /* Query the current association of a wlan link (on link appearance, at start) and
  * report it through rv_links_set_wifi(). Quietly does nothing for links that are
- * not nl80211 stations, or when nl80211 is absent. Synchronous (bounded by a 1 s
+ * not nl80211 stations, or when nl80211 is absent. Synchronous (bounded by a 200 ms
  * socket timeout): the kernel answers from memory. */
 void rv_wifi_refresh(int ifindex);
 
