@@ -5,8 +5,10 @@
 # under Xvfb with a private session bus on which fake-desktop plays the panel
 # (StatusNotifierWatcher/host, reading the item's icon and its dbusmenu like a
 # panel does) and the notification server (recording every notification).
-# Checks that the applet's model follows the daemon with no polling (a link
-# coming up starts a tunnel by itself, with its kill switch), that clicking menu items through dbusmenu
+# Checks that the applet's model follows the daemon (a link coming up starts a
+# tunnel by itself, with its kill switch) with no polling (a dbus-monitor on the
+# system bus counts the applet's calls: one snapshot per daemon start, one call
+# per click), that clicking menu items through dbusmenu
 # calls the daemon (disconnect, connect, pause, resume), that notifications are
 # sent for a tunnel up by itself and for a failure with its reason, and that the
 # applet copes with roamvpnd starting after it, stopping and starting again. Saves a screenshot of
@@ -56,7 +58,12 @@ Carrier=yes
 Connect=corp
 KillSwitch=yes
 EOF
+# Root may monitor the private system bus: every call the applet makes is recorded.
+RV_BUS_EXTRA='  <policy user="root"><allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/></policy>'
 rv_start_bus
+dbus-monitor --address "$RV_BUS" --monitor "type='method_call'" >"$RV_TMP/calls.log" 2>&1 &
+RV_PIDS+=($!)
+rv_wait_for 5 grep -q 'member=NameLost' "$RV_TMP/calls.log" || fail "dbus-monitor watches the system bus"
 
 # --- the desktop: Xvfb, a session bus, the panel and notification server ----------
 Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp 3>"$RV_TMP/display" >"$RV_TMP/xvfb.log" 2>&1 &
@@ -248,6 +255,36 @@ check "clicking 'Log in to the network on lan0…'" click "Log in to the network
 check "roamvpnd opened the login window (OpenPortal)" \
 	rv_wait_for 5 grep -q "portal login window on lan0" "$RV_TMP/daemon.log"
 check "model: the kill switch is open for the login" wait_model '^link lan0 .*kill_switch="login-window"' 
+
+# --- no polling: what the applet asked roamvpnd, over the whole run ------------------
+# Its unique name on the system bus is the connection whose process is the applet.
+applet_name() {
+	local n p
+	for n in $(dbus-send --bus="$RV_BUS" --print-reply --dest=org.freedesktop.DBus / \
+			org.freedesktop.DBus.ListNames | grep -o '":[0-9.]*"' | tr -d '"'); do
+		p=$(dbus-send --bus="$RV_BUS" --print-reply --dest=org.freedesktop.DBus / \
+			org.freedesktop.DBus.GetConnectionUnixProcessID "string:$n" 2>/dev/null |
+			awk '/uint32/ { print $2 }')
+		[ "$p" = "$APPLET_PID" ] && echo "$n"
+	done
+}
+AN=$(applet_name | head -1)
+check "the applet's bus name found (${AN:-none})" [ -n "$AN" ]
+# The member of every call from the applet to anyone but the bus itself.
+awk -v s="sender=$AN " 'index($0, "method call") == 1 && index($0, s) &&
+	!index($0, "destination=org.freedesktop.DBus ") {
+		match($0, /member=[A-Za-z]+/); print substr($0, RSTART + 7, RLENGTH - 7) }' \
+	"$RV_TMP/calls.log" | sort | uniq -c >"$RV_TMP/applet-calls.txt"
+sed 's/^/    applet called: /' "$RV_TMP/applet-calls.txt"
+calls_of() { awk -v m="$1" '$2 == m { n = $1 } END { print n + 0 }' "$RV_TMP/applet-calls.txt"; }
+# roamvpnd appeared twice (start, restart): one snapshot each, and the manager's
+# properties; polling would show as many more reads.
+check "no polling: GetManagedObjects only when roamvpnd appeared ($(calls_of GetManagedObjects), at most 2)" \
+	[ "$(calls_of GetManagedObjects)" -le 2 ]
+check "no polling: property reads only when roamvpnd appeared ($(( $(calls_of Get) + $(calls_of GetAll) )), at most 4)" \
+	[ $(( $(calls_of Get) + $(calls_of GetAll) )) -le 4 ]
+check "one call per menu click: Connect 2, Disconnect 2, Pause 1, Resume 1, OpenPortal 1, Explain 1" \
+	[ "$(calls_of Connect) $(calls_of Disconnect) $(calls_of Pause) $(calls_of Resume) $(calls_of OpenPortal) $(calls_of Explain)" = "2 2 1 1 1 1" ]
 
 check "the applet logged no criticals" sh -c "! grep -q 'CRITICAL' '$RV_TMP/applet.err'"
 sed 's/^/    applet: /' "$RV_TMP/applet.err" | grep -v '^    applet: $' | head -20
