@@ -3,6 +3,8 @@
  * keys are handled here and nowhere else. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,7 +21,9 @@ static void add_error_v(GPtrArray *errors, const char *path, int line, const cha
 
 	if (!errors)
 		return;
-	msg = g_strdup_vprintf(fmt, ap);
+	/* The message formats are in po/ (keywords rv_ini_error:4, rv_ini_bad_value:2,
+	 * rv_ini_value_error:2): translate them here, the call sites stay plain. */
+	msg = g_strdup_vprintf(_(fmt), ap);
 	if (line > 0)
 		g_ptr_array_add(errors, g_strdup_printf("%s:%d: %s", path, line, msg));
 	else
@@ -367,7 +371,7 @@ void rv_ini_bad_value(const struct rv_ini_value *v, const char *fmt, ...)
 	g_autofree char *what = NULL;
 
 	va_start(ap, fmt);
-	what = g_strdup_vprintf(fmt, ap);
+	what = g_strdup_vprintf(_(fmt), ap);
 	va_end(ap);
 	if (v->key && (v->key->flags & RV_INI_SECRET))
 		rv_ini_error(v->errors, v->path, v->entry->line, "%s= %s", v->entry->key, what);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@ static int take_lock(const char *state_dir, GError **error)
 		int err = errno;
 
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
-			    "cannot create state directory %s: %s", state_dir, g_strerror(err));
+			    _("cannot create state directory %s: %s"), state_dir, g_strerror(err));
 		return -err;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -69,7 +70,7 @@ static int take_lock(const char *state_dir, GError **error)
 		int err = errno;
 
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
-			    "%s: %s (is another roamvpnd running?)", path, g_strerror(err));
+			    _("%s: %s (is another roamvpnd running?)"), path, g_strerror(err));
 		if (fd >= 0)
 			close(fd);
 		return -err;
@@ -177,6 +178,16 @@ static void on_bus_connected(DBusConnection *conn, void *user_data)
 		g_message("D-Bus: %s owned and objects exported again", RV_DBUS_NAME);
 }
 
+/* Messages in the user's language (po/): --help, --check, start-up errors. */
+static bool i18n_init(void)
+{
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct rv_daemon_options opts = { 0 };
@@ -185,29 +196,34 @@ int main(int argc, char **argv)
 	g_autofree char *resolv_conf = NULL;
 	g_autofree char *bus = NULL;
 	gboolean foreground = FALSE, debug = FALSE, check = FALSE, version = FALSE;
+	/* First, so that the option descriptions below come out translated. */
+	G_GNUC_UNUSED bool i18n_ready = i18n_init();
+	g_autofree char *config_help = g_strdup_printf(_("Configuration directory (default %s)"),
+						       CONFIGDIR);
+	g_autofree char *state_help = g_strdup_printf(_("Runtime state directory (default %s)"),
+						      STATEDIR);
+	g_autofree char *resolv_help = g_strdup_printf(_("resolv.conf to manage (default %s)"),
+						       RESOLV_CONF);
 	GOptionEntry entries[] = {
-		{ "config-dir", 'c', 0, G_OPTION_ARG_FILENAME, &config_dir,
-		  "Configuration directory (default " CONFIGDIR ")", "DIR" },
-		{ "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
-		  "Runtime state directory (default " STATEDIR ")", "DIR" },
-		{ "resolv-conf", 'r', 0, G_OPTION_ARG_FILENAME, &resolv_conf,
-		  "resolv.conf to manage (default " RESOLV_CONF ")", "PATH" },
+		{ "config-dir", 'c', 0, G_OPTION_ARG_FILENAME, &config_dir, config_help, N_("DIR") },
+		{ "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir, state_help, N_("DIR") },
+		{ "resolv-conf", 'r', 0, G_OPTION_ARG_FILENAME, &resolv_conf, resolv_help, N_("PATH") },
 		{ "bus", 'b', 0, G_OPTION_ARG_STRING, &bus,
-		  "D-Bus to serve on: system, session or unix:ADDRESS (default system)", "BUS" },
-		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Do not daemonize", NULL },
-		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Log debug messages", NULL },
+		  N_("D-Bus to serve on: system, session or unix:ADDRESS (default system)"), N_("BUS") },
+		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, N_("Do not daemonize"), NULL },
+		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, N_("Log debug messages"), NULL },
 		{ "check", 0, 0, G_OPTION_ARG_NONE, &check,
-		  "Validate all configuration, print every error as FILE:LINE: message", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+		  N_("Validate all configuration, print every error as FILE:LINE: message"), NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) context = g_option_context_new("- roaming VPN policy daemon");
+	g_autoptr(GOptionContext) context = g_option_context_new(_("- roaming VPN policy daemon"));
 	g_autoptr(GError) error = NULL;
 	struct rv_dbus_keeper *keeper = NULL;
 	DBusConnection *conn = NULL;
 	int lock_fd;
 
-	setlocale(LC_ALL, "");
+	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		fprintf(stderr, "roamvpnd: %s\n", error->message);
@@ -232,7 +248,7 @@ int main(int argc, char **argv)
 
 		/* A mistyped --config-dir must not pass as "valid": nothing was read. */
 		if (!g_file_test(opts.config_dir, G_FILE_TEST_IS_DIR)) {
-			fprintf(stderr, "%s: no such configuration directory\n", opts.config_dir);
+			fprintf(stderr, _("%s: no such configuration directory\n"), opts.config_dir);
 			return 1;
 		}
 		ret = rv_manager_check(&opts, errors);
@@ -240,9 +256,9 @@ int main(int argc, char **argv)
 		for (guint i = 0; i < errors->len; i++)
 			fprintf(stderr, "%s\n", (char *)g_ptr_array_index(errors, i));
 		if (ret < 0 && errors->len == 0)
-			fprintf(stderr, "%s: configuration is not valid\n", opts.config_dir);
+			fprintf(stderr, _("%s: configuration is not valid\n"), opts.config_dir);
 		if (ret == 0)
-			printf("%s: configuration is valid\n", opts.config_dir);
+			printf(_("%s: configuration is valid\n"), opts.config_dir);
 		return ret < 0 ? 1 : 0;
 	}
 

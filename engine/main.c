@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libintl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +24,28 @@
 
 #define SOCKET_DIR "/var/run/wireguard"
 
+/* The help is translated (po/); the engine's other messages are for logs. */
+#define T_(s) dgettext(GETTEXT_PACKAGE, s)
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: roamvpn-engine [-f/--foreground] INTERFACE-NAME\n"
-		"       roamvpn-engine --foreground --tun-fd=N --uapi-fd=M [--udp4-fd=A] [--udp6-fd=B]\n"
-		"                      [--uapi-listen-fd=L] [--user=USER] INTERFACE-NAME\n"
-		"A WireGuard-compatible userspace tunnel; configure it with wg(8).\n"
-		"       --no-offload: stand-alone TUN without IFF_VNET_HDR (no TSO/GSO)\n"
-		"       --workers=N: threads sealing/opening per direction (default: one per CPU)\n"
-		"Environment: LOG_LEVEL=error|verbose|debug|silent, WG_PROCESS_FOREGROUND=1.\n"
-		"Test-only: --test-rekey-after-time=SECONDS --test-rekey-after-messages=N --test-no-seccomp\n"
-		"See docs/engine.md.\n");
+	const char *u = T_("Usage:");
+	int pad = 0;
+
+	for (const char *p = u; *p; p++)	/* characters, not bytes, for the indent */
+		pad += ((unsigned char)*p & 0xc0) != 0x80;
+	fprintf(f, "%s roamvpn-engine [-f/--foreground] INTERFACE-NAME\n", u);
+	fprintf(f, "%*s roamvpn-engine --foreground --tun-fd=N --uapi-fd=M [--udp4-fd=A] [--udp6-fd=B]\n"
+		"%*s                [--uapi-listen-fd=L] [--user=USER] INTERFACE-NAME\n", pad, "", pad, "");
+	fprintf(f, "%s\n", T_("A WireGuard-compatible userspace tunnel; configure it with wg(8)."));
+	fprintf(f, "       --no-offload: %s\n", T_("stand-alone TUN without IFF_VNET_HDR (no TSO/GSO)"));
+	fprintf(f, "       --workers=N: %s\n",
+		T_("threads sealing/opening per direction (default: one per CPU)"));
+	fprintf(f, "%s LOG_LEVEL=error|verbose|debug|silent, WG_PROCESS_FOREGROUND=1.\n",
+		T_("Environment:"));
+	fprintf(f, "%s --test-rekey-after-time=SECONDS --test-rekey-after-messages=N --test-no-seccomp\n",
+		T_("Test-only:"));
+	fprintf(f, "%s\n", T_("See docs/engine.md."));
 }
 
 static int parse_fd(const char *s, const char *what)
@@ -146,6 +158,10 @@ int main(int argc, char **argv)
 	bool foreground = fg_env && !strcmp(fg_env, "1"), seccomp = true, vnet = true;
 	int tun_fd = -1, uapi_fd = -1, uapi_listen_fd = -1, udp4_fd = -1, udp6_fd = -1, ready_fd = -1, opt, ret, status;
 
+	/* Messages only (numbers and the rest stay C): for --help. */
+	setlocale(LC_MESSAGES, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	rv_timer_config_default(&opts.timers);
 	opts.crypto_workers = 0;
 	while ((opt = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {

@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libintl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@
 
 
 extern char **environ;
+
+#define T_(s) dgettext(GETTEXT_PACKAGE, s)
 
 static int append(char *buf, size_t *len, char tag, const char *text)
 {
@@ -66,12 +70,17 @@ int main(int argc, char **argv)
 
 	/* For people only: vpnc, pppd and openvpn never pass these as the first
 	 * argument (pppd's is the interface, openvpn's the device). */
+	/* Messages in the user's language (po/); only LC_MESSAGES: the report
+	 * itself is bytes and is not touched. */
+	setlocale(LC_MESSAGES, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: roamvpn-hook [--socket=PATH] [ARGUMENTS...]\n"
-		       "The script that vpnc, pppd and openvpn run for roamvpnd: it sends\n"
-		       "its arguments and environment to roamvpnd (the socket in $%s,\n"
-		       "else %s) and exits 0 when roamvpnd accepted them.\n"
-		       "See roamvpn-hook(8).\n",
+		printf(T_("Usage: roamvpn-hook [--socket=PATH] [ARGUMENTS...]\n"
+			  "The script that vpnc, pppd and openvpn run for roamvpnd: it sends\n"
+			  "its arguments and environment to roamvpnd (the socket in $%s,\n"
+			  "else %s) and exits 0 when roamvpnd accepted them.\n"
+			  "See roamvpn-hook(8).\n"),
 		       RV_HOOK_SOCKET_ENV, STATEDIR "/" RV_HOOK_SOCKET_NAME);
 		return 0;
 	}
@@ -86,7 +95,7 @@ int main(int argc, char **argv)
 	if (!path || !*path)
 		path = STATEDIR "/" RV_HOOK_SOCKET_NAME;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "roamvpn-hook: socket path too long\n");
+		fputs(T_("roamvpn-hook: socket path too long\n"), stderr);
 		return 1;
 	}
 	strcpy(addr.sun_path, path);
@@ -99,24 +108,26 @@ int main(int argc, char **argv)
 	for (char **e = environ; *e && !err; e++)
 		err = append(report, &len, 'E', *e);
 	if (err) {
-		fprintf(stderr, "roamvpn-hook: report larger than %d bytes\n", RV_HOOK_MAX_REPORT);
+		fprintf(stderr, T_("roamvpn-hook: report larger than %d bytes\n"), RV_HOOK_MAX_REPORT);
 		return 1;
 	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		fprintf(stderr, "roamvpn-hook: cannot reach roamvpnd at %s: %s\n", path, strerror(errno));
+		fprintf(stderr, T_("roamvpn-hook: cannot reach roamvpnd at %s: %s\n"), path,
+			strerror(errno));
 		return 1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if ((err = send_all(fd, report, len)) < 0 || shutdown(fd, SHUT_WR) < 0) {
-		fprintf(stderr, "roamvpn-hook: sending the report: %s\n", strerror(err ? -err : errno));
+		fprintf(stderr, T_("roamvpn-hook: sending the report: %s\n"),
+			strerror(err ? -err : errno));
 		return 1;
 	}
 	n = recv(fd, answer, sizeof(answer) - 1, 0);
 	close(fd);
 	if (n <= 0) {
-		fprintf(stderr, "roamvpn-hook: no answer from roamvpnd\n");
+		fputs(T_("roamvpn-hook: no answer from roamvpnd\n"), stderr);
 		return 1;
 	}
 	answer[n] = '\0';

@@ -12,14 +12,26 @@ cd "$src" || exit 1
 grep -v '^#' po/POTFILES.in | grep . >"$tmp/files"
 xgettext --from-code=UTF-8 --add-comments --keyword=_ --keyword=N_ --keyword=C_:1c,2 \
 	--keyword=NC_:1c,2 --keyword=g_dngettext:2,3 --keyword=rv_ini_error:4 \
-	--keyword=rv_ini_bad_value:2 --keyword=rv_ini_value_error:2 \
+	--keyword=rv_ini_bad_value:2 --keyword=rv_ini_value_error:2 --keyword=T_ \
 	--flag=N_:1:pass-c-format --flag=C_:2:pass-c-format --flag=NC_:2:pass-c-format \
 	-f "$tmp/files" -o "$tmp/roamvpn.pot" || { echo "1..1"; echo "not ok 1 - xgettext"; exit 1; }
 langs=$(grep -v '^#' po/LINGUAS)
 set -- $langs
-echo "1..$(($# * 2))"
+echo "1..$(($# * 2 + 1))"
 n=0
 fail=0
+# Every source file with a translatable message is listed (else po-complete
+# would not see its messages at all).
+n=$((n + 1))
+grep -lE '(^|[^A-Za-z0-9_])(_|N_|T_)\("|rv_ini_(error|bad_value|value_error)\(' \
+	client/*.c daemon/*.c engine/*.c hooks/*.c plugins/*.c applet/*.c 2>/dev/null | sort >"$tmp/marked"
+sort "$tmp/files" >"$tmp/listed"
+unlisted=$(comm -23 "$tmp/marked" "$tmp/listed" | tr '\n' ' ')
+if [ -z "$unlisted" ]; then
+	echo "ok $n - every source file with translatable messages is in POTFILES.in"
+else
+	echo "not ok $n - not in POTFILES.in: $unlisted"; fail=1
+fi
 for lang in $langs; do
 	n=$((n + 1))
 	out=$(msgfmt -c --statistics -o /dev/null "po/$lang.po" 2>&1)

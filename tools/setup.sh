@@ -40,6 +40,8 @@ PACKAGES=(
 	scdoc groff-base man-db bash-completion zsh bsdutils
 	# the Debian package test (suite "package": dpkg-buildpackage, lintian)
 	build-essential debhelper dpkg-dev fakeroot lintian pkgconf adduser
+	# the translations test compiles es_ES/de_DE with localedef (private LOCPATH)
+	locales
 	# fuzzing (fuzz/): clang with libFuzzer and the sanitizer runtimes
 	clang libclang-rt-14-dev
 	# the VM lab (qemu + mac80211_hwsim + hostapd + wpa_supplicant)
