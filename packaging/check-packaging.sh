@@ -18,7 +18,7 @@ t "the ebuild parses (bash -n)" bash -n "$ebuild"
 iuse=$(bash -c 'inherit() { :; }; . "$1"; echo "$IUSE"' sh "$ebuild" 2>/dev/null | tr ' ' '\n' | sed 's/^[+-]//' | grep . | sort)
 described=$(grep -o '<flag name="[^"]*"' "$meta" | sed 's/<flag name="//; s/"//' | sort)
 t "IUSE has systemd, openrc (default on), vpnc, pptp, applet, test" \
-	sh -c "echo '$iuse' | tr '\n' ' ' | grep -q 'applet openrc pptp systemd test vpnc' && grep -q '+openrc' '$ebuild'"
+	sh -c "for f in applet openrc pptp systemd test vpnc; do echo '$iuse' | grep -qx \$f || exit 1; done; grep -q '+openrc' '$ebuild'"
 t "every USE flag but test is in metadata.xml, and no other" \
 	[ "$(echo "$iuse" | grep -vx test)" = "$described" ]
 # -Dname= options, and meson_feature USE [name]

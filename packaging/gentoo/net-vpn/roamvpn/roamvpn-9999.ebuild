@@ -3,7 +3,7 @@
 
 EAPI=8
 
-inherit bash-completion-r1 git-r3 meson systemd
+inherit bash-completion-r1 git-r3 meson optfeature systemd
 
 DESCRIPTION="VPN that comes up by itself on untrusted networks (netifrc, OpenRC, D-Bus)"
 # The project's public address is not fixed yet: HOMEPAGE and EGIT_REPO_URI are
@@ -14,7 +14,7 @@ EGIT_REPO_URI="https://github.com/roamvpn/roamvpn.git"
 
 LICENSE="LGPL-2.1+"
 SLOT="0"
-IUSE="applet +openrc pptp systemd test vpnc"
+IUSE="applet ipsec openconnect +openrc openvpn pptp systemd test vpnc"
 RESTRICT="!test? ( test )"
 
 DEPEND="
@@ -43,6 +43,9 @@ RDEPEND="${DEPEND}
 	)
 	systemd? ( sys-apps/systemd )
 	vpnc? ( net-vpn/vpnc )
+	openvpn? ( net-vpn/openvpn )
+	openconnect? ( net-vpn/openconnect )
+	ipsec? ( net-vpn/strongswan )
 "
 BDEPEND="
 	app-text/scdoc
@@ -55,6 +58,9 @@ src_configure() {
 	local plugins=()
 	use vpnc && plugins+=( vpnc )
 	use pptp && plugins+=( pptp )
+	use openvpn && plugins+=( openvpn )
+	use openconnect && plugins+=( openconnect )
+	use ipsec && plugins+=( ipsec )
 	local IFS=,
 	local emesonargs=(
 		-Dwerror=false
@@ -63,6 +69,8 @@ src_configure() {
 		$(meson_feature openrc)
 		$(meson_feature openrc netifrc)
 		-Dnetifrcdir="${EPREFIX}/lib/netifrc/net"
+		# Gentoo's place for documentation; the unit's Documentation= follows it.
+		-Ddocdir="${EPREFIX}/usr/share/doc/${PF}"
 		-Dman=enabled
 		-Dcompletion=enabled
 		-Dbashcompletiondir="$(get_bashcompdir)"
@@ -83,13 +91,6 @@ src_test() {
 
 src_install() {
 	meson_src_install
-	# meson installs the documentation into /usr/share/doc/roamvpn; Gentoo's
-	# place carries the version.
-	if [[ -d ${ED}/usr/share/doc/roamvpn ]]; then
-		mkdir -p "${ED}/usr/share/doc/${PF}" || die
-		mv "${ED}"/usr/share/doc/roamvpn/* "${ED}/usr/share/doc/${PF}/" || die
-		rmdir "${ED}/usr/share/doc/roamvpn" || die
-	fi
 	keepdir /etc/roamvpn/rules
 	keepdir /etc/roamvpn/tunnels
 	fperms 0700 /etc/roamvpn/tunnels
@@ -108,4 +109,6 @@ pkg_postinst() {
 	elog "Members of the group netdev may control roamvpnd besides root."
 	elog "Tunnels go in /etc/roamvpn/tunnels (mode 600), rules in /etc/roamvpn/rules;"
 	elog "see roamvpn.tunnel(5), roamvpn.rules(5) and roamvpnd --check."
+	optfeature "desktop authorization (roamvpnctl/applet without root or netdev)" sys-auth/polkit
+	optfeature "DNS through resolvconf" net-dns/openresolv
 }
