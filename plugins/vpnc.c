@@ -28,6 +28,7 @@
 #include <gmodule.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend-program.h"
 #include "error.h"
@@ -86,11 +87,19 @@ static bool vpnc_config_equal(const void *a, const void *b)
 
 /* --- parsing ------------------------------------------------------------------ */
 
-/* An absolute path to a file vpnc will read: root's, mode 600 (it holds secrets). */
+/* An absolute path to a file vpnc will read: a regular file (the kill switch reads
+ * its gateway too; a FIFO would block that reader, a device never end), root's,
+ * mode 600 (it holds secrets). */
 static bool parse_config_path(const struct rv_ini_value *v, void *field)
 {
+	struct stat st;
+
 	if (!g_path_is_absolute(v->value)) {
 		rv_ini_bad_value(v, "is not an absolute path");
+		return false;
+	}
+	if (stat(v->value, &st) == 0 && !S_ISREG(st.st_mode)) {
+		rv_ini_bad_value(v, "is not a regular file");
 		return false;
 	}
 	if (rv_ini_check_secret_file(v->value, v->errors) < 0)

@@ -204,7 +204,8 @@ static void test_plugins(void)
 	g_autofree char *broken = g_build_filename(plugindir, "broken.so", NULL);
 	g_autofree char *bad_abi = build ? g_build_filename(build, "tests", "bad-abi.so", NULL) : NULL;
 	g_autofree char *bad_abi_link = g_build_filename(plugindir, "bad-abi.so", NULL);
-	g_autofree char *out = NULL, *expect = NULL;
+	g_autofree char *out = NULL, *expect = NULL, *expect2 = NULL;
+	g_autofree char *fifo = NULL, *fifo_tunnel = NULL;
 	g_autoptr(GError) error = NULL;
 
 	if (skip_without_daemon())
@@ -224,6 +225,11 @@ static void test_plugins(void)
 		   "Xauth password hunter4=\n", 0600);
 	write_file("tunnels/script.conf", "[Tunnel]\nBackend=exec\n[exec]\nStart=/bin/true\n"
 		   "Xauth password hunter5=1\n", 0600);
+	/* A FIFO as Config= would block whoever reads it (the kill switch does). */
+	fifo = g_build_filename(confdir, "vpnc-fifo.conf", NULL);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	fifo_tunnel = g_strdup_printf("[Tunnel]\nBackend=vpnc\n[vpnc]\nConfig=%s\n", fifo);
+	write_file("tunnels/fifo.conf", fifo_tunnel, 0600);
 	write_file("tunnels/quote.conf", "[Tunnel]\nBackend=exec\n[exec]\n"
 		   "Start=/usr/bin/vpn --password 'hunter6\n", 0600);
 
@@ -247,6 +253,8 @@ static void test_plugins(void)
 	assert_line(out, "tunnels/bad.conf:3: [vpnc] has neither Config= nor ID= (vpnc runs without a "
 		    "terminal: every setting must be in the file)");
 	assert_line(out, "tunnels/script.conf:5: line 5 is not KEY=VALUE in [exec] (not shown, it may hold a secret)");
+	expect2 = g_strdup_printf("tunnels/fifo.conf:4: Config=: '%s' is not a regular file", fifo);
+	assert_line(out, expect2);
 	/* GLib's own message would quote the command line. */
 	assert_line(out, "tunnels/quote.conf:4: Start=: a quote is not closed or a line ends in '\\' "
 		    "(not shown, it may hold a secret)");
