@@ -18,8 +18,6 @@
 #include "tunnel.h"
 #include "validate.h"
 
-#define WG_KEY_LEN 32
-
 void rv_tunnel_config_free(struct rv_tunnel_config *cfg)
 {
 	if (!cfg)
@@ -48,28 +46,6 @@ struct rv_tunnel_config *rv_tunnel_config_ref(struct rv_tunnel_config *cfg)
 }
 
 /* --- value checks ------------------------------------------------------------- */
-
-/* A WireGuard key: exactly the base64 of 32 bytes. g_base64_decode() skips
- * garbage, so a key is accepted only if it re-encodes to the very same text. */
-bool rv_valid_wg_key(const char *text)
-{
-	g_autofree guchar *raw = NULL;
-	g_autofree char *again = NULL;
-	gsize len = 0;
-	bool valid = false;
-
-	if (strlen(text) != 44)
-		return false;
-	raw = g_base64_decode(text, &len);
-	if (len == WG_KEY_LEN) {
-		again = g_base64_encode(raw, len);
-		valid = g_str_equal(again, text);
-		explicit_bzero(again, strlen(again));
-	}
-	/* A decoded private key must not linger in freed heap. */
-	explicit_bzero(raw, len);
-	return valid;
-}
 
 bool rv_key_is_secret(const char *key)
 {

@@ -48,8 +48,6 @@ GHashTable *rv_tunnel_configs_load_dir(const char *dir, GPtrArray *errors);
  * can still be checked for unknown tunnels when a tunnel file has errors. */
 GHashTable *rv_tunnel_config_names(const char *dir);
 
-/* Value checks for tunnel files beyond validate.h's (names, addresses, domains). */
-bool rv_valid_wg_key(const char *base64);	/* canonical base64 of 32 bytes */
 /* Split a list on any of separators, items trimmed, empty ones dropped. */
 char **rv_split_list(const char *value, const char *separators);
 /* Does a key name a secret ("*password*", "*secret*", PrivateKey, PresharedKey)? */
