@@ -309,6 +309,12 @@ void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 	}
 	if (b->n)
 		process_initiations(dev, b);
+	/* stopped by the budget with messages left: enqueue_handshake() will
+	 * not wake us for them (the queue is not empty), so come back at once */
+	pthread_mutex_lock(&dev->hsq_lock);
+	if (dev->hsq_count)
+		rv_wake(dev->wake_fd);
+	pthread_mutex_unlock(&dev->hsq_lock);
 }
 
 /* ------------------------------------------------------------ the RX thread */
@@ -316,7 +322,7 @@ void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 static void enqueue_handshake(struct rv_device *dev, const uint8_t *buf, size_t len,
 			      const union rv_endpoint *from)
 {
-	bool queued = false;
+	bool first = false;
 
 	pthread_mutex_lock(&dev->hsq_lock);
 	if (dev->hsq_count < RV_HANDSHAKE_QUEUE) {
@@ -325,11 +331,13 @@ static void enqueue_handshake(struct rv_device *dev, const uint8_t *buf, size_t 
 		m->len = (uint16_t)len;
 		m->from = *from;
 		memcpy(m->data, buf, len);
-		dev->hsq_count++;
-		queued = true;
+		first = dev->hsq_count++ == 0;
 	}
 	pthread_mutex_unlock(&dev->hsq_lock);
-	if (queued)
+	/* only the first of a run wakes the control thread: it drains the
+	 * queue until it is empty (and wakes itself if it stops earlier), so
+	 * a flood costs one eventfd write per run, not one per message */
+	if (first)
 		rv_wake(dev->wake_fd);
 }
 

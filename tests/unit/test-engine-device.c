@@ -1,5 +1,5 @@
 /* test-engine-device.c - UAPI set/get semantics against a real engine
- * device (engine/device.c) with loopback UDP sockets and no TUN or threads:
+ * device (engine/device.c, control.c) with loopback UDP sockets and no TUN or threads:
  * peers created, updated, removed, update_only, replace_peers,
  * replace_allowed_ips, listen_port rebinding, own key ignored as a peer. */
 #include <errno.h>
