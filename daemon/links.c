@@ -10,6 +10,11 @@
  * dumps, and libnl reports only the objects that differ, which again only mark
  * their links dirty. Nothing here polls. Wi-Fi facts (wifi.c) live in the same
  * objects and survive refreshes.
+ *
+ * Why one file of about 900 lines: the libnl callbacks, the two indexes they keep,
+ * the address subscription, the overrun handling and the refresh all work on one
+ * dirty set and must agree on what each message means; split apart, each change
+ * to event handling would cross several files.
  */
 #include "config.h"
 
