@@ -3,9 +3,8 @@
 # ppp_mppe, veth for the two namespaces), the real pppd, pptp and pptpd, pppd's
 # passwordfd plugin, roamvpn-hook and the daemon's plugins, and replaces /init with
 # pptp-guest-init.sh. Uses ROOT, KV, BUILD, HERE and the helpers of build-initramfs.sh.
-# nf_tables: roamvpnd's kill switch opens libnftables at start (without nfnetlink,
-# libnftables exits the process: "Unable to initialize Netlink socket"); its
-# libcrc32c needs crc32c_generic (a soft dependency modinfo does not list).
+# nf_tables (and crc32c_generic, a soft dependency of its libcrc32c that modinfo does not
+# list): roamvpnd's kill switch, so the daemon runs as on an ordinary system.
 for m in ppp_generic ppp_async ppp_mppe veth crc32c_generic nf_tables; do add_mod "$m"; done
 install_bin pppd usr/sbin
 install_bin pptp usr/sbin

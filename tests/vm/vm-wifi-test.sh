@@ -38,38 +38,9 @@ fi
 T1=${EPOCHREALTIME/./}
 printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$OUT.build.log")"
 
-LOG=$OUT/console.log
-. "$HERE/accel.sh"
-rv_vm_accel "$OUT/vmlinuz"
-ACCEL=$RV_ACCEL
-echo "accelerator: $ACCEL ($RV_ACCEL_WHY)"
-# -nic none: hwsim radios are in-kernel, the guest needs no network device. panic=-1 and
-# -no-reboot make a dying init end qemu instead of hanging it; timeout bounds the rest.
-timeout --kill-after=10 "$TMO" qemu-system-x86_64 \
-    -M pc -accel "$ACCEL" -smp 2 -m 768 \
-    -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
-    -display none -vga none -monitor none -serial stdio -nic none -no-reboot </dev/null 2>&1 |
-while IFS= read -r line; do
-    line=${line%$'\r'}
-    now=${EPOCHREALTIME/./}
-    printf '%9.3f %s\n' "$(( now - T1 ))e-6" "$line"
-done > "$LOG"
-RC=${PIPESTATUS[0]}
-T2=${EPOCHREALTIME/./}
-
-grep -E '@@RVTEST(-MARK)? ' "$LOG" | cut -d' ' -f2- | grep -v '^@@RVTEST ok' || true
-echo "----"
-PASSED=$(grep -c '@@RVTEST ok ' "$LOG")
-FAILED=$(grep -c '@@RVTEST FAIL ' "$LOG")
-if ! grep -q '@@RVTEST-MARK .* END' "$LOG"; then
-  echo "FAIL: the guest did not finish (qemu exit $RC; see $LOG)"
-  FAILED=$((FAILED + 1))
-fi
-if [ "$PASSED" -lt 5 ]; then
-  echo "FAIL: only $PASSED checks ran (see $LOG)"
-  FAILED=$((FAILED + 1))
-fi
+. "$HERE/boot.sh"
+rv_vm_boot "$OUT" "$TMO" "$T1"
+rv_vm_tally
 
 # Benchmark: nl80211 CONNECT (roamvpnd's debug line, CLOCK_MONOTONIC) to the tunnel's
 # Start= command running (/proc/uptime in the child), both guest clocks of one boot. Each
