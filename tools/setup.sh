@@ -103,7 +103,8 @@ run_tests() {
 		cp build-asan/meson-logs/testlog.json build-asan/meson-logs/testlog-unit.json
 		logs[-1]=build-asan/meson-logs/testlog-unit.json
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-			meson test -C build-asan --print-errorlogs daemon-core daemon-multilink daemon-vpnc || rc=$?
+			meson test -C build-asan --print-errorlogs daemon-core daemon-multilink daemon-vpnc \
+			daemon-pptp daemon-openvpn daemon-openconnect daemon-ipsec || rc=$?
 		logs+=(build-asan/meson-logs/testlog.json)
 	fi
 	# A short libFuzzer run of every fuzz target (fuzz/meson.build; FUZZ_SECONDS each,
