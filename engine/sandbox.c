@@ -106,6 +106,11 @@ static int add_allow_all(scmp_filter_ctx ctx, const int *list, size_t n)
 	return 0;
 }
 
+/* libseccomp's SCMP_A*_ comparison macros leave datum_b to default
+ * initialisation, which clang's -Wmissing-field-initializers rejects. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define RULE(ctx, action, sys, ...) do { \
 	int r_ = seccomp_rule_add(ctx, action, SCMP_SYS(sys), __VA_ARGS__); \
 	if (r_ < 0) \
@@ -160,6 +165,8 @@ static int add_argument_rules(scmp_filter_ctx ctx, const struct rv_sandbox_polic
 	}
 	return 0;
 }
+
+#pragma GCC diagnostic pop
 
 int rv_sandbox_install_seccomp(const struct rv_sandbox_policy *policy)
 {
