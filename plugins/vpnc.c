@@ -98,7 +98,13 @@ static bool parse_config_path(const struct rv_ini_value *v, void *field)
 		rv_ini_bad_value(v, "is not an absolute path");
 		return false;
 	}
-	if (stat(v->value, &st) == 0 && !S_ISREG(st.st_mode)) {
+	/* Named with the tunnel file's line: "/etc/vpnc/x.conf: No such file" alone
+	 * does not say which tunnel wants it. */
+	if (stat(v->value, &st) < 0) {
+		rv_ini_bad_value(v, "cannot be read: %s", g_strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		rv_ini_bad_value(v, "is not a regular file");
 		return false;
 	}

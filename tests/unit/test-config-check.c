@@ -230,6 +230,7 @@ static void test_plugins(void)
 	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
 	fifo_tunnel = g_strdup_printf("[Tunnel]\nBackend=vpnc\n[vpnc]\nConfig=%s\n", fifo);
 	write_file("tunnels/fifo.conf", fifo_tunnel, 0600);
+	write_file("tunnels/missing.conf", "[Tunnel]\nBackend=vpnc\n[vpnc]\nConfig=/nonexistent/vpnc.conf\n", 0600);
 	write_file("tunnels/quote.conf", "[Tunnel]\nBackend=exec\n[exec]\n"
 		   "Start=/usr/bin/vpn --password 'hunter6\n", 0600);
 
@@ -255,6 +256,11 @@ static void test_plugins(void)
 	assert_line(out, "tunnels/script.conf:5: line 5 is not KEY=VALUE in [exec] (not shown, it may hold a secret)");
 	expect2 = g_strdup_printf("tunnels/fifo.conf:4: Config=: '%s' is not a regular file", fifo);
 	assert_line(out, expect2);
+	/* A missing Config= names the tunnel file and line (strerror's words vary by locale). */
+	g_free(expect2);
+	expect2 = g_strdup_printf("%s/tunnels/missing.conf:4: Config=: '/nonexistent/vpnc.conf' cannot be read: ",
+				  confdir);
+	g_assert_nonnull(strstr(out, expect2));
 	/* GLib's own message would quote the command line. */
 	assert_line(out, "tunnels/quote.conf:4: Start=: a quote is not closed or a line ends in '\\' "
 		    "(not shown, it may hold a secret)");
