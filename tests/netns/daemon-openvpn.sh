@@ -6,7 +6,9 @@
 # are applied by the daemon (OpenVPN runs with --route-noexec and roamvpn-hook); a
 # ping reaches a host behind the server; the password is in no command line,
 # environment or log; link down restores everything byte for byte; a wrong password
-# is named in LastError and not retried; --check refuses a bad [openvpn].
+# is named in LastError and not retried; a server that pushes no route gives a full
+# tunnel (default route through it, the server kept outside); --check refuses a bad
+# [openvpn].
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/plugin-lib.sh"
 rv_require_root
@@ -60,10 +62,16 @@ push "dhcp-option DOMAIN corp.example"
 keepalive 10 60
 verb 3
 EOF
-ip netns exec "$S" openvpn --config "$W/server.conf" --log "$W/server.log" &
-RV_PIDS+=($!)
-rv_wait_for 10 grep -q 'Initialization Sequence Completed' "$W/server.log" ||
-	{ echo "FAIL: OpenVPN server did not start"; tail -5 "$W/server.log"; exit 1; }
+# A second server on port 1195 that pushes no route (a provider's full tunnel: OpenVPN
+# tells scripts nothing about redirect-gateway, so no route pushed means everything).
+sed -e 's/^port 1194$/port 1195/' -e 's/^server 10.77.8.0 /server 10.77.18.0 /' \
+	-e '/^push "route /d' "$W/server.conf" >"$W/full.conf"
+for conf in server full; do
+	ip netns exec "$S" openvpn --config "$W/$conf.conf" --log "$W/$conf.log" &
+	RV_PIDS+=($!)
+	rv_wait_for 10 grep -q 'Initialization Sequence Completed' "$W/$conf.log" ||
+		{ echo "FAIL: OpenVPN server $conf did not start"; tail -5 "$W/$conf.log"; exit 1; }
+done
 
 # ---- the client: an .ovpn as a provider gives it, used as is ------------------------
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state" "$RV_TMP/ovpn"
@@ -80,13 +88,14 @@ remote-cert-tls server
 auth-user-pass
 verb 3
 EOF
-chmod 644 "$RV_TMP/ovpn/corp.ovpn"
-write_tunnel() {   # write_tunnel DIR PASSWORD
+sed 's/^remote 10.77.0.2 1194$/remote 10.77.0.2 1195/' "$RV_TMP/ovpn/corp.ovpn" >"$RV_TMP/ovpn/full.ovpn"
+chmod 644 "$RV_TMP/ovpn/corp.ovpn" "$RV_TMP/ovpn/full.ovpn"
+write_tunnel() {   # write_tunnel DIR PASSWORD [OVPN]
 	(umask 077; cat >"$1/tunnels/corp.conf") <<EOF
 [Tunnel]
 Backend=openvpn
 [openvpn]
-Config=$RV_TMP/ovpn/corp.ovpn
+Config=$RV_TMP/ovpn/${3:-corp}.ovpn
 Username=alice
 Password=$2
 EOF
@@ -170,6 +179,26 @@ n=$(( $(refusals) - before ))
 check "exactly one attempt with the wrong password in ~7 s (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
 check "tunnel not up with the wrong password" sh -c "[ \"\$('$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | jq -r '.. | objects | select(.Name? == \"corp\") | .State' | head -1)\" != up ]"
 ip -n "$C" link set lan0 down
+
+# ---- a server that pushes no route: a full tunnel -----------------------------------
+write_tunnel "$RV_TMP/etc" "$PASSWORD" full
+rv_ctl reload >/dev/null
+sleep 0.5
+ip -n "$C" link set lan0 up
+if rv_wait_for 30 rv_tunnel_is corp up; then
+	ok "full tunnel: up through the second server"
+else
+	fail "full tunnel: up (LastError: $(field LastError))"
+fi
+dev=$(field Interface)
+check "full tunnel: any address (192.0.2.1) is routed through $dev" sh -c "ip -n $C route get 192.0.2.1 | grep -q 'dev $dev'"
+check "full tunnel: the server itself is still reached outside the tunnel" \
+	sh -c "ip -n $C route get 10.77.0.2 | grep -q 'dev lan0'"
+check "full tunnel: ping the host behind the server" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
+ip -n "$C" link set lan0 down
+check "full tunnel: down after link down" rv_wait_for 15 rv_tunnel_is corp down
+check "full tunnel: routes removed (192.0.2.1 no longer through $dev)" sh -c "! ip -n $C route get 192.0.2.1 2>/dev/null | grep -q 'dev $dev'"
+check "full tunnel: resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 
 [ "$RV_FAILED" = 0 ] || { echo "---- daemon log"; tail -60 "$RV_TMP/daemon.log"; }
 rv_summary
