@@ -10,7 +10,9 @@
 # refused with a clear "Permission denied" sentence and nothing changes; root and
 # the AdminGroup need no polkit; with polkitd stopped the root/AdminGroup rule
 # applies (the granted user is refused and told why, the group member is not).
-# Hook stays closed to users by the bus policy.
+# Hook stays closed to users by the bus policy. With the applet built: roamvpn-applet
+# running as the granted user under Xvfb connects corp from its menu (polkit: yes),
+# is refused lab (the refusal arrives as a notification) and disconnects corp.
 . "$(dirname "$0")/lib.sh"
 rv_require_root
 POLKITD=${POLKITD:-/usr/lib/polkit-1/polkitd}
@@ -151,6 +153,82 @@ check "$U_ADM (AdminGroup) may 'up lab'" [ "$rc" = 0 ]
 check "lab comes up" rv_wait_for 5 rv_tunnel_is lab up
 as $U_ADM down lab
 check "lab goes down" rv_wait_for 5 rv_tunnel_is lab down
+
+# --- the applet as the person at the keyboard: $U_CTL clicks, polkit decides -----------
+# roamvpn-applet runs as $U_CTL under Xvfb, with fake-desktop (as root) as its panel and
+# notification server on a session bus both may use. Its clicks are Manager calls that
+# roamvpnd authorizes through polkitd with the rules above: "Connect corp" is allowed,
+# "Connect lab" is refused and the refusal reaches the user as a notification.
+APPLET=${APPLET:-$RV_BUILD/applet/roamvpn-applet}
+DESKTOP=$RV_BUILD/tests/fake-desktop
+if [ -x "$APPLET" ] && [ -x "$DESKTOP" ] && command -v Xvfb >/dev/null; then
+	# -ac: the test user's applet may use the root-owned X server
+	Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp -ac 3>"$RV_TMP/display" \
+		>"$RV_TMP/xvfb.log" 2>&1 &
+	RV_PIDS+=($!)
+	rv_wait_for 10 test -s "$RV_TMP/display" || fail "Xvfb started"
+	cat >"$RV_TMP/session.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$RV_TMP/session</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+	dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile >"$RV_TMP/session.log" 2>&1 &
+	RV_PIDS+=($!)
+	rv_wait_for 5 test -S "$RV_TMP/session" || fail "session bus started"
+	SESSION=unix:path=$RV_TMP/session
+	mkfifo "$RV_TMP/desktop.in"
+	DBUS_SESSION_BUS_ADDRESS=$SESSION "$DESKTOP" <"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
+	RV_PIDS+=($!)
+	exec 7>"$RV_TMP/desktop.in"
+	rv_wait_for 5 grep -q '^ready' "$RV_TMP/desktop.out" || fail "fake-desktop ready"
+	mkdir -p "$RV_TMP/home"
+	chown "$U_CTL:" "$RV_TMP/home"
+	setpriv --reuid="$U_CTL" --regid="$U_CTL" --init-groups \
+		env -i PATH=/usr/bin:/bin HOME="$RV_TMP/home" DISPLAY=":$(cat "$RV_TMP/display")" \
+		DBUS_SESSION_BUS_ADDRESS="$SESSION" NO_AT_BRIDGE=1 LANG=C LC_ALL=C \
+		"$APPLET" --test --bus "$RV_BUS" --icon-dir "$RV_SRC/applet/icons" \
+		>"$RV_TMP/applet.out" 2>"$RV_TMP/applet.err" &
+	APPLET_PID=$!
+	RV_PIDS+=($APPLET_PID)
+	# ask COMMAND: fake-desktop's answer lines to $RV_TMP/desk.reply
+	ask() {
+		local n
+		n=$(wc -l <"$RV_TMP/desktop.out")
+		echo "$1" >&7
+		rv_wait_for 5 sh -c "tail -n +$((n + 1)) '$RV_TMP/desktop.out' | grep -q '^\(icon\|menu end\|clicked\|no \|error\|unknown\)'"
+		tail -n +$((n + 1)) "$RV_TMP/desktop.out" >"$RV_TMP/desk.reply"
+	}
+	menu_offers() { ask menu; grep -qx "menu: $1" "$RV_TMP/desk.reply"; }
+	check "applet as $U_CTL: its item is in the panel" rv_wait_for 15 grep -q '^registered' "$RV_TMP/desktop.out"
+	check "applet as $U_CTL: the menu offers 'Connect corp'" rv_wait_for 10 menu_offers "Connect corp"
+	check "applet as $U_CTL runs as that user" [ "$(stat -c %U "/proc/$APPLET_PID")" = "$U_CTL" ]
+	ask "click Connect corp"
+	check "applet as $U_CTL: clicking 'Connect corp'" grep -q '^clicked' "$RV_TMP/desk.reply"
+	check "... polkit allows it: corp comes up" rv_wait_for 10 rv_tunnel_is corp up
+	ask "click Connect lab"
+	check "applet as $U_CTL: clicking 'Connect lab'" grep -q '^clicked' "$RV_TMP/desk.reply"
+	check "... polkit refuses it: a notification says so" \
+		rv_wait_for 10 grep -q '^notify: Could not connect lab | .*net.roamvpn1.control' "$RV_TMP/desktop.out"
+	check "... lab stays down" rv_tunnel_is lab down
+	check "applet as $U_CTL: the menu now offers 'Disconnect corp'" rv_wait_for 10 menu_offers "Disconnect corp"
+	ask "click Disconnect corp"
+	check "... polkit allows it: corp goes down" rv_wait_for 10 rv_tunnel_is corp down
+	grep '^notify:' "$RV_TMP/desktop.out" | sed 's/^/    /'
+	kill "$APPLET_PID" 2>/dev/null
+	exec 7>&-
+else
+	echo "SKIP (section): roamvpn-applet, fake-desktop or Xvfb not available"
+fi
 
 # --- polkit down: the root/AdminGroup rule --------------------------------------------
 kill "$POLKITD_PID"
