@@ -424,6 +424,18 @@ static char *cell_text(const char *s)
 	return safe;
 }
 
+/* Daemon text of several lines (explain): the same, but line breaks stay. */
+static char *block_text(const char *s)
+{
+	char *safe = g_strdup(s);
+
+	for (char *p = safe; *p; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
+			*p = '?';
+	}
+	return safe;
+}
+
 static const char *state_color(const char *state)
 {
 	static const struct { const char *state; const char *sgr; } colors[] = {
@@ -657,6 +669,7 @@ static int cmd_explain(const struct cmd_line *line)
 	const char *ifname = line->n_args ? line->args[0] : NULL;
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GVariant) verdicts = NULL;
+	g_autofree char *safe = NULL;
 	const char *text;
 	int r = call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Explain",
 		     g_variant_new("(s)", ifname ? ifname : ""), &reply);
@@ -690,8 +703,10 @@ static int cmd_explain(const struct cmd_line *line)
 		g_string_free(out, TRUE);
 		return EXIT_OK;
 	}
-	fputs(text, stdout);
-	if (*text && text[strlen(text) - 1] != '\n')
+	/* Link and rule names in it are untrusted bytes (escape sequences included). */
+	safe = block_text(text);
+	fputs(safe, stdout);
+	if (*safe && safe[strlen(safe) - 1] != '\n')
 		putchar('\n');
 	return EXIT_OK;
 }

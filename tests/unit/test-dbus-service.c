@@ -276,8 +276,11 @@ char *rv_manager_explain(const char *ifname, GError **error)
 		g_set_error(error, RV_ERROR, RV_ERROR_NOT_FOUND, "no link '%s'", ifname);
 		return NULL;
 	}
-	return g_strdup_printf("%s: 10-home: SSID excluded\n%s: 50-untrusted-wifi: matched\n",
-			       ifname ? ifname : "wlan0", ifname ? ifname : "wlan0");
+	/* The third line's rule name holds an escape sequence (a file name is any bytes). */
+	return g_strdup_printf("%s: 10-home: SSID excluded\n%s: 50-untrusted-wifi: matched\n"
+			       "%s: 90-\033[2Jred: not reached\n",
+			       ifname ? ifname : "wlan0", ifname ? ifname : "wlan0",
+			       ifname ? ifname : "wlan0");
 }
 
 /* The kill switch is "closed" on wlan0, off elsewhere; no portal anywhere. */
@@ -1159,6 +1162,9 @@ static void test_ctl_commands(void)
 
 	g_assert_cmpint(run_ctl(&out, NULL, "explain", "wlan0", NULL), ==, 0);
 	g_assert_nonnull(strstr(out, "50-untrusted-wifi"));
+	/* No control character from the daemon's text reaches the terminal; lines stay. */
+	g_assert_null(strchr(out, '\033'));
+	g_assert_nonnull(strstr(out, "matched\nwlan0: 90-?[2Jred: not reached\n"));
 	g_clear_pointer(&out, g_free);
 
 	g_assert_cmpint(run_ctl(&out, NULL, "--json", "explain", "wlan0", NULL), ==, 0);
