@@ -63,7 +63,7 @@ RV_BUS_EXTRA='  <policy user="root"><allow send_destination="org.freedesktop.DBu
 rv_start_bus
 dbus-monitor --address "$RV_BUS" --monitor "type='method_call'" >"$RV_TMP/calls.log" 2>&1 &
 RV_PIDS+=($!)
-rv_wait_for 5 grep -q 'member=NameLost' "$RV_TMP/calls.log" || fail "dbus-monitor watches the system bus"
+rv_wait_for 15 grep -q 'member=NameLost' "$RV_TMP/calls.log" || fail "dbus-monitor watches the system bus"
 
 # --- the desktop: Xvfb, a session bus, the panel and notification server ----------
 Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp 3>"$RV_TMP/display" >"$RV_TMP/xvfb.log" 2>&1 &
@@ -129,8 +129,8 @@ shot() {
 	kill -USR2 "$APPLET_PID"
 	if rv_wait_for 5 sh -c "[ \$(grep -c '^--- popup shown' '$RV_TMP/applet.out') -gt $n ]"; then
 		sleep 0.5	# let the X server finish drawing; not an assertion
-		import -display "$DISPLAY" -window root -crop 560x400+0+0 +repage "$RV_TMP/applet-$1.png" &&
-			ok "screenshot of the menu: $1"
+		check "screenshot of the menu: $1" \
+			import -display "$DISPLAY" -window root -crop 560x400+0+0 +repage "$RV_TMP/applet-$1.png"
 		[ -n "${APPLET_SHOTS:-}" ] && cp "$RV_TMP/applet-$1.png" "$APPLET_SHOTS/"
 	else
 		fail "menu popped up for the $1 screenshot"
@@ -192,8 +192,8 @@ check "clicking 'Why?…'" click "Why?…"
 check "the Why? window shows the rule that decided for lan0" \
 	rv_wait_for 10 grep -q '^--- explain shown ".*lan0.*50-untrusted-wire' "$RV_TMP/applet.out"
 sleep 0.5	# drawing, not an assertion
-import -display "$DISPLAY" -window root -crop 640x380+0+0 +repage "$RV_TMP/applet-why.png" &&
-	ok "screenshot of the Why? window"
+check "screenshot of the Why? window" \
+	import -display "$DISPLAY" -window root -crop 640x380+0+0 +repage "$RV_TMP/applet-why.png"
 [ -n "${APPLET_SHOTS:-}" ] && cp "$RV_TMP/applet-why.png" "$APPLET_SHOTS/"
 
 # --- menu items call the daemon: disconnect, pause, resume -------------------------
@@ -288,4 +288,8 @@ check "one call per menu click: Connect 2, Disconnect 2, Pause 1, Resume 1, Open
 
 check "the applet logged no criticals" sh -c "! grep -q 'CRITICAL' '$RV_TMP/applet.err'"
 sed 's/^/    applet: /' "$RV_TMP/applet.err" | grep -v '^    applet: $' | head -20
+if [ "$RV_FAILED" -gt 0 ]; then
+	echo "--- daemon log (tail)"; tail -40 "$RV_TMP/daemon.log"
+	echo "--- applet model (last)"; model 2>/dev/null | sed 's/^/    /'
+fi
 rv_summary
