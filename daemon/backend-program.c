@@ -28,6 +28,7 @@ struct rv_program {
 	gsize n_fatal_lines;
 	guint grace_ms;
 	rv_program_up_fn on_up;
+	rv_program_end_fn on_end;
 	void *user_data;
 
 	struct rv_child *child;
@@ -153,6 +154,8 @@ void rv_secret_free(char *secret)
 
 static void program_free(struct rv_program *p)
 {
+	if (p->on_end)
+		p->on_end(p->user_data);
 	g_clear_handle_id(&p->up_timer, g_source_remove);
 	g_queue_clear_full(&p->output, g_free);
 	rv_tunnel_config_free(p->config);
@@ -345,6 +348,8 @@ int rv_program_start(struct rv_tunnel *t, const struct rv_link *trigger,
 	if (!found) {
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "%s is not installed (%s not found)",
 			    spec->name, spec->argv[0]);
+		if (spec->on_end)
+			spec->on_end(spec->user_data);
 		return -ENOENT;
 	}
 	p = g_new0(struct rv_program, 1);
@@ -357,6 +362,7 @@ int rv_program_start(struct rv_tunnel *t, const struct rv_link *trigger,
 	p->n_fatal_lines = spec->n_fatal_lines;
 	p->grace_ms = spec->stop_grace_ms ? spec->stop_grace_ms : DEFAULT_GRACE_MS;
 	p->on_up = spec->on_up;
+	p->on_end = spec->on_end;
 	p->user_data = spec->user_data;
 	p->up_timeout_s = spec->up_timeout_s;
 	g_queue_init(&p->output);

@@ -50,6 +50,9 @@ struct rv_program;
  * environment (untrusted bytes), net may be changed (e.g. net->banner). */
 typedef void (*rv_program_up_fn)(struct rv_program *program, struct rv_tunnel_net *net,
 				 GHashTable *env, void *user_data);
+/* The run is over (failed, stopped, or never started): once, before the run is
+ * freed; a plugin removes what it left for the program (a secrets file). */
+typedef void (*rv_program_end_fn)(void *user_data);
 
 struct rv_program_spec {
 	const char *name;		/* "vpnc": log lines and messages */
@@ -66,6 +69,7 @@ struct rv_program_spec {
 	guint up_timeout_s;		/* 0: wait as long as the program runs */
 	guint stop_grace_ms;		/* 0: 5000 */
 	rv_program_up_fn on_up;		/* may be NULL */
+	rv_program_end_fn on_end;	/* may be NULL */
 	void *user_data;
 };
 

@@ -19,8 +19,11 @@
  * needed), the virtual IP installed on that device, updown with dns_handler, vici on
  * a private socket, and a start script that loads a swanctl.conf whose child starts
  * at once with roamvpn-hook as its updown. The secrets are in that swanctl.conf
- * (0600, root's, hex-encoded so no quoting matters), which is removed once the
- * tunnel is up and rewritten at every start.
+ * (0600, root's, hex-encoded so no quoting matters), which is removed as soon as
+ * charon has loaded it (the tunnel is up) and on every other end of the run (failed,
+ * stopped, never started), and rewritten at every start. The directory is the
+ * daemon's state directory (where the hook's socket is), never /tmp: without it the
+ * start fails.
  * Limits: charon keeps a fixed pid file (/var/run/charon.pid), so this does not run
  * beside another charon (a system strongSwan); client certificates are not done.
  */
@@ -206,13 +209,29 @@ static char *hex(const char *text)
 	return g_string_free(out, FALSE);
 }
 
-/* STATE/ipsec-NAME: next to the hook's socket, root's. */
+/* STATE/ipsec-NAME: next to the hook's socket, root's. NULL when the daemon has no
+ * state directory (no hook server): the secrets never go to a shared /tmp. */
 static char *state_dir(const char *tunnel)
 {
 	const char *sock = rv_hook_server_path();
-	g_autofree char *base = sock ? g_path_get_dirname(sock) : g_strdup(g_get_tmp_dir());
+	g_autofree char *base = sock ? g_path_get_dirname(sock) : NULL;
 
-	return g_strdup_printf("%s/ipsec-%s", base, tunnel);
+	return base ? g_strdup_printf("%s/ipsec-%s", base, tunnel) : NULL;
+}
+
+/* Removes the secrets file; every end of a run comes here (or to ipsec_up). */
+static void remove_secrets(const struct ipsec_config *c)
+{
+	g_autofree char *dir = state_dir(c->tunnel);
+	g_autofree char *swanctl = dir ? g_strdup_printf("%s/swanctl.conf", dir) : NULL;
+
+	if (swanctl)
+		g_unlink(swanctl);
+}
+
+static void ipsec_end(void *data)
+{
+	remove_secrets(data);
 }
 
 static bool write_file(const char *path, const char *text, GError **error)
@@ -302,14 +321,12 @@ static char *swanctl_conf(const struct ipsec_config *c, const char *updown)
 static void ipsec_up(struct rv_program *p, struct rv_tunnel_net *net, GHashTable *env, void *data)
 {
 	const struct ipsec_config *c = data;
-	g_autofree char *dir = state_dir(c->tunnel);
-	g_autofree char *swanctl = g_strdup_printf("%s/swanctl.conf", dir);
 
 	g_free(net->ifname);
 	net->ifname = g_strdup(IPSEC_DEVICE);
 	if (net->routes->len == 0)
 		g_ptr_array_add(net->routes, g_strdup("0.0.0.0/0"));
-	g_unlink(swanctl);
+	remove_secrets(c);
 }
 
 #define ARG(...) g_ptr_array_add(argv, g_strdup_printf(__VA_ARGS__))
@@ -333,6 +350,7 @@ static int ipsec_start(struct rv_tunnel *t, const void *config, const struct rv_
 		.n_fatal_lines = G_N_ELEMENTS(ipsec_fatal_lines),
 		.up_timeout_s = UP_TIMEOUT_S,
 		.on_up = ipsec_up,
+		.on_end = ipsec_end,
 		.user_data = (void *)config,
 	};
 	int ret;
@@ -342,6 +360,11 @@ static int ipsec_start(struct rv_tunnel *t, const void *config, const struct rv_
 		return -EINVAL;
 	}
 	dir = state_dir(c->tunnel);
+	if (!dir) {
+		g_set_error(error, RV_ERROR, RV_ERROR_FAILED,
+			    "no state directory for strongSwan's files (roamvpnd's hook server is not running)");
+		return -ENOENT;
+	}
 	if (!swanctl) {
 		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "swanctl is not installed (strongswan-swanctl)");
 		return -ENOENT;
@@ -360,17 +383,17 @@ static int ipsec_start(struct rv_tunnel *t, const void *config, const struct rv_
 	secrets = swanctl_conf(c, updown);
 	ret = write_file(conf_path, conf, error) && write_file(swanctl_path, secrets, error) ? 0 : -EIO;
 	explicit_bzero(secrets, strlen(secrets));
-	if (ret < 0)
+	if (ret < 0) {
+		g_unlink(swanctl_path);
 		return ret;
+	}
 	ARG("env");
 	ARG("STRONGSWAN_CONF=%s", conf_path);
 	ARG(CHARON_PROGRAM);
 	g_ptr_array_add(argv, NULL);
 	spec.argv = (char **)argv->pdata;
-	ret = rv_program_start(t, trigger, &spec, error);
-	if (ret < 0)
-		g_unlink(swanctl_path);
-	return ret;
+	/* From here every end of the run removes the secrets (on_end), a failed start too. */
+	return rv_program_start(t, trigger, &spec, error);
 }
 
 #undef ARG

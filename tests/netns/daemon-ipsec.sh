@@ -6,7 +6,7 @@
 # no ESP, so both sides use kernel-libipsec (ESP in UDP through a TUN device).
 # The rule brings the tunnel up on link up; the virtual IP is on ipsec0, the DNS server
 # in resolv.conf, a ping reaches a host behind the responder; the secrets file is gone
-# once up and the password is in no command line, environment or log; link down
+# once up and after a refused start, and the password is in no command line, environment or log; link down
 # restores resolv.conf byte for byte; a wrong password is named and not retried; a
 # pre-shared key works too; --check refuses bad [ipsec] sections.
 # charon keeps a fixed pid file (/var/run/charon.pid): the responder and roamvpnd
@@ -191,6 +191,10 @@ else
 	fail "LastError after a wrong password: '$(field LastError)'"
 fi
 check "charon stopped after the refusal" rv_wait_for 10 gone charon
+# The run's directory stays (strongswan.conf, so this cannot pass on a wrong path);
+# the secrets file does not outlive a failed start.
+check "the secrets file is gone after the refusal (its directory is still there)" \
+	sh -c "[ -f '$RV_TMP/state/ipsec-corp/strongswan.conf' ] && [ ! -e '$RV_TMP/state/ipsec-corp/swanctl.conf' ]"
 ip -n "$C" link set lan0 down
 ip -n "$C" link set lan0 up
 sleep 7	# two backoff steps (BackoffInitialMs=3000) in which a retry would come
