@@ -278,14 +278,41 @@ bool rv_portal_judge(const char *answer, size_t len, const char *expect, char **
 	return false;
 }
 
+char *rv_portal_login_url(const char *probe_url, const char *location)
+{
+	g_autofree char *absolute = NULL;
+	g_autoptr(GUri) uri = NULL;
+	const char *scheme;
+
+	if (!location || !*location || !probe_url)
+		return NULL;
+	/* A relative Location ("/login") is allowed by HTTP: it is relative to the probe. */
+	absolute = g_uri_resolve_relative(probe_url, location, G_URI_FLAGS_NONE, NULL);
+	uri = absolute ? g_uri_parse(absolute, G_URI_FLAGS_NONE, NULL) : NULL;
+	if (!uri)
+		return NULL;
+	scheme = g_uri_get_scheme(uri);
+	/* Only a web page: never file:, smb: or another scheme's handler, and no
+	 * "http://bank.example@portal/" disguise. */
+	if ((g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0) ||
+	    !g_uri_get_host(uri) || !*g_uri_get_host(uri) || g_uri_get_userinfo(uri))
+		return NULL;
+	return g_uri_to_string(uri);
+}
+
 static void finish_response(struct probe_link *p)
 {
 	g_autofree char *location = NULL;
+	g_autofree char *login = NULL;
 	g_autofree char *detail = NULL;
 	bool online = rv_portal_judge(p->response->str, p->response->len, cfg.expect, &location,
 				      &detail);
 
-	set_result(p, online ? P_ONLINE : P_PORTAL, location, detail);
+	login = rv_portal_login_url(cfg.url, location);
+	if (location && !login)
+		g_debug("portal check on %s: redirect to %s is not a web page; not shown", p->ifname,
+			location);
+	set_result(p, online ? P_ONLINE : P_PORTAL, login, detail);
 }
 
 static void read_done(GObject *source, GAsyncResult *result, gpointer data)

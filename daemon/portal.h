@@ -46,5 +46,10 @@ int rv_portal_open_window(const char *ifname, GError **error);
  * ASCII, at most 1024 bytes) or NULL; both for the caller to free. */
 bool rv_portal_judge(const char *answer, size_t len, const char *expect, char **location,
 		     char **detail);
+/* The login page a redirect names, as something to show and to hand to a browser:
+ * location (untrusted, from the network) resolved against the probe's URL, kept only
+ * when it is http:// or https:// with a host and no user part. NULL otherwise; for
+ * the caller to free. */
+char *rv_portal_login_url(const char *probe_url, const char *location);
 /* Lines for explain; NULL when the link has no portal state. */
 char *rv_portal_explain(const char *ifname);

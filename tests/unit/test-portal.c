@@ -93,10 +93,44 @@ static void test_hostile(void)
 	}
 }
 
+struct login_case {
+	const char *probe, *location, *want;	/* want NULL: refused */
+};
+
+static const struct login_case login_cases[] = {
+	{ "http://10.82.0.2/check", "http://10.0.0.1:8080/login?u=x", "http://10.0.0.1:8080/login?u=x" },
+	{ "http://10.82.0.2/check", "https://portal.example/", "https://portal.example/" },
+	{ "http://10.82.0.2/check", "/login?u=x", "http://10.82.0.2/login?u=x" },
+	{ "http://10.82.0.2:8080/a/check", "login", "http://10.82.0.2:8080/a/login" },
+	{ "http://10.82.0.2/check", "//portal.example/x", "http://portal.example/x" },
+	{ "http://10.82.0.2/check", "file:///etc/shadow", NULL },
+	{ "http://10.82.0.2/check", "smb://evil.example/share", NULL },
+	{ "http://10.82.0.2/check", "javascript:alert(1)", NULL },
+	{ "http://10.82.0.2/check", "http://bank.example@evil.example/", NULL },
+	{ "http://10.82.0.2/check", "http:///nohost", NULL },
+	{ "http://10.82.0.2/check", "", NULL },
+	{ "http://10.82.0.2/check", NULL, NULL },
+};
+
+/* A redirect's Location, from the network, becomes the login page shown on D-Bus and
+ * handed to a browser by the applet: only an absolute web address. */
+static void test_login_url(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(login_cases); i++) {
+		const struct login_case *c = &login_cases[i];
+		g_autofree char *got = rv_portal_login_url(c->probe, c->location);
+
+		g_test_message("%s + %s -> %s", c->probe, c->location ? c->location : "(null)",
+			       got ? got : "(refused)");
+		g_assert_cmpstr(got, ==, c->want);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/portal/judge", test_judge);
 	g_test_add_func("/portal/hostile", test_hostile);
+	g_test_add_func("/portal/login-url", test_login_url);
 	return g_test_run();
 }
