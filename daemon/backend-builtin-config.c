@@ -5,7 +5,9 @@
  * [Tunnel] Backend=builtin file carrying the same sections; --check and start()
  * both use it, so a value --check accepts is the value the engine gets. wg-quick's
  * DNS= is split as wg-quick does: addresses are servers, the rest search domains.
- * Keys are never echoed (they are secrets); other values are.
+ * The keys are one table (wg_keys, applied per section by rv_ini_apply_section,
+ * case-insensitive as wg-quick is); a [Peer] fills its own struct. Keys are never
+ * echoed (they are secrets); other values are.
  */
 #include "config.h"
 
@@ -102,210 +104,209 @@ bool rv_wg_config_equal(const struct rv_wg_config *a, const struct rv_wg_config 
 
 /* --- values ------------------------------------------------------------------- */
 
-static bool key_is(const struct rv_ini_entry *e, const char *name)
+/* [Interface] fills the config and, for DNS=, two lists merged into [Tunnel]'s. */
+struct interface_parse {
+	struct rv_wg_config wg;
+	GStrvBuilder *dns, *domains;
+};
+
+/* An item of Address= or AllowedIPs= (field: GPtrArray * of char *). */
+static bool parse_cidr(const struct rv_ini_value *v, void *field)
 {
-	return g_ascii_strcasecmp(e->key, name) == 0;
-}
-
-static bool parse_cidr_list(const char *path, const struct rv_ini_entry *e, GPtrArray *out,
-			    GPtrArray *errors)
-{
-	g_auto(GStrv) items = rv_split_list(e->value, ",");
-	bool ok = true;
-
-	for (int i = 0; items[i]; i++) {
-		if (!rv_cidr_valid(items[i])) {
-			rv_ini_error(errors, path, e->line,
-				     "%s=: '%s' is not an address or ADDRESS/PREFIX", e->key, items[i]);
-			ok = false;
-			continue;
-		}
-		g_ptr_array_add(out, g_strdup(items[i]));
-	}
-	return ok;
-}
-
-static bool parse_int(const char *path, const struct rv_ini_entry *e, guint64 min, guint64 max,
-		      int *out, GPtrArray *errors)
-{
-	guint64 v;
-
-	if (!g_ascii_string_to_unsigned(e->value, 10, 0, max, &v, NULL) || v < min) {
-		rv_ini_error(errors, path, e->line, "%s=: '%s' is not a number from %" PRIu64
-			     " to %" PRIu64, e->key, e->value, (uint64_t)min, (uint64_t)max);
+	if (!rv_cidr_valid(v->value)) {
+		rv_ini_value_error(v, "%s=: '%s' is not an address or ADDRESS/PREFIX", v->entry->key, v->value);
 		return false;
 	}
-	*out = (int)v;
+	g_ptr_array_add(*(GPtrArray **)field, g_strdup(v->value));
 	return true;
 }
 
-static bool parse_key(const char *path, const struct rv_ini_entry *e, char **out, GPtrArray *errors)
+/* An item of DNS=, as wg-quick splits it: addresses are servers, anything else a
+ * search domain. */
+static bool parse_dns(const struct rv_ini_value *v, void *field)
 {
-	if (wg_key_valid(e->value)) {
-		*out = g_strdup(e->value);
-		return true;
+	struct interface_parse *p = v->target;
+	int family;
+
+	if (rv_ip_valid(v->value, &family))
+		g_strv_builder_add(p->dns, v->value);
+	else if (rv_domain_valid(v->value))
+		g_strv_builder_add(p->domains, v->value);
+	else {
+		rv_ini_value_error(v, "DNS=: '%s' is neither an address nor a domain", v->value);
+		return false;
 	}
+	return true;
+}
+
+/* An int field within the row's rv_ini_uint_range. */
+static bool parse_int(const struct rv_ini_value *v, void *field)
+{
+	const struct rv_ini_uint_range *r = v->key->data;
+	guint64 n;
+
+	if (!g_ascii_string_to_unsigned(v->value, 10, 0, r->max, &n, NULL) || n < r->min) {
+		rv_ini_value_error(v, "%s=: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+				   v->entry->key, v->value, (uint64_t)r->min, (uint64_t)r->max);
+		return false;
+	}
+	*(int *)field = (int)n;
+	return true;
+}
+
+static const struct rv_ini_uint_range mtu_range = { 576, 65535, NULL };
+static const struct rv_ini_uint_range port_range = { 0, 65535, NULL };
+
+static bool parse_keepalive(const struct rv_ini_value *v, void *field)
+{
+	if (g_ascii_strcasecmp(v->value, "off") == 0)
+		return true;
+	return parse_int(v, field);
+}
+
+/* PrivateKey=, PublicKey=, PresharedKey= (field: char **). */
+static bool parse_key(const struct rv_ini_value *v, void *field)
+{
+	if (wg_key_valid(v->value))
+		return rv_ini_parse_string(v, field);
 	/* Never echo the value: it may be a (mistyped) private key. */
-	rv_ini_error(errors, path, e->line, "%s= is not a base64-encoded 32-byte key (see wg genkey)",
-		     e->key);
+	rv_ini_value_error(v, "%s= is not a base64-encoded 32-byte key (see wg genkey)", v->entry->key);
 	return false;
 }
 
-/* "host:port", "[v6]:port", already validated by rv_endpoint_valid(). */
-static void split_endpoint(const char *text, char **host, guint16 *port)
+static bool parse_fwmark(const struct rv_ini_value *v, void *field)
 {
-	const char *colon = strrchr(text, ':');
+	bool hex = g_ascii_strncasecmp(v->value, "0x", 2) == 0;
+	guint64 n;
 
-	*port = (guint16)g_ascii_strtoull(colon + 1, NULL, 10);
-	if (text[0] == '[')
-		*host = g_strndup(text + 1, (gsize)(colon - text - 2));
-	else
-		*host = g_strndup(text, (gsize)(colon - text));
+	if (g_ascii_strcasecmp(v->value, "off") == 0) {
+		*(guint32 *)field = 0;
+	} else if (g_ascii_string_to_unsigned(v->value + (hex ? 2 : 0), hex ? 16 : 10, 0, G_MAXUINT32,
+					       &n, NULL)) {
+		*(guint32 *)field = (guint32)n;
+	} else {
+		rv_ini_value_error(v, "FwMark=: '%s' is not off or a 32-bit number", v->value);
+		return false;
+	}
+	return true;
 }
+
+/* wg-quick: Table=off adds no routes. Other tables are the daemon's choice
+ * (routes.c), so only the value's form is checked (field: bool table_off). */
+static bool parse_table(const struct rv_ini_value *v, void *field)
+{
+	guint64 n;
+	bool name = v->value[0] != '\0';
+
+	for (const char *c = v->value; *c; c++)
+		name = name && (g_ascii_isalnum(*c) || *c == '_' || *c == '-');
+	if (!name && !g_ascii_string_to_unsigned(v->value, 10, 0, G_MAXUINT32, &n, NULL)) {
+		rv_ini_value_error(v, "Table=: '%s' is not off, auto, a number or a table name", v->value);
+		return false;
+	}
+	*(bool *)field = g_ascii_strcasecmp(v->value, "off") == 0;
+	return true;
+}
+
+/* Keys wg-quick knows that roamvpn refuses; they set nothing. */
+static bool parse_save_config(const struct rv_ini_value *v, void *field)
+{
+	if (g_ascii_strcasecmp(v->value, "false") == 0)
+		return true;
+	rv_ini_value_error(v, "SaveConfig=%s: roamvpn never writes tunnel files; remove it", v->value);
+	return false;
+}
+
+static bool refuse_shell_hook(const struct rv_ini_value *v, void *field)
+{
+	rv_ini_value_error(v, "%s= is a shell command line and roamvpn never runs those; "
+			   "remove it (DNS= and routes are applied by roamvpn, "
+			   "or write an exec tunnel)", v->entry->key);
+	return false;
+}
+
+/* "host:port", "[v6]:port" (field: the peer's endpoint_host; the port beside it). */
+static bool parse_endpoint(const struct rv_ini_value *v, void *field)
+{
+	struct rv_wg_peer *peer = v->target;
+	g_autofree char *why = NULL;
+	const char *colon;
+
+	if (!rv_endpoint_valid(v->value, &why)) {
+		rv_ini_value_error(v, "Endpoint=: '%s' %s", v->value, why);
+		return false;
+	}
+	colon = strrchr(v->value, ':');
+	peer->endpoint_port = (guint16)g_ascii_strtoull(colon + 1, NULL, 10);
+	g_free(peer->endpoint_host);
+	if (v->value[0] == '[')
+		peer->endpoint_host = g_strndup(v->value + 1, (gsize)(colon - v->value - 2));
+	else
+		peer->endpoint_host = g_strndup(v->value, (gsize)(colon - v->value));
+	return true;
+}
+
+/* --- the keys ------------------------------------------------------------------ */
+
+/* wg-quick compares names case-insensitively (RV_INI_APPLY_CASE_INSENSITIVE).
+ * Address=, DNS= and AllowedIPs= are comma lists that may repeat (wg-quick adds
+ * them up); every other key is set once. */
+#define LIST (RV_INI_LIST | RV_INI_LIST_COMMA | RV_INI_LIST_EMPTY_OK)
+#define IFACE(key, parse, field, flags, data) \
+	RV_INI_KEY("Interface", key, parse, struct interface_parse, field, flags, data)
+#define PEER(key, parse, field, flags, data) \
+	RV_INI_KEY("Peer", key, parse, struct rv_wg_peer, field, flags, data)
+static const struct rv_ini_key wg_keys[] = {
+	IFACE("PrivateKey", parse_key, wg.private_key, RV_INI_ONCE | RV_INI_SECRET | RV_INI_REQUIRED, NULL),
+	IFACE("Address", parse_cidr, wg.addresses, LIST, NULL),
+	IFACE("DNS", parse_dns, dns, LIST, NULL),
+	IFACE("MTU", parse_int, wg.mtu, RV_INI_ONCE, &mtu_range),
+	IFACE("ListenPort", parse_int, wg.listen_port, RV_INI_ONCE, &port_range),
+	IFACE("FwMark", parse_fwmark, wg.fwmark, RV_INI_ONCE, NULL),
+	IFACE("Table", parse_table, wg.table_off, RV_INI_ONCE, NULL),
+	IFACE("SaveConfig", parse_save_config, wg, RV_INI_ONCE, NULL),
+	IFACE("PreUp", refuse_shell_hook, wg, RV_INI_ONCE, NULL),
+	IFACE("PostUp", refuse_shell_hook, wg, RV_INI_ONCE, NULL),
+	IFACE("PreDown", refuse_shell_hook, wg, RV_INI_ONCE, NULL),
+	IFACE("PostDown", refuse_shell_hook, wg, RV_INI_ONCE, NULL),
+	PEER("PublicKey", parse_key, public_key, RV_INI_ONCE | RV_INI_REQUIRED, NULL),
+	PEER("PresharedKey", parse_key, preshared_key, RV_INI_ONCE | RV_INI_SECRET, NULL),
+	PEER("Endpoint", parse_endpoint, endpoint_host, RV_INI_ONCE, NULL),
+	PEER("AllowedIPs", parse_cidr, allowed_ips, LIST, NULL),
+	PEER("PersistentKeepalive", parse_keepalive, keepalive, RV_INI_ONCE, &port_range),
+	RV_INI_KEYS_END
+};
+#undef PEER
+#undef IFACE
+#undef LIST
 
 /* --- sections ----------------------------------------------------------------- */
 
-static bool wg_interface(struct rv_tunnel_config *cfg, struct rv_wg_config *wg,
-			 const struct rv_ini_section *s, GStrvBuilder *dns, GStrvBuilder *domains,
-			 GPtrArray *errors)
-{
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	const char *path = cfg->path;
-	bool ok = true;
-
-	for (guint i = 0; i < s->entries->len; i++) {
-		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-
-		if (key_is(e, "Address")) {
-			ok = parse_cidr_list(path, e, wg->addresses, errors) && ok;
-		} else if (key_is(e, "DNS")) {
-			/* As wg-quick: addresses are servers, anything else a search domain. */
-			g_auto(GStrv) items = rv_split_list(e->value, ",");
-			int family;
-
-			for (int j = 0; items[j]; j++) {
-				if (rv_ip_valid(items[j], &family))
-					g_strv_builder_add(dns, items[j]);
-				else if (rv_domain_valid(items[j]))
-					g_strv_builder_add(domains, items[j]);
-				else {
-					rv_ini_error(errors, path, e->line,
-						     "DNS=: '%s' is neither an address nor a domain", items[j]);
-					ok = false;
-				}
-			}
-		} else if (!rv_key_once(seen, path, e, errors)) {
-			ok = false;
-		} else if (key_is(e, "PrivateKey")) {
-			ok = parse_key(path, e, &wg->private_key, errors) && ok;
-		} else if (key_is(e, "MTU")) {
-			ok = parse_int(path, e, 576, 65535, &wg->mtu, errors) && ok;
-		} else if (key_is(e, "ListenPort")) {
-			ok = parse_int(path, e, 0, 65535, &wg->listen_port, errors) && ok;
-		} else if (key_is(e, "FwMark")) {
-			bool hex = g_ascii_strncasecmp(e->value, "0x", 2) == 0;
-			guint64 v;
-
-			if (g_ascii_strcasecmp(e->value, "off") == 0) {
-				wg->fwmark = 0;
-			} else if (g_ascii_string_to_unsigned(e->value + (hex ? 2 : 0), hex ? 16 : 10, 0,
-							       G_MAXUINT32, &v, NULL)) {
-				wg->fwmark = (guint32)v;
-			} else {
-				rv_ini_error(errors, path, e->line,
-					     "FwMark=: '%s' is not off or a 32-bit number", e->value);
-				ok = false;
-			}
-		} else if (key_is(e, "Table")) {
-			guint64 v;
-			bool name = e->value[0] != '\0';
-
-			for (const char *c = e->value; *c; c++)
-				name = name && (g_ascii_isalnum(*c) || *c == '_' || *c == '-');
-			if (!name && !g_ascii_string_to_unsigned(e->value, 10, 0, G_MAXUINT32, &v, NULL)) {
-				rv_ini_error(errors, path, e->line,
-					     "Table=: '%s' is not off, auto, a number or a table name",
-					     e->value);
-				ok = false;
-			}
-			/* wg-quick: Table=off adds no routes. Other tables are the daemon's
-			 * choice (routes.c). */
-			wg->table_off = g_ascii_strcasecmp(e->value, "off") == 0;
-		} else if (key_is(e, "SaveConfig")) {
-			if (g_ascii_strcasecmp(e->value, "false") != 0) {
-				rv_ini_error(errors, path, e->line,
-					     "SaveConfig=%s: roamvpn never writes tunnel files; remove it",
-					     e->value);
-				ok = false;
-			}
-		} else if (key_is(e, "PreUp") || key_is(e, "PostUp") || key_is(e, "PreDown") ||
-			   key_is(e, "PostDown")) {
-			rv_ini_error(errors, path, e->line,
-				     "%s= is a shell command line and roamvpn never runs those; "
-				     "remove it (DNS= and routes are applied by roamvpn, "
-				     "or write an exec tunnel)", e->key);
-			ok = false;
-		} else {
-			rv_ini_unknown_key(errors, path, e, "Interface", NULL);
-			ok = false;
-		}
-	}
-	if (!wg->private_key && !g_hash_table_contains(seen, "privatekey")) {
-		rv_ini_error(errors, path, s->line, "[Interface] has no PrivateKey=");
-		ok = false;
-	}
-	return ok;
-}
-
+/* A [Peer]: its keys, then whether its PublicKey= names a peer already defined. */
 static bool wg_peer(struct rv_tunnel_config *cfg, struct rv_wg_config *wg,
 		    const struct rv_ini_section *s, GHashTable *public_keys, GPtrArray *errors)
 {
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	struct rv_wg_peer *peer = g_new0(struct rv_wg_peer, 1);
-	const char *path = cfg->path;
-	bool ok = true;
+	bool ok;
 
 	peer->allowed_ips = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(wg->peers, peer);
+	ok = rv_ini_apply_section(cfg->path, s, wg_keys, peer, RV_INI_APPLY_CASE_INSENSITIVE, errors);
+	if (!peer->public_key)
+		return ok;
 	for (guint i = 0; i < s->entries->len; i++) {
 		const struct rv_ini_entry *e = g_ptr_array_index(s->entries, i);
-		g_autofree char *why = NULL;
 
-		if (key_is(e, "AllowedIPs")) {
-			ok = parse_cidr_list(path, e, peer->allowed_ips, errors) && ok;
-		} else if (!rv_key_once(seen, path, e, errors)) {
-			ok = false;
-		} else if (key_is(e, "PublicKey")) {
-			if (!parse_key(path, e, &peer->public_key, errors)) {
-				ok = false;
-			} else if (g_hash_table_contains(public_keys, e->value)) {
-				rv_ini_error(errors, path, e->line,
-					     "PublicKey= repeated: this peer is already defined at line %d",
-					     GPOINTER_TO_INT(g_hash_table_lookup(public_keys, e->value)));
-				ok = false;
-			} else {
-				g_hash_table_insert(public_keys, e->value, GINT_TO_POINTER(e->line));
-			}
-		} else if (key_is(e, "PresharedKey")) {
-			ok = parse_key(path, e, &peer->preshared_key, errors) && ok;
-		} else if (key_is(e, "Endpoint")) {
-			if (!rv_endpoint_valid(e->value, &why)) {
-				rv_ini_error(errors, path, e->line, "Endpoint=: '%s' %s", e->value, why);
-				ok = false;
-			} else {
-				split_endpoint(e->value, &peer->endpoint_host, &peer->endpoint_port);
-			}
-		} else if (key_is(e, "PersistentKeepalive")) {
-			if (g_ascii_strcasecmp(e->value, "off") != 0)
-				ok = parse_int(path, e, 0, 65535, &peer->keepalive, errors) && ok;
-		} else {
-			rv_ini_unknown_key(errors, path, e, "Peer", NULL);
-			ok = false;
+		if (g_ascii_strcasecmp(e->key, "PublicKey") != 0)
+			continue;
+		if (g_hash_table_contains(public_keys, peer->public_key)) {
+			rv_ini_error(errors, cfg->path, e->line,
+				     "PublicKey= repeated: this peer is already defined at line %d",
+				     GPOINTER_TO_INT(g_hash_table_lookup(public_keys, peer->public_key)));
+			return false;
 		}
-	}
-	if (!g_hash_table_contains(seen, "publickey")) {
-		rv_ini_error(errors, path, s->line, "[Peer] has no PublicKey=");
-		ok = false;
+		g_hash_table_insert(public_keys, peer->public_key, GINT_TO_POINTER(e->line));
+		break;
 	}
 	return ok;
 }
@@ -327,7 +328,8 @@ struct rv_wg_config *rv_wg_config_parse(struct rv_tunnel_config *cfg, GPtrArray 
 	g_autoptr(GStrvBuilder) domains = g_strv_builder_new();
 	g_autoptr(GHashTable) public_keys = g_hash_table_new(g_str_hash, g_str_equal);
 	const struct rv_ini_section *interface = NULL;
-	struct rv_wg_config *wg = g_new0(struct rv_wg_config, 1);
+	struct interface_parse p = { .dns = dns, .domains = domains };
+	struct rv_wg_config *wg = &p.wg;
 	bool ok = true;
 
 	wg->ifname = g_strdup(cfg->interface ? cfg->interface : cfg->name);
@@ -349,7 +351,8 @@ struct rv_wg_config *rv_wg_config_parse(struct rv_tunnel_config *cfg, GPtrArray 
 				continue;
 			}
 			interface = s;
-			ok = wg_interface(cfg, wg, s, dns, domains, errors) && ok;
+			ok = rv_ini_apply_section(cfg->path, s, wg_keys, &p, RV_INI_APPLY_CASE_INSENSITIVE,
+						  errors) && ok;
 		} else if (g_ascii_strcasecmp(s->name, "Peer") == 0) {
 			ok = wg_peer(cfg, wg, s, public_keys, errors) && ok;
 		} else if (cfg->wg_quick) {
@@ -379,6 +382,8 @@ struct rv_wg_config *rv_wg_config_parse(struct rv_tunnel_config *cfg, GPtrArray 
 		cfg->dns = builder_end_or_null(dns);
 	if (!cfg->domains)
 		cfg->domains = builder_end_or_null(domains);
+	/* The parsed config outlives this frame; the builders do not. */
+	wg = g_memdup2(&p.wg, sizeof(p.wg));
 	if (!ok) {
 		rv_wg_config_free(wg);
 		return NULL;

@@ -67,35 +67,6 @@ static bool ini_has_secret(const struct rv_ini *ini)
 	return false;
 }
 
-/* Split a list on commas (wg-quick) or blanks ([Tunnel]); empty items dropped. */
-char **rv_split_list(const char *value, const char *separators)
-{
-	g_auto(GStrv) parts = g_strsplit_set(value, separators, -1);
-	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
-
-	for (int i = 0; parts[i]; i++) {
-		g_strstrip(parts[i]);
-		if (parts[i][0])
-			g_strv_builder_add(out, parts[i]);
-	}
-	return g_strv_builder_end(out);
-}
-
-bool rv_key_once(GHashTable *seen, const char *path, const struct rv_ini_entry *e,
-		 GPtrArray *errors)
-{
-	g_autofree char *lower = g_ascii_strdown(e->key, -1);
-	gpointer first = g_hash_table_lookup(seen, lower);
-
-	if (first) {
-		rv_ini_error(errors, path, e->line, "%s= repeated (first at line %d)",
-			     e->key, GPOINTER_TO_INT(first));
-		return false;
-	}
-	g_hash_table_insert(seen, g_steal_pointer(&lower), GINT_TO_POINTER(e->line));
-	return true;
-}
-
 /* --- [Tunnel] ----------------------------------------------------------------- */
 
 static int compare_names(gconstpointer a, gconstpointer b);

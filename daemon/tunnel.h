@@ -48,14 +48,8 @@ GHashTable *rv_tunnel_configs_load_dir(const char *dir, GPtrArray *errors);
  * can still be checked for unknown tunnels when a tunnel file has errors. */
 GHashTable *rv_tunnel_config_names(const char *dir);
 
-/* Split a list on any of separators, items trimmed, empty ones dropped. */
-char **rv_split_list(const char *value, const char *separators);
 /* Does a key name a secret ("*password*", "*secret*", PrivateKey, PresharedKey)? */
 bool rv_key_is_secret(const char *key);
-/* Report a key given twice in one section: seen maps lower-case key -> first line
- * (g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)). */
-bool rv_key_once(GHashTable *seen, const char *path, const struct rv_ini_entry *e,
-		 GPtrArray *errors);
 
 enum rv_tunnel_state {
 	RV_TUNNEL_DOWN,		/* not running, not wanted or paused */

@@ -227,7 +227,8 @@ static void test_wg_quick_errors(void)
 	assert_errors("wg0.conf", WG_IFACE "SaveConfig = true\n", 0600, (const char *[]){
 		"wg0.conf:3: SaveConfig=true: roamvpn never writes tunnel files; remove it", NULL });
 	assert_errors("wg0.conf", WG_IFACE "Bogus = 1\nMTU = 1400\nMTU = 1420\n", 0600, (const char *[]){
-		"wg0.conf:3: unknown key Bogus= in [Interface]",
+		"wg0.conf:3: unknown key Bogus= in [Interface] (known: PrivateKey, Address, DNS, MTU, "
+		"ListenPort, FwMark, Table, SaveConfig, PreUp, PostUp, PreDown, PostDown)",
 		"wg0.conf:5: MTU= repeated (first at line 4)", NULL });
 	assert_errors("wg0.conf", WG_IFACE "[Interface]\nPrivateKey = " PRIV1 "\n[Server]\n", 0600,
 		(const char *[]){
@@ -257,7 +258,8 @@ static void test_wg_quick_errors(void)
 		"wg0.conf:5: Endpoint=: 'bad_host!:1' is not a valid host name or address",
 		"wg0.conf:6: AllowedIPs=: '10.1.0.0/40' is not an address or ADDRESS/PREFIX",
 		"wg0.conf:7: PersistentKeepalive=: '99999' is not a number from 0 to 65535",
-		"wg0.conf:8: unknown key Foo= in [Peer]", NULL });
+		"wg0.conf:8: unknown key Foo= in [Peer] (known: PublicKey, PresharedKey, Endpoint, "
+		"AllowedIPs, PersistentKeepalive)", NULL });
 	assert_errors("wg0.conf", WG_IFACE "[Peer]\nPublicKey = " PUB2 "\n[Peer]\nPublicKey = " PUB2 "\n",
 		      0600, (const char *[]){
 		"wg0.conf:6: PublicKey= repeated: this peer is already defined at line 4", NULL });
