@@ -609,6 +609,32 @@ static bool builtin_config_equal(const void *a, const void *b)
 }
 
 /* The engine's TUN: [Tunnel] Interface=, else named after the tunnel. */
+/* Each peer's Endpoint= (UDP); once up, also the address the engine reports it
+ * talks to ("host:port", "[v6]:port": a name it resolved itself). */
+static void builtin_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct rv_wg_config *wg = config;
+	const char *colon = net && net->endpoint ? strrchr(net->endpoint, ':') : NULL;
+	guint64 port;
+
+	for (guint i = 0; wg && wg->peers && i < wg->peers->len; i++) {
+		const struct rv_wg_peer *p = g_ptr_array_index(wg->peers, i);
+
+		if (p->endpoint_host)
+			rv_server_add(out, p->endpoint_host, RV_SERVER_UDP, p->endpoint_port);
+	}
+	if (colon && g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL)) {
+		const char *text = net->endpoint;
+		g_autofree char *host = text[0] == '[' && colon > text + 1 && colon[-1] == ']'
+			? g_strndup(text + 1, (gsize)(colon - text - 2))
+			: g_strndup(text, (gsize)(colon - text));
+		g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host);
+
+		if (addr)
+			rv_server_add(out, host, RV_SERVER_UDP, (guint16)port);
+	}
+}
+
 static const char *builtin_device(const struct rv_tunnel_config *cfg)
 {
 	const struct rv_wg_config *wg = cfg->parsed;
@@ -672,4 +698,5 @@ const struct rv_backend rv_backend_builtin = {
 	.device = builtin_device,
 	.start = builtin_start,
 	.stop = builtin_stop,
+	.servers = builtin_servers,
 };

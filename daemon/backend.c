@@ -54,6 +54,74 @@ const char *rv_backend_device(const struct rv_tunnel_config *cfg)
 	return device ? device : cfg->interface;
 }
 
+static void server_free(gpointer p)
+{
+	struct rv_server *s = p;
+
+	g_free(s->host);
+	g_free(s);
+}
+
+void rv_server_add(GPtrArray *out, const char *host, enum rv_server_proto proto, guint16 port)
+{
+	struct rv_server *s;
+
+	if (!host || !*host)
+		return;
+	s = g_new0(struct rv_server, 1);
+	s->host = g_strdup(host);
+	s->proto = proto;
+	s->port = port;
+	g_ptr_array_add(out, s);
+}
+
+void rv_server_add_ipsec(GPtrArray *out, const char *host, bool cisco)
+{
+	rv_server_add(out, host, RV_SERVER_UDP, 500);
+	rv_server_add(out, host, RV_SERVER_UDP, 4500);
+	if (cisco)
+		rv_server_add(out, host, RV_SERVER_UDP, 10000);
+	rv_server_add(out, host, RV_SERVER_ESP, 0);
+}
+
+GPtrArray *rv_servers_new(void)
+{
+	return g_ptr_array_new_with_free_func(server_free);
+}
+
+void rv_servers_copy(GPtrArray *out, const GPtrArray *from)
+{
+	for (guint i = 0; from && i < from->len; i++) {
+		const struct rv_server *s = g_ptr_array_index(from, i);
+
+		rv_server_add(out, s->host, s->proto, s->port);
+	}
+}
+
+bool rv_servers_equal(const GPtrArray *a, const GPtrArray *b)
+{
+	guint n = a ? a->len : 0;
+
+	if (n != (b ? b->len : 0))
+		return false;
+	for (guint i = 0; i < n; i++) {
+		const struct rv_server *x = g_ptr_array_index(a, i), *y = g_ptr_array_index(b, i);
+
+		if (!g_str_equal(x->host, y->host) || x->proto != y->proto || x->port != y->port)
+			return false;
+	}
+	return true;
+}
+
+GPtrArray *rv_backend_servers(const struct rv_tunnel_config *cfg, const struct rv_tunnel_net *net)
+{
+	GPtrArray *out = rv_servers_new();
+
+	if (cfg && cfg->ops && cfg->ops->servers && (cfg->parsed || !cfg->ops->parse))
+		cfg->ops->servers(cfg->parsed, net, out);
+	return out;
+}
+
 static void plugin_error(GPtrArray *errors, const char *path, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 

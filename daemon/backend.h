@@ -15,6 +15,12 @@
  *                  restarted. (The [Tunnel] keys are compared by the caller.)
  *   device()       the interface the backend will bring up, if it knows it before
  *                  start (the manager keeps tunnel devices out of the network view).
+ *   servers()      the servers the tunnel talks to (host, protocol, port), from the
+ *                  parsed struct alone: the kill switch lets exactly these out of a
+ *                  closed link. parse() gathers what it needs (a file the section
+ *                  names is read there, with rv_ini_read_file(), never later); a
+ *                  backend without servers() declares none (exec) and its tunnel
+ *                  cannot pass a closed kill switch.
  *   start()        with that parsed struct. Returns 0 when it has begun (the tunnel
  *                  is STARTING) and later calls rv_tunnel_report_up() or
  *                  rv_tunnel_report_down(); a negative errno with *error set if it
@@ -51,7 +57,15 @@
 #include "tunnel.h"
 
 /* Bump when struct rv_backend or a function plugins call changes. */
-#define RV_BACKEND_ABI 1
+#define RV_BACKEND_ABI 2
+
+/* A server a tunnel talks to (servers()). */
+enum rv_server_proto { RV_SERVER_UDP, RV_SERVER_TCP, RV_SERVER_ESP, RV_SERVER_GRE };
+struct rv_server {
+	char *host;		/* a name or an address, as configured */
+	enum rv_server_proto proto;
+	guint16 port;		/* 0 for ESP and GRE */
+};
 
 struct rv_backend {
 	const char *name;
@@ -73,6 +87,10 @@ struct rv_backend {
 	/* Programs start() runs (NULL-terminated, may be NULL): --check says which one
 	 * is not installed. */
 	const char *const *programs;
+	/* Appends the servers the tunnel talks to (rv_server_add) from config, parse()'s
+	 * result. net is what the backend reported when the tunnel came up (a name it
+	 * resolved itself), or NULL. Called on the main loop, often: no I/O. May be NULL. */
+	void (*servers)(const void *config, const struct rv_tunnel_net *net, GPtrArray *out);
 };
 
 /* backend.c: the registry. */
@@ -91,6 +109,19 @@ int rv_backend_load_plugins(const char *dir, GPtrArray *errors);
 /* The device a tunnel brings up, if known before start: the backend's device(),
  * else [Tunnel] Interface=, else NULL. */
 const char *rv_backend_device(const struct rv_tunnel_config *cfg);
+/* The servers a tunnel talks to (struct rv_server *, freed with the array): its
+ * backend's servers(), or none. net: the tunnel's reported net while up, or NULL. */
+GPtrArray *rv_backend_servers(const struct rv_tunnel_config *cfg, const struct rv_tunnel_net *net);
+/* For servers(): append one server (nothing for an empty host); and IKE (UDP 500),
+ * NAT-T (UDP 4500), with cisco Cisco's UDP 10000, and ESP to host. */
+void rv_server_add(GPtrArray *out, const char *host, enum rv_server_proto proto, guint16 port);
+void rv_server_add_ipsec(GPtrArray *out, const char *host, bool cisco);
+/* For a backend that keeps servers it gathered at parse: an empty list, a copy of
+ * each of from's appended to out, and whether two lists (either may be NULL) hold
+ * the same servers in the same order. */
+GPtrArray *rv_servers_new(void);
+void rv_servers_copy(GPtrArray *out, const GPtrArray *from);
+bool rv_servers_equal(const GPtrArray *a, const GPtrArray *b);
 
 /* The compiled-in backends (backend-exec.c, backend-builtin.c). */
 extern const struct rv_backend rv_backend_exec;

@@ -1,7 +1,8 @@
 /* killswitch.c - the kill switch's nftables table "inet roamvpn" (see killswitch.h).
  *
  * Owns: which links are guarded and why, the endpoints each guarded link lets
- * through (from the tunnel files, names resolved here), the table text and its
+ * through (the tunnel's backend names them, servers() in backend.h: this file never
+ * reads a tunnel's files; names are resolved here), the table text and its
  * installation through libnftables. Everything is rebuilt from that state and
  * installed as one transaction ("add; delete; define"), so the kernel never holds
  * half a switch, and only when the text changed.
@@ -22,6 +23,7 @@
 #include <nftables/libnftables.h>
 
 #include "error.h"
+#include "backend.h"
 #include "events.h"
 #include "killswitch.h"
 #include "policy.h"
@@ -31,15 +33,8 @@
 #define RETRY_FAILED_S 10
 #define NFT_FAMILY_TABLE "inet " RV_KILLSWITCH_TABLE
 
-enum proto { P_UDP, P_TCP, P_ESP, P_GRE };
-static const char *const proto_names[] = { [P_UDP] = "udp", [P_TCP] = "tcp",
-					     [P_ESP] = "esp", [P_GRE] = "gre" };
-
-struct endpoint {
-	char *host;		/* as written: a name or an address */
-	enum proto proto;
-	guint16 port;		/* 0 for ESP and GRE */
-};
+static const char *const proto_names[] = { [RV_SERVER_UDP] = "udp", [RV_SERVER_TCP] = "tcp",
+					     [RV_SERVER_ESP] = "esp", [RV_SERVER_GRE] = "gre" };
 
 struct guarded {
 	char *ifname;
@@ -77,14 +72,6 @@ static bool building;		/* inside build_table(): lookups it starts count there */
 
 static void rebuild(void);
 
-static void endpoint_free(gpointer p)
-{
-	struct endpoint *e = p;
-
-	g_free(e->host);
-	g_free(e);
-}
-
 static void guarded_free(gpointer p)
 {
 	struct guarded *g = p;
@@ -109,193 +96,24 @@ static void name_cache_free(gpointer p)
 	g_free(c);
 }
 
-/* --- endpoints from tunnel files, one reader per backend (a table) ------------- */
+/* --- endpoints: what the tunnel's backend says it talks to (servers()) ---------- */
 
-static void add_endpoint(GPtrArray *out, const char *host, enum proto proto, guint16 port)
-{
-	struct endpoint *e;
-
-	if (!host || !*host)
-		return;
-	e = g_new0(struct endpoint, 1);
-	e->host = g_strdup(host);
-	e->proto = proto;
-	e->port = port;
-	g_ptr_array_add(out, e);
-}
-
-/* "host:port", "[v6]:port" (wg-quick Endpoint=). */
-static bool split_host_port(const char *text, char **host, guint16 *port)
-{
-	const char *colon = strrchr(text, ':');
-	guint64 v;
-
-	if (!colon || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &v, NULL))
-		return false;
-	if (text[0] == '[' && colon > text + 1 && colon[-1] == ']')
-		*host = g_strndup(text + 1, (gsize)(colon - text - 2));
-	else
-		*host = g_strndup(text, (gsize)(colon - text));
-	*port = (guint16)v;
-	return **host != '\0';
-}
-
-static const char *section_value(const struct rv_ini *ini, const char *section, const char *key)
-{
-	const struct rv_ini_section *s = rv_ini_find_section(ini, section);
-	const struct rv_ini_entry *e = s ? rv_ini_find_entry(s, key) : NULL;
-
-	return e && *e->value ? e->value : NULL;
-}
-
-static void builtin_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	for (guint i = 0; i < cfg->ini->sections->len; i++) {
-		const struct rv_ini_section *s = g_ptr_array_index(cfg->ini->sections, i);
-		const struct rv_ini_entry *e;
-		g_autofree char *host = NULL;
-		guint16 port;
-
-		if (!g_str_equal(s->name, "Peer") || !(e = rv_ini_find_entry(s, "Endpoint")))
-			continue;
-		if (split_host_port(e->value, &host, &port))
-			add_endpoint(out, host, P_UDP, port);
-	}
-}
-
-/* IKE, NAT-T (and Cisco's UDP 10000 for vpnc), ESP. */
-static void ipsec_host(const char *host, GPtrArray *out, bool cisco)
-{
-	add_endpoint(out, host, P_UDP, 500);
-	add_endpoint(out, host, P_UDP, 4500);
-	if (cisco)
-		add_endpoint(out, host, P_UDP, 10000);
-	add_endpoint(out, host, P_ESP, 0);
-}
-
-static void vpnc_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	const char *gateway = section_value(cfg->ini, "vpnc", "Gateway");
-	const char *config = section_value(cfg->ini, "vpnc", "Config");
-
-	if (!gateway && config) {
-		/* vpnc.conf: "IPSec gateway HOST" */
-		g_autofree char *text = NULL;
-
-		if (g_file_get_contents(config, &text, NULL, NULL)) {
-			g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-
-			for (int i = 0; lines[i]; i++) {
-				char *line = g_strstrip(lines[i]);
-
-				if (g_str_has_prefix(line, "IPSec gateway "))
-					ipsec_host(g_strstrip(line + strlen("IPSec gateway ")), out, true);
-			}
-		}
-		return;
-	}
-	ipsec_host(gateway, out, true);
-}
-
-static void strongswan_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	ipsec_host(section_value(cfg->ini, "ipsec", "Server"), out, false);
-}
-
-static void pptp_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	const char *server = section_value(cfg->ini, "pptp", "Server");
-
-	add_endpoint(out, server, P_TCP, 1723);
-	add_endpoint(out, server, P_GRE, 0);
-}
-
-/* openconnect: the HTTPS server and its DTLS channel on the same port. */
-static void openconnect_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	const char *server = section_value(cfg->ini, "openconnect", "Server");
-	g_autoptr(GUri) uri = NULL;
-	g_autofree char *with_scheme = NULL;
-	guint16 port;
-
-	if (!server)
-		return;
-	with_scheme = strstr(server, "://") ? g_strdup(server) : g_strdup_printf("https://%s", server);
-	uri = g_uri_parse(with_scheme, G_URI_FLAGS_NONE, NULL);
-	if (!uri || !g_uri_get_host(uri))
-		return;
-	port = g_uri_get_port(uri) > 0 ? (guint16)g_uri_get_port(uri) : 443;
-	add_endpoint(out, g_uri_get_host(uri), P_TCP, port);
-	add_endpoint(out, g_uri_get_host(uri), P_UDP, port);
-}
-
-/* openvpn .ovpn: "remote HOST [PORT [PROTO]]", "proto", "port". */
-static void openvpn_endpoints(const struct rv_tunnel_config *cfg, GPtrArray *out)
-{
-	const char *config = section_value(cfg->ini, "openvpn", "Config");
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	enum proto proto = P_UDP;
-	guint64 port = 1194;
-
-	if (!config || !g_file_get_contents(config, &text, NULL, NULL))
-		return;
-	lines = g_strsplit(text, "\n", -1);
-	for (int i = 0; lines[i]; i++) {
-		g_auto(GStrv) w = g_strsplit_set(g_strstrip(lines[i]), " \t", 4);
-
-		if (w[0] && g_str_equal(w[0], "proto") && w[1])
-			proto = g_str_has_prefix(w[1], "tcp") ? P_TCP : P_UDP;
-		if (w[0] && g_str_equal(w[0], "port") && w[1])
-			g_ascii_string_to_unsigned(w[1], 10, 1, 65535, &port, NULL);
-	}
-	for (int i = 0; lines[i]; i++) {
-		g_auto(GStrv) w = g_strsplit_set(lines[i], " \t", 4);
-		guint64 p = port;
-		enum proto pr = proto;
-
-		if (!w[0] || !g_str_equal(w[0], "remote") || !w[1])
-			continue;
-		if (w[2])
-			g_ascii_string_to_unsigned(w[2], 10, 1, 65535, &p, NULL);
-		if (w[2] && w[3])
-			pr = g_str_has_prefix(w[3], "tcp") ? P_TCP : P_UDP;
-		add_endpoint(out, w[1], pr, (guint16)p);
-	}
-}
-
-static const struct {
-	const char *backend;
-	void (*read)(const struct rv_tunnel_config *cfg, GPtrArray *out);
-} endpoint_readers[] = {
-	{ "builtin", builtin_endpoints },
-	{ "vpnc", vpnc_endpoints },
-	{ "pptp", pptp_endpoints },
-	{ "ipsec", strongswan_endpoints },
-	{ "openconnect", openconnect_endpoints },
-	{ "openvpn", openvpn_endpoints },
-};
-
+/* The backend's answer from its parsed configuration (never the tunnel's files:
+ * this runs on the main loop); once up, with what the backend reported. */
 static GPtrArray *tunnel_endpoints(const struct rv_tunnel *t)
 {
-	GPtrArray *out = g_ptr_array_new_with_free_func(endpoint_free);
-
-	if (!t || !t->config || !t->config->ini)
-		return out;
-	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_readers); i++)
-		if (g_str_equal(t->config->backend, endpoint_readers[i].backend))
-			endpoint_readers[i].read(t->config, out);
-	return out;
+	if (!t)
+		return rv_servers_new();
+	return rv_backend_servers(t->config, t->state == RV_TUNNEL_UP ? t->net : NULL);
 }
 
 GPtrArray *rv_killswitch_endpoints(const struct rv_tunnel_config *cfg)
 {
-	struct rv_tunnel t = { .config = (struct rv_tunnel_config *)cfg };
-	g_autoptr(GPtrArray) eps = tunnel_endpoints(&t);
+	g_autoptr(GPtrArray) eps = rv_backend_servers(cfg, NULL);
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; i < eps->len; i++) {
-		const struct endpoint *e = g_ptr_array_index(eps, i);
+		const struct rv_server *e = g_ptr_array_index(eps, i);
 
 		if (e->port)
 			g_ptr_array_add(out, g_strdup_printf("%s %s %u", proto_names[e->proto], e->host, e->port));
@@ -426,7 +244,7 @@ static bool tunnel_has_names(const struct rv_tunnel *t)
 	g_autoptr(GPtrArray) eps = tunnel_endpoints(t);
 
 	for (guint i = 0; i < eps->len; i++) {
-		const struct endpoint *e = g_ptr_array_index(eps, i);
+		const struct rv_server *e = g_ptr_array_index(eps, i);
 		g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(e->host);
 
 		if (!addr)
@@ -482,32 +300,19 @@ static void append_endpoint_rules(GString *out, const struct rv_tunnel *t)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	for (guint i = 0; i < eps->len; i++) {
-		const struct endpoint *e = g_ptr_array_index(eps, i);
+		const struct rv_server *e = g_ptr_array_index(eps, i);
 		const char *numeric[2];
 		const char *const *addrs = host_addresses(e->host, numeric, true);
 
 		for (int a = 0; addrs && addrs[a]; a++) {
 			const char *family = strchr(addrs[a], ':') ? "ip6" : "ip";
 
-			if (e->proto == P_UDP || e->proto == P_TCP)
+			if (e->proto == RV_SERVER_UDP || e->proto == RV_SERVER_TCP)
 				append_line_once(out, seen, g_strdup_printf("\t\t%s daddr %s %s dport %u accept\n",
 						 family, addrs[a], proto_names[e->proto], e->port));
 			else
 				append_line_once(out, seen, g_strdup_printf("\t\t%s daddr %s meta l4proto %s accept\n",
 						 family, addrs[a], proto_names[e->proto]));
-		}
-	}
-	/* What the backend reports it talks to (a name it resolved itself). */
-	if (t && t->net && t->net->endpoint && g_str_equal(t->config->backend, "builtin")) {
-		g_autofree char *host = NULL;
-		guint16 port;
-
-		if (split_host_port(t->net->endpoint, &host, &port)) {
-			g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(host);
-
-			if (addr)
-				append_line_once(out, seen, g_strdup_printf("\t\t%s daddr %s udp dport %u accept\n",
-						 strchr(host, ':') ? "ip6" : "ip", host, port));
 		}
 	}
 }
@@ -565,7 +370,7 @@ static char *build_table(void)
 		for (guint j = 0; j < eps->len; j++) {
 			const char *numeric[2];
 
-			host_addresses(((struct endpoint *)g_ptr_array_index(eps, j))->host, numeric, true);
+			host_addresses(((struct rv_server *)g_ptr_array_index(eps, j))->host, numeric, true);
 		}
 	}
 	building = false;
@@ -713,7 +518,7 @@ static void on_event(enum rv_event_kind kind, const void *object, void *user_dat
 		g_hash_table_insert(up_seen, g_strdup(t->name), GSIZE_TO_POINTER((gsize)t->up_since_mono));
 
 		for (guint i = 0; i < eps->len; i++) {
-			const struct endpoint *e = g_ptr_array_index(eps, i);
+			const struct rv_server *e = g_ptr_array_index(eps, i);
 			g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(e->host);
 			struct name_cache *c = g_hash_table_lookup(names, e->host);
 
@@ -939,7 +744,7 @@ char *rv_killswitch_explain(const char *ifname)
 			       RV_KILLSWITCH_TABLE);
 	g_string_append_printf(out, "    allowed out of %s: DHCP, IPv6 ND/RS", g->ifname);
 	for (guint i = 0; i < eps->len; i++) {
-		const struct endpoint *e = g_ptr_array_index(eps, i);
+		const struct rv_server *e = g_ptr_array_index(eps, i);
 		const char *numeric[2];
 		const char *const *addrs = host_addresses(e->host, numeric, false);
 		g_autofree char *shown = g_strescape(e->host, NULL);

@@ -61,8 +61,9 @@ const char *rv_killswitch_state(const char *ifname);
 char *rv_killswitch_reason(const char *ifname);
 /* Lines of what the switch lets out of the link now, for explain. NULL when off. */
 char *rv_killswitch_explain(const char *ifname);
-/* What a tunnel file lets through a closed switch, as "udp HOST PORT", "tcp HOST
- * PORT", "esp HOST", "gre HOST" (hosts as written); for tests and explain. */
+/* What a tunnel lets through a closed switch (its backend's servers(), from the
+ * parsed configuration), as "udp HOST PORT", "tcp HOST PORT", "esp HOST", "gre HOST"
+ * (hosts as written); for tests. */
 GPtrArray *rv_killswitch_endpoints(const struct rv_tunnel_config *cfg);
 /* Is the table installed (by us or left by a predecessor)? */
 bool rv_killswitch_installed(void);

@@ -165,6 +165,15 @@ static void *ipsec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	return c;
 }
 
+/* IKEv2 (UDP 500), NAT-T (UDP 4500) and ESP to Server=. */
+static void ipsec_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct ipsec_config *c = config;
+
+	(void)net;
+	rv_server_add_ipsec(out, c->server, false);
+}
+
 static const char *ipsec_device(const struct rv_tunnel_config *cfg)
 {
 	return cfg->parsed ? IPSEC_DEVICE : NULL;
@@ -410,6 +419,7 @@ static const struct rv_backend ipsec_backend = {
 	.start = ipsec_start,
 	.stop = rv_program_stop,
 	.programs = ipsec_programs,
+	.servers = ipsec_servers,
 };
 
 G_MODULE_EXPORT void roamvpn_plugin_init(void);

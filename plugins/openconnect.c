@@ -188,6 +188,27 @@ static void *openconnect_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	return c;
 }
 
+/* The HTTPS server (TCP, 443 unless Server= names a port) and its DTLS channel
+ * (UDP, the same port). */
+static void openconnect_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct openconnect_config *c = config;
+	g_autoptr(GUri) uri = NULL;
+	g_autofree char *with_scheme = NULL;
+	guint16 port;
+
+	(void)net;
+	if (!c->server)
+		return;
+	with_scheme = strstr(c->server, "://") ? g_strdup(c->server) : g_strdup_printf("https://%s", c->server);
+	uri = g_uri_parse(with_scheme, G_URI_FLAGS_NONE, NULL);
+	if (!uri || !g_uri_get_host(uri))
+		return;
+	port = g_uri_get_port(uri) > 0 ? (guint16)g_uri_get_port(uri) : 443;
+	rv_server_add(out, g_uri_get_host(uri), RV_SERVER_TCP, port);
+	rv_server_add(out, g_uri_get_host(uri), RV_SERVER_UDP, port);
+}
+
 static const char *openconnect_device(const struct rv_tunnel_config *cfg)
 {
 	const struct openconnect_config *c = cfg->parsed;
@@ -270,6 +291,7 @@ static const struct rv_backend openconnect_backend = {
 	.start = openconnect_start,
 	.stop = rv_program_stop,
 	.programs = openconnect_programs,
+	.servers = openconnect_servers,
 };
 
 G_MODULE_EXPORT void roamvpn_plugin_init(void);

@@ -42,6 +42,7 @@ struct openvpn_config {
 	char *config_path;	/* Config= */
 	char *username, *password;
 	char *ifname;		/* [Tunnel] Interface=, or NULL: the .ovpn's dev */
+	GPtrArray *remotes;	/* struct rv_server *: the .ovpn's remote lines, read at parse */
 };
 
 static void openvpn_free_config(void *data)
@@ -54,6 +55,8 @@ static void openvpn_free_config(void *data)
 	g_free(c->username);
 	rv_secret_free(c->password);
 	g_free(c->ifname);
+	if (c->remotes)
+		g_ptr_array_unref(c->remotes);
 	g_free(c);
 }
 
@@ -62,7 +65,8 @@ static bool openvpn_config_equal(const void *a, const void *b)
 	const struct openvpn_config *x = a, *y = b;
 
 	return !g_strcmp0(x->config_path, y->config_path) && !g_strcmp0(x->username, y->username) &&
-	       !g_strcmp0(x->password, y->password) && !g_strcmp0(x->ifname, y->ifname);
+	       !g_strcmp0(x->password, y->password) && !g_strcmp0(x->ifname, y->ifname) &&
+	       rv_servers_equal(x->remotes, y->remotes);
 }
 
 /* --- parsing ------------------------------------------------------------------ */
@@ -117,6 +121,52 @@ static const struct rv_ini_key openvpn_keys[] = {
 };
 #undef KEY
 
+/* The servers the .ovpn names: "remote HOST [PORT [PROTO]]", with "proto" and
+ * "port" as defaults (udp 1194). Read once here, safely (a regular file, bounded,
+ * never blocking); inline keys in it are wiped with the text. */
+static bool read_remotes(struct openvpn_config *c, GPtrArray *errors)
+{
+	char *text = NULL;
+	gsize len = 0;
+	g_auto(GStrv) lines = NULL;
+	enum rv_server_proto proto = RV_SERVER_UDP;
+	guint64 port = 1194;
+	int r = rv_ini_read_file(c->config_path, &text, &len, errors);
+
+	if (r == -ENOENT)
+		rv_ini_error(errors, c->config_path, 0, "%s", g_strerror(ENOENT));
+	if (r < 0)
+		return false;
+	lines = g_strsplit(text, "\n", -1);
+	explicit_bzero(text, len);
+	g_free(text);
+	for (int i = 0; lines[i]; i++) {
+		g_auto(GStrv) w = g_strsplit_set(g_strstrip(lines[i]), " \t", 4);
+
+		if (w[0] && g_str_equal(w[0], "proto") && w[1])
+			proto = g_str_has_prefix(w[1], "tcp") ? RV_SERVER_TCP : RV_SERVER_UDP;
+		if (w[0] && g_str_equal(w[0], "port") && w[1])
+			g_ascii_string_to_unsigned(w[1], 10, 1, 65535, &port, NULL);
+	}
+	c->remotes = rv_servers_new();
+	for (int i = 0; lines[i]; i++) {
+		g_auto(GStrv) w = g_strsplit_set(lines[i], " \t", 4);
+		guint64 p = port;
+		enum rv_server_proto pr = proto;
+
+		if (!w[0] || !g_str_equal(w[0], "remote") || !w[1])
+			continue;
+		if (w[2])
+			g_ascii_string_to_unsigned(w[2], 10, 1, 65535, &p, NULL);
+		if (w[2] && w[3])
+			pr = g_str_has_prefix(w[3], "tcp") ? RV_SERVER_TCP : RV_SERVER_UDP;
+		rv_server_add(c->remotes, w[1], pr, (guint16)p);
+	}
+	for (int i = 0; lines[i]; i++)
+		explicit_bzero(lines[i], strlen(lines[i]));
+	return true;
+}
+
 static void *openvpn_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
 	const struct rv_ini_section *s = NULL;
@@ -135,11 +185,21 @@ static void *openvpn_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 		ok = false;
 	}
 	c->ifname = g_strdup(cfg->interface);
+	if (ok && c->config_path && !read_remotes(c, errors))
+		ok = false;
 	if (!ok) {
 		openvpn_free_config(c);
 		return NULL;
 	}
 	return c;
+}
+
+static void openvpn_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct openvpn_config *c = config;
+
+	(void)net;
+	rv_servers_copy(out, c->remotes);
 }
 
 static const char *openvpn_device(const struct rv_tunnel_config *cfg)
@@ -239,6 +299,7 @@ static const struct rv_backend openvpn_backend = {
 	.start = openvpn_start,
 	.stop = rv_program_stop,
 	.programs = openvpn_programs,
+	.servers = openvpn_servers,
 };
 
 G_MODULE_EXPORT void roamvpn_plugin_init(void);

@@ -183,6 +183,16 @@ static void *pptp_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	return c;
 }
 
+/* PPTP's control connection (TCP 1723) and its GRE data. */
+static void pptp_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct pptp_config *c = config;
+
+	(void)net;
+	rv_server_add(out, c->server, RV_SERVER_TCP, 1723);
+	rv_server_add(out, c->server, RV_SERVER_GRE, 0);
+}
+
 static const char *pptp_device(const struct rv_tunnel_config *cfg)
 {
 	const struct pptp_config *c = cfg->parsed;
@@ -332,6 +342,7 @@ static const struct rv_backend pptp_backend = {
 	.start = pptp_start,
 	.stop = rv_program_stop,
 	.programs = pptp_programs,
+	.servers = pptp_servers,
 };
 
 G_MODULE_EXPORT void roamvpn_plugin_init(void);

@@ -48,6 +48,7 @@ struct vpnc_config {
 	guint local_port, dpd_idle;
 	bool have_local_port, have_dpd_idle;
 	char *ifname;		/* the device vpnc creates */
+	GPtrArray *config_servers;	/* Config='s "IPSec gateway" lines, read at parse */
 };
 
 static void vpnc_free_config(void *data)
@@ -68,6 +69,8 @@ static void vpnc_free_config(void *data)
 	g_free(c->domain);
 	g_free(c->vendor);
 	g_free(c->ifname);
+	if (c->config_servers)
+		g_ptr_array_unref(c->config_servers);
 	g_free(c);
 }
 
@@ -82,7 +85,8 @@ static bool vpnc_config_equal(const void *a, const void *b)
 	       !g_strcmp0(x->pfs, y->pfs) && !g_strcmp0(x->domain, y->domain) &&
 	       !g_strcmp0(x->vendor, y->vendor) && x->have_local_port == y->have_local_port &&
 	       x->local_port == y->local_port && x->have_dpd_idle == y->have_dpd_idle &&
-	       x->dpd_idle == y->dpd_idle && !g_strcmp0(x->ifname, y->ifname);
+	       x->dpd_idle == y->dpd_idle && !g_strcmp0(x->ifname, y->ifname) &&
+	       rv_servers_equal(x->config_servers, y->config_servers);
 }
 
 /* --- parsing ------------------------------------------------------------------ */
@@ -164,6 +168,33 @@ static const struct rv_ini_key vpnc_keys[] = {
 };
 #undef KEY
 
+/* The gateway(s) a Config= file names ("IPSec gateway HOST"), for servers(): read
+ * once here, safely (a regular file, bounded, never blocking), and wiped (the file
+ * holds the group secret and the password). */
+static bool read_config_gateways(struct vpnc_config *c, GPtrArray *errors)
+{
+	char *text = NULL;
+	gsize len = 0;
+	int r = rv_ini_read_file(c->config_path, &text, &len, errors);
+
+	if (r == -ENOENT)
+		rv_ini_error(errors, c->config_path, 0, "%s", g_strerror(ENOENT));
+	if (r < 0)
+		return false;
+	c->config_servers = rv_servers_new();
+	for (char *line = text, *next; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line = g_strstrip(line);
+		if (g_str_has_prefix(line, "IPSec gateway "))
+			rv_server_add_ipsec(c->config_servers, g_strstrip(line + strlen("IPSec gateway ")), true);
+	}
+	explicit_bzero(text, len);
+	g_free(text);
+	return true;
+}
+
 static void *vpnc_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
 	bool ok = true;
@@ -182,6 +213,8 @@ static void *vpnc_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 				     "use one or the other");
 			ok = false;
 		}
+		if (c->config_path && !read_config_gateways(c, errors))
+			ok = false;
 	} else {
 		static const struct { const char *key; size_t offset; } required[] = {
 			{ "Gateway", offsetof(struct vpnc_config, gateway) },
@@ -207,6 +240,16 @@ static void *vpnc_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 		return NULL;
 	}
 	return c;
+}
+
+/* IKE, NAT-T, Cisco's UDP 10000 and ESP to the gateway (inline or Config='s). */
+static void vpnc_servers(const void *config, const struct rv_tunnel_net *net, GPtrArray *out)
+{
+	const struct vpnc_config *c = config;
+
+	(void)net;
+	rv_server_add_ipsec(out, c->gateway, true);
+	rv_servers_copy(out, c->config_servers);
 }
 
 static const char *vpnc_device(const struct rv_tunnel_config *cfg)
@@ -343,6 +386,7 @@ static const struct rv_backend vpnc_backend = {
 	.start = vpnc_start,
 	.stop = rv_program_stop,
 	.programs = vpnc_programs,
+	.servers = vpnc_servers,
 };
 
 G_MODULE_EXPORT void roamvpn_plugin_init(void);
