@@ -143,7 +143,7 @@ DebounceMs=200
 BackoffInitialMs=3000
 PortalProbe=http://10.82.0.2/check
 PortalTimeoutMs=15000
-PortalWindowSec=15
+PortalWindowSec=40
 EOF
 ( umask 077; cat >"$RV_TMP/etc/tunnels/$TUN.conf" <<EOF
 [Interface]
@@ -249,12 +249,15 @@ check "the tunnel still waits (no retry loop): down, no LastError" sh -c "[ \"\$
 
 # --- a login window that is not used closes again ----------------------------------------------
 out=$("$ROAMVPNCTL" --bus "$RV_BUS" portal cafe0 2>&1)
-check "roamvpnctl portal cafe0 opens a window ($out)" sh -c "echo '$out' | grep -q 'Login window open for 15 s'"
+check "roamvpnctl portal cafe0 opens a window ($out)" sh -c "echo '$out' | grep -q 'Login window open for 40 s'"
 check "Link.KillSwitch = login-window" rv_wait_for 15 link_prop_is KillSwitch login-window
 check "window: HTTP passes (the café's redirect answers)" sh -c "timeout 20 ip netns exec $L curl -s -m 15 -o /dev/null -w '%{http_code} %{redirect_url}' http://10.82.0.2/ | grep -q '302 http://10.81.0.1:8080/login'"
 check "window: DNS to the café's resolver passes" dns_ok 10.81.0.1
 check "window: other TCP still blocked" tcp_blocked 10.82.0.2 9000 1000
-check "window times out: the switch closes again (36 s)" rv_wait_for 36 link_prop_is KillSwitch closed
+# The checks above prove something only if the window was still open while they ran
+# (40 s is a bound for a loaded machine, not a speed being measured).
+check "... the window was still open during those checks" link_prop_is KillSwitch login-window
+check "window times out: the switch closes again (60 s)" rv_wait_for 60 link_prop_is KillSwitch closed
 check "... the login page is blocked again" http_blocked http://10.81.0.1:8080/login
 check "... still a portal, the tunnel still down" sh -c "[ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json links | jq -r '.[] | select(.Name == \"cafe0\") | .Portal')\" = portal ] && [ \"\$(\"$ROAMVPNCTL\" --bus '$RV_BUS' --json tunnels | jq -r '.[] | select(.Name == \"$TUN\") | .State')\" = down ]"
 
