@@ -216,16 +216,24 @@ static int managed_objects(const char *iface, GPtrArray **objects)
 	return EXIT_OK;
 }
 
-/* Tunnels and links from one call: with thousands of links the reply is large. */
-static int managed_tunnels_and_links(GPtrArray **tunnels, GPtrArray **links)
+/* What status shows, from one call: every tunnel and only the links that matter
+ * (the daemon picks them, see GetStatus in docs/manager-api.txt); n_links is how
+ * many links there are in all. With thousands of links, fetching every Link
+ * object took seconds; `links` still lists them all. */
+static int status_objects(GPtrArray **tunnels, GPtrArray **links, guint32 *n_links)
 {
 	g_autoptr(GVariant) reply = NULL;
-	int r = call(RV_DBUS_PATH, OBJECT_MANAGER_IFACE, "GetManagedObjects", NULL, &reply);
+	int r = call(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "GetStatus", NULL, &reply);
 
 	if (r != EXIT_OK)
 		return r;
+	if (!g_variant_is_of_type(reply, G_VARIANT_TYPE("(a{oa{sa{sv}}}u)"))) {
+		g_printerr(_("Unexpected reply from roamvpnd\n"));
+		return EXIT_FAILURE_;
+	}
 	*tunnels = objects_of(reply, RV_DBUS_TUNNEL_IFACE);
 	*links = objects_of(reply, RV_DBUS_LINK_IFACE);
+	g_variant_get_child(reply, 1, "u", n_links);
 	return EXIT_OK;
 }
 
@@ -590,10 +598,11 @@ static int cmd_status(const struct cmd_line *line)
 	g_autoptr(GVariant) mgr = NULL;
 	g_autoptr(GPtrArray) tunnels = NULL;
 	g_autoptr(GPtrArray) links = NULL;
+	guint32 n_links = 0;
 	int r;
 
 	if ((r = get_all(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, &mgr)) ||
-	    (r = managed_tunnels_and_links(&tunnels, &links)))
+	    (r = status_objects(&tunnels, &links, &n_links)))
 		return r;
 
 	if (ctl.json) {
@@ -626,6 +635,12 @@ static int cmd_status(const struct cmd_line *line)
 		printf("%s\n", _("No tunnels configured."));
 	putchar('\n');
 	print_link_table(links);
+	if (n_links > links->len)
+		printf(ngettext("\n%u other link without a rule, address, Wi-Fi or tunnel; "
+				"`roamvpnctl links` lists all.\n",
+				"\n%u other links without a rule, address, Wi-Fi or tunnel; "
+				"`roamvpnctl links` lists all.\n", n_links - links->len),
+		       n_links - links->len);
 	return EXIT_OK;
 }
 

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <string.h>
 #include <linux/if.h>
 
 #include "backend.h"
@@ -212,6 +214,85 @@ static GVariant *m_open_portal(const void *o, GVariant *args, GError **error)
 	return g_variant_new("(u)", (guint32)r);
 }
 
+/* An address other than link-local (fe80::/10, 169.254/16): the link is on a
+ * network someone configured, not only up. */
+static bool has_configured_address(const struct rv_link *l)
+{
+	for (guint i = 0; l->addresses && i < l->addresses->len; i++) {
+		g_autofree char *text = g_strdup(l->addresses->pdata[i]);
+		char *slash = strchr(text, '/');
+		guint8 a[16];
+
+		if (slash)
+			*slash = '\0';
+		if (inet_pton(AF_INET, text, a) == 1 && !(a[0] == 169 && a[1] == 254))
+			return true;
+		if (inet_pton(AF_INET6, text, a) == 1 && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* The links a person's status is about: those the rules or the VPN touch (a
+ * matched rule, a kill switch, a portal check, a tunnel's device), Wi-Fi, and
+ * active links on a network (a default route or an address that is not
+ * link-local). A container host's thousands of veths and bridge ports have none
+ * of these: for a summary they are noise and their properties were most of the
+ * reply; `links` lists them all. */
+static bool link_in_status(const struct rv_link *l, GHashTable *tunnel_devices)
+{
+	const struct rv_decision *d = rv_manager_link_decision(l->ifindex);
+
+	return (d && d->rule) || (l->type && g_str_equal(l->type, "wlan")) ||
+	       (rv_link_is_active(l) && (l->gateway || has_configured_address(l))) ||
+	       *rv_manager_link_kill_switch(l->name, NULL) ||
+	       *rv_manager_link_portal(l->name, NULL) ||
+	       g_hash_table_contains(tunnel_devices, l->name);
+}
+
+static void add_object(GVariantBuilder *b, const char *path, const struct rv_dbus_interface *iface,
+		       const void *object)
+{
+	g_autoptr(GVariant) props = rv_dbus_properties(iface, object);	/* not floating */
+	GVariantBuilder ifaces;
+
+	g_variant_builder_init(&ifaces, G_VARIANT_TYPE("a{sa{sv}}"));
+	g_variant_builder_add(&ifaces, "{s@a{sv}}", iface->name, props);
+	g_variant_builder_add(b, "{o@a{sa{sv}}}", path, g_variant_builder_end(&ifaces));
+}
+
+/* GetStatus: every tunnel and the links link_in_status() picks, shaped like
+ * GetManagedObjects, and how many links there are in all. */
+static GVariant *m_get_status(const void *o, GVariant *args, GError **error)
+{
+	g_autoptr(GPtrArray) tunnels = rv_manager_tunnels();
+	g_autoptr(GPtrArray) links = rv_links_list();
+	g_autoptr(GHashTable) devices = g_hash_table_new(g_str_hash, g_str_equal);
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{oa{sa{sv}}}"));
+	for (guint i = 0; tunnels && i < tunnels->len; i++) {
+		const struct rv_tunnel *t = tunnels->pdata[i];
+		g_autofree char *path = rv_dbus_tunnel_path(t->name);
+		const char *dev = t->net && t->net->ifname ? t->net->ifname
+							   : t->config ? t->config->interface : NULL;
+
+		if (dev)
+			g_hash_table_add(devices, (gpointer)dev);
+		add_object(&b, path, &rv_dbus_tunnel_iface, t);
+	}
+	for (guint i = 0; links && i < links->len; i++) {
+		const struct rv_link *l = links->pdata[i];
+		g_autofree char *path = NULL;
+
+		if (!link_in_status(l, devices))
+			continue;
+		path = rv_dbus_link_path(l->name);
+		add_object(&b, path, &rv_dbus_link_iface, l);
+	}
+	return g_variant_new("(a{oa{sa{sv}}}u)", &b, links ? links->len : 0);
+}
+
 const struct rv_dbus_interface rv_dbus_manager_iface = {
 	.name = RV_DBUS_MANAGER_IFACE,
 	.methods = (const struct rv_dbus_method[]){
@@ -219,6 +300,7 @@ const struct rv_dbus_interface rv_dbus_manager_iface = {
 		{ "Disconnect", "s tunnel", "", RV_AUTH_CONTROL, m_disconnect },
 		{ "Reload", "", "", RV_AUTH_RELOAD, m_reload },
 		{ "Explain", "s interface", "s text, a(sbs) verdicts", RV_AUTH_ANYONE, m_explain },
+		{ "GetStatus", "", "a{oa{sa{sv}}} objects, u links", RV_AUTH_ANYONE, m_get_status },
 		{ "Pause", "", "", RV_AUTH_CONTROL, m_pause },
 		{ "Resume", "", "", RV_AUTH_CONTROL, m_resume },
 		{ "OpenPortal", "s interface", "u seconds", RV_AUTH_CONTROL, m_open_portal },
