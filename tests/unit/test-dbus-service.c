@@ -1129,6 +1129,45 @@ static void test_ctl_status_json(void)
 	g_assert_null(strchr(out, '\xff'));
 }
 
+/* status is a summary: links that nothing touches (up, but only a link-local
+ * address: a container's veth) stay out of it and are counted; links lists them. */
+static void test_ctl_status_summary(void)
+{
+	g_autofree char *out = NULL;
+	struct rv_link *veth;
+
+	fake_reset();
+	veth = fake_link_new(7, "veth9", "ether");
+	veth->flags = IFF_UP;
+	veth->carrier = true;
+	veth->operstate = IF_OPER_UP;
+	g_ptr_array_add(veth->addresses, g_strdup("fe80::1/64"));
+	g_ptr_array_add(fake_links, veth);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "--json", "status", NULL), ==, 0);
+	assert_valid_json(out);
+	g_assert_nonnull(strstr(out, "\"Name\":\"eth-0.1\""));
+	g_assert_nonnull(strstr(out, "\"Name\":\"wlan0\""));
+	g_assert_null(strstr(out, "veth9"));
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "status", NULL), ==, 0);
+	g_assert_null(strstr(out, "veth9"));
+	g_assert_nonnull(strstr(out, "1 other link without"));
+	g_clear_pointer(&out, g_free);
+
+	g_assert_cmpint(run_ctl(&out, NULL, "links", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "veth9"));
+	g_clear_pointer(&out, g_free);
+
+	/* A rule's decision brings it into the summary. */
+	fake_decision->ifindex = veth->ifindex;
+	g_assert_cmpint(run_ctl(&out, NULL, "status", NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "veth9"));
+	g_assert_null(strstr(out, "other link"));
+	fake_reset();
+}
+
 static void test_ctl_commands(void)
 {
 	g_autofree char *out = NULL;
@@ -1614,6 +1653,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/polkit-allows", test_polkit_allows);
 	g_test_add_func("/dbus/polkit-denies", test_polkit_denies);
 	g_test_add_func("/dbus/roamvpnctl/status-json", test_ctl_status_json);
+	g_test_add_func("/dbus/roamvpnctl/status-summary", test_ctl_status_summary);
 	g_test_add_func("/dbus/roamvpnctl/commands", test_ctl_commands);
 	g_test_add_func("/dbus/roamvpnctl/monitor", test_ctl_monitor);
 	r = g_test_run();
