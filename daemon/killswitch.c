@@ -576,7 +576,42 @@ int rv_killswitch_init(GError **error)
 	return 0;
 }
 
-void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
+/* One link's decision: held by a KillSwitch=yes connect rule, or not (any more). */
+static void sync_one(const struct rv_ruleset *rules, int ifindex, const struct rv_decision *d,
+		     bool *newly_guarded)
+{
+	const struct rv_link *l = rv_links_lookup_index(ifindex);
+	const struct rv_rule *rule = d->rule ? rv_ruleset_lookup(rules, d->rule) : NULL;
+	struct guarded *g;
+
+	if (!l || d->excluded)
+		return;	/* took no part: keep what it had */
+	g = g_hash_table_lookup(links, l->name);
+	if (rule && rv_rule_kill_switch(rule) && rv_rule_action(rule) == RV_ACTION_CONNECT) {
+		if (!g) {
+			g = g_new0(struct guarded, 1);
+			g->ifname = g_strdup(l->name);
+			g_hash_table_insert(links, g->ifname, g);
+			*newly_guarded = true;
+			if (unavailable)
+				g_warning("kill switch: rule %s wants it on %s, but this kernel has no "
+					  "nftables: nothing is blocked", rv_rule_id(rule), l->name);
+			else
+				g_info("kill switch: closed on %s (rule %s)", l->name, rv_rule_id(rule));
+		}
+		g->ifindex = l->ifindex;
+		g_free(g->rule);
+		g->rule = g_strdup(rv_rule_id(rule));
+		g_free(g->tunnel);
+		g->tunnel = g_strdup(rv_rule_tunnel(rule));
+	} else if (g) {
+		g_info("kill switch: opened on %s (%s)", l->name,
+		       rule ? "its rule has no KillSwitch=yes" : "no rule holds");
+		g_hash_table_remove(links, l->name);
+	}
+}
+
+void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions, GHashTable *changed)
 {
 	g_autofree char *text = NULL;
 	bool first = inherited;
@@ -586,38 +621,13 @@ void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions)
 
 	if (!links)
 		return;
-	g_hash_table_iter_init(&iter, decisions);
+	/* Each link's part depends on its own decision alone: the changed ones suffice. */
+	g_hash_table_iter_init(&iter, changed ? changed : decisions);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		const struct rv_decision *d = value;
-		const struct rv_link *l = rv_links_lookup_index(GPOINTER_TO_INT(key));
-		const struct rv_rule *rule = d->rule ? rv_ruleset_lookup(rules, d->rule) : NULL;
-		struct guarded *g;
+		const struct rv_decision *d = changed ? g_hash_table_lookup(decisions, key) : value;
 
-		if (!l || d->excluded)
-			continue;	/* took no part: keep what it had */
-		g = g_hash_table_lookup(links, l->name);
-		if (rule && rv_rule_kill_switch(rule) && rv_rule_action(rule) == RV_ACTION_CONNECT) {
-			if (!g) {
-				g = g_new0(struct guarded, 1);
-				g->ifname = g_strdup(l->name);
-				g_hash_table_insert(links, g->ifname, g);
-				newly_guarded = true;
-				if (unavailable)
-					g_warning("kill switch: rule %s wants it on %s, but this kernel has no "
-						  "nftables: nothing is blocked", rv_rule_id(rule), l->name);
-				else
-					g_info("kill switch: closed on %s (rule %s)", l->name, rv_rule_id(rule));
-			}
-			g->ifindex = l->ifindex;
-			g_free(g->rule);
-			g->rule = g_strdup(rv_rule_id(rule));
-			g_free(g->tunnel);
-			g->tunnel = g_strdup(rv_rule_tunnel(rule));
-		} else if (g) {
-			g_info("kill switch: opened on %s (%s)", l->name,
-			       rule ? "its rule has no KillSwitch=yes" : "no rule holds");
-			g_hash_table_remove(links, l->name);
-		}
+		if (d)
+			sync_one(rules, GPOINTER_TO_INT(key), d, &newly_guarded);
 	}
 	/* A change of the network (DHCP done, a link joined) is a new chance for names
 	 * that did not resolve; at most every RETRY_FAILED_S, so that a name that never

@@ -36,7 +36,9 @@ int rv_killswitch_init(GError **error);
  * decisions: GINT_TO_POINTER(ifindex) -> struct rv_decision * (policy.h). Links
  * that took no part (down, no carrier, predown, gone) keep their switch until a
  * decision for the link says otherwise: a network change never opens it early. */
-void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions);
+/* changed: set of GINT_TO_POINTER(ifindex) whose decision changed since the last
+ * sync (only those are looked at), or NULL to look at every decision. */
+void rv_killswitch_sync(const struct rv_ruleset *rules, GHashTable *decisions, GHashTable *changed);
 /* The portal's probe target on a link (allowed out of a closed switch): TCP to
  * addr:port from sockets carrying RV_PORTAL_PROBE_MARK. addr NULL clears it. */
 void rv_killswitch_set_probe(const char *ifname, const char *addr, guint16 port);

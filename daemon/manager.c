@@ -200,6 +200,10 @@ static GHashTable *wanted_tunnels(void)
 static void evaluate(bool apply)
 {
 	g_autoptr(GHashTable) wanted = NULL;
+	/* The links whose decision or identity changed, for the kill switch; NULL:
+	 * all of them (start, reload). */
+	g_autoptr(GHashTable) changed = force_decisions_changed ? NULL
+					: g_hash_table_new(g_direct_hash, g_direct_equal);
 	bool network_changed = identity_lost;
 	bool decided = force_decisions_changed;
 	GHashTableIter iter;
@@ -215,8 +219,11 @@ static void evaluate(bool apply)
 		if (!l)
 			continue;
 		identity = rv_policy_link_identity(l, devices, hook_skip);
-		if (g_strcmp0(identity, g_hash_table_lookup(identities, key)) != 0)
+		if (g_strcmp0(identity, g_hash_table_lookup(identities, key)) != 0) {
 			network_changed = decided = true;
+			if (changed)
+				g_hash_table_add(changed, key);
+		}
 		g_hash_table_replace(identities, key, identity);
 
 		d = rv_policy_decide(rules, l, devices, hook_skip);
@@ -225,6 +232,8 @@ static void evaluate(bool apply)
 		connects_add(d);
 		if (!rv_decision_same(old, d)) {
 			decided = true;
+			if (changed)
+				g_hash_table_add(changed, key);
 			g_hash_table_replace(decisions, key, d);
 			rv_events_emit(RV_EVENT_DECISION_CHANGED, l);
 		} else {
@@ -235,9 +244,10 @@ static void evaluate(bool apply)
 	identity_lost = false;
 	force_decisions_changed = false;
 	/* The kill switch follows the decisions at once, not only when tunnels change;
-	 * it looks at all of them, so only when one changed (or the rules did). */
+	 * only when one changed (or the rules did), and then at the changed ones alone:
+	 * with thousands of links a walk over all decisions per flap was not cheap. */
 	if (decided)
-		rv_killswitch_sync(rules, decisions);
+		rv_killswitch_sync(rules, decisions, changed);
 
 	if (!apply)
 		return;
