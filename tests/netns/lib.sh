@@ -127,10 +127,17 @@ EOF
 rv_start_bus() {
 	local conf=$RV_TMP/bus.conf
 	rv_bus_conf "$conf"
-	dbus-daemon --config-file="$conf" --nofork --nopidfile >"$RV_TMP/bus.log" 2>&1 &
+	# Ready means listening. The socket file is not that: it appears at bind(),
+	# a moment before listen(), and a client connecting in between is refused
+	# ("no bus", roamvpnctl exit 4). dbus-daemon prints its address only once its
+	# sockets listen; connections from then on wait in the backlog until it serves.
+	rm -f "$RV_TMP/bus.address"
+	dbus-daemon --config-file="$conf" --nofork --nopidfile --print-address=3 \
+		3>"$RV_TMP/bus.address" >"$RV_TMP/bus.log" 2>&1 &
 	RV_PIDS+=($!)
 	RV_BUS=unix:path=$RV_TMP/bus
-	rv_wait_for 5 test -S "$RV_TMP/bus" || { echo "FAIL: dbus-daemon did not start"; cat "$RV_TMP/bus.log"; exit 1; }
+	rv_wait_for 30 test -s "$RV_TMP/bus.address" ||
+		{ echo "FAIL: dbus-daemon did not start listening"; cat "$RV_TMP/bus.log"; exit 1; }
 	chmod 755 "$RV_TMP"
 }
 
@@ -149,7 +156,7 @@ rv_start_daemon() {
 		--resolv-conf "$RV_TMP/resolv.conf" "$@" >>"$RV_TMP/daemon.log" 2>&1 &
 	RV_DAEMON_PID=$!
 	RV_PIDS+=($RV_DAEMON_PID)
-	if ! rv_wait_for 10 rv_ctl status; then
+	if ! rv_wait_for 30 rv_ctl status; then
 		echo "FAIL: roamvpnd did not come up on the bus"; tail -30 "$RV_TMP/daemon.log"; exit 1
 	fi
 }
