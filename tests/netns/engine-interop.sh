@@ -622,16 +622,16 @@ check "after handshake flood: ping A->B 5/5 and A->C" bash -c \
 # ================================================ 8. lifecycle
 log "phase 8: SIGTERM and TUN removal"
 kill -TERM "$ENGINE_PID" 2>/dev/null
-gone=1; for _ in $(seq 50); do kill -0 "$ENGINE_PID" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
-check "SIGTERM: engine exits within 5 s" test $gone = 0
+gone=1; for _ in $(seq 300); do kill -0 "$ENGINE_PID" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
+check "SIGTERM: engine exits (bounded wait, 30 s)" test $gone = 0
 wait "$ENGINE_PID" 2>/dev/null; erc=$?
 check "SIGTERM: exit status 0 ($erc)" test "$erc" = 0
 check "SIGTERM: UAPI socket removed" test ! -e /var/run/wireguard/$IFA.sock
 kill -9 "$ENGINE_PID" 2>/dev/null; ENGINE_PID=
 if start_engine; then
 	ip -n $NSA link del $IFA
-	gone=1; for _ in $(seq 50); do kill -0 "$ENGINE_PID" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
-	check "TUN deleted: engine exits within 5 s" test $gone = 0
+	gone=1; for _ in $(seq 300); do kill -0 "$ENGINE_PID" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
+	check "TUN deleted: engine exits (bounded wait, 30 s)" test $gone = 0
 	check "TUN deleted: UAPI socket removed" test ! -e /var/run/wireguard/$IFA.sock
 	kill_wait "$ENGINE_PID"; ENGINE_PID=
 else
