@@ -182,9 +182,11 @@ if [ -x "$APPLET" ] && [ -x "$DESKTOP" ] && command -v Xvfb >/dev/null; then
   </policy>
 </busconfig>
 EOF
-	dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile >"$RV_TMP/session.log" 2>&1 &
+	# Ready means listening: the address is printed then, the socket file exists earlier (lib.sh).
+	dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile --print-address=3 \
+		3>"$RV_TMP/session.address" >"$RV_TMP/session.log" 2>&1 &
 	RV_PIDS+=($!)
-	rv_wait_for 5 test -S "$RV_TMP/session" || fail "session bus started"
+	rv_wait_for 30 test -s "$RV_TMP/session.address" || fail "session bus started"
 	SESSION=unix:path=$RV_TMP/session
 	mkfifo "$RV_TMP/desktop.in"
 	DBUS_SESSION_BUS_ADDRESS=$SESSION "$DESKTOP" <"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
