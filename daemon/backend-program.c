@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "backend-program.h"
@@ -127,6 +128,25 @@ bool rv_program_parse_host(const struct rv_ini_value *v, void *field)
 		return false;
 	}
 	return rv_ini_parse_string(v, field);
+}
+
+bool rv_program_stat_file(const struct rv_ini_value *v, struct stat *st)
+{
+	if (!g_path_is_absolute(v->value)) {
+		rv_ini_bad_value(v, "is not an absolute path");
+		return false;
+	}
+	/* Named with the tunnel file's line: "/etc/vpnc/x.conf: No such file" alone
+	 * does not say which tunnel wants it. */
+	if (stat(v->value, st) < 0) {
+		rv_ini_bad_value(v, "cannot be read: %s", g_strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		rv_ini_bad_value(v, "is not a regular file");
+		return false;
+	}
+	return true;
 }
 
 bool rv_program_parse_line(const struct rv_ini_value *v, void *field)

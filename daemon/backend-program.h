@@ -113,6 +113,12 @@ const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *c
  * control characters. */
 bool rv_program_parse_host(const struct rv_ini_value *v, void *field);
 bool rv_program_parse_line(const struct rv_ini_value *v, void *field);
+/* For a key naming a file the program reads (vpnc's and OpenVPN's Config=): an
+ * absolute path to a regular file (a FIFO would block a reader, a device never
+ * end); *st is filled for the caller's owner and mode rules. Errors carry the
+ * tunnel file's line. */
+struct stat;
+bool rv_program_stat_file(const struct rv_ini_value *v, struct stat *st);
 
 /* Secret text for a program's stdin: freed with the bytes wiped first. */
 void rv_secret_free(char *secret);

@@ -77,18 +77,8 @@ static bool parse_config_path(const struct rv_ini_value *v, void *field)
 {
 	struct stat st;
 
-	if (!g_path_is_absolute(v->value)) {
-		rv_ini_bad_value(v, "is not an absolute path");
+	if (!rv_program_stat_file(v, &st))
 		return false;
-	}
-	if (stat(v->value, &st) < 0) {
-		rv_ini_bad_value(v, "cannot be read: %s", g_strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rv_ini_bad_value(v, "is not a regular file");
-		return false;
-	}
 	if (st.st_uid != 0) {
 		rv_ini_bad_value(v, "is not owned by root (OpenVPN runs what it names as root)");
 		return false;

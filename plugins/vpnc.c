@@ -98,20 +98,8 @@ static bool parse_config_path(const struct rv_ini_value *v, void *field)
 {
 	struct stat st;
 
-	if (!g_path_is_absolute(v->value)) {
-		rv_ini_bad_value(v, "is not an absolute path");
+	if (!rv_program_stat_file(v, &st))
 		return false;
-	}
-	/* Named with the tunnel file's line: "/etc/vpnc/x.conf: No such file" alone
-	 * does not say which tunnel wants it. */
-	if (stat(v->value, &st) < 0) {
-		rv_ini_bad_value(v, "cannot be read: %s", g_strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rv_ini_bad_value(v, "is not a regular file");
-		return false;
-	}
 	if (rv_ini_check_secret_file(v->value, v->errors) < 0)
 		return false;
 	return rv_ini_parse_string(v, field);
