@@ -1,13 +1,24 @@
 /* wifi.c - the nl80211 monitor: association facts for wlan links (see wifi.h).
  *
- * Two netlink sockets: one joined to nl80211's "mlme" multicast group and watched
- * from the GLib main loop, one for synchronous queries (GET_SCAN, GET_INTERFACE).
- * Messages are turned into structs by nl80211-parse.c; this file decides what they
- * mean for a link and calls rv_links_set_wifi(). The approach follows ConnMan's and
- * NetworkManager's use of the CONNECT/ROAM/DISCONNECT events (see docs/wifi.md).
+ * Two non-blocking netlink sockets, both watched from the GLib main loop: one joined
+ * to nl80211's "mlme" multicast group for the events, one for queries (GET_INTERFACE,
+ * the GET_SCAN dump), sent and answered through nl-queue.c, so the loop never waits on
+ * the kernel. Messages are turned into structs by nl80211-parse.c; this file decides
+ * what they mean for a link and calls rv_links_set_wifi(). The approach follows
+ * ConnMan's and NetworkManager's use of the CONNECT/ROAM/DISCONNECT events (see
+ * docs/wifi.md).
+ *
+ * Each event and each refresh becomes a report: what is to be said about one link.
+ * A report that needs nothing more (DISCONNECT, a CONNECT whose request IEs hold the
+ * SSID) is ready at once; one that must ask nl80211 (the SSID of a CONNECT without
+ * one, the current association of a link) runs its queries one step at a time from
+ * their completion callbacks. Ready reports reach the view in the order of their
+ * events, per link: a DISCONNECT never overtakes the CONNECT before it whose SSID is
+ * still being looked up. A link that goes away takes its reports and their queries
+ * with it.
  *
  * A wlan link that appears later (a USB dongle, a driver reload) is learned from
- * the link events (events.h): the event only notes the link, and the query runs
+ * the link events (events.h): the event only notes the link, and the refresh starts
  * from an idle callback, so nothing re-enters the event emitter.
  */
 #include "config.h"
@@ -30,19 +41,21 @@
 #include "error.h"
 #include "events.h"
 #include "link.h"
+#include "nl-queue.h"
 #include "nl80211-parse.h"
 #include "ssid.h"
 #include "wifi.h"
 
-/* generic netlink runs a request's handler in the sender's context: the answer (and
- * the first part of a dump, the rest as we read) is queued before send returns, so
- * a read never actually waits. The timeout only bounds a kernel that never answers. */
-#define QUERY_TIMEOUT_MS 200
+/* Generic netlink runs a request's handler in the sender's context: the answer (and
+ * the first part of a dump, the rest as we read) is queued before send returns. The
+ * timeout only bounds a kernel that never answers; nl-queue.c reads what is there
+ * before it gives up, so a busy loop does not abandon an answered query. */
+#define QUERY_TIMEOUT_MS 1000
 /* Per-dispatch cap so a flood of events cannot starve the rest of the main loop. */
 #define EVENTS_PER_DISPATCH 64
 
 static struct nl_sock *event_sock;
-static struct nl_sock *query_sock;
+static struct rv_nl_queue *queries;
 static int nl80211_family = -1;
 static struct nl_cb *event_cb;	/* the event socket's own callbacks (a reference) */
 static guint event_source;
@@ -51,6 +64,10 @@ static rv_wifi_tap_fn message_tap;
 static guint events_id;
 static GHashTable *pending_refresh;	/* set of ifindexes to query from the idle callback */
 static guint refresh_idle;
+static GQueue reports = G_QUEUE_INIT;	/* struct report *, in event order */
+static gboolean flushing;
+static GArray *station_dump;	/* ifindexes of the interface dump in progress */
+static gboolean station_dump_again;	/* another overflow came during that dump */
 
 void rv_wifi_set_tap(rv_wifi_tap_fn tap)
 {
@@ -69,161 +86,14 @@ static const char *ifname_of(int ifindex, char buf[IF_NAMESIZE])
 	return buf;
 }
 
-/* ---- synchronous queries --------------------------------------------------- */
-
-struct query {
-	const char *tap_kind;
-	void (*each)(const struct nlmsghdr *hdr, void *ctx);
-	void *ctx;
-	gboolean done;
-	int kernel_error;
-};
-
-static int query_valid(struct nl_msg *msg, void *arg)
-{
-	struct query *q = arg;
-
-	if (message_tap)
-		message_tap(q->tap_kind, nlmsg_hdr(msg));
-	q->each(nlmsg_hdr(msg), q->ctx);
-	return NL_OK;
-}
-
-static int query_done(struct nl_msg *msg, void *arg)
-{
-	((struct query *)arg)->done = TRUE;
-	return NL_STOP;
-}
-
-static int query_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
-{
-	struct query *q = arg;
-
-	q->kernel_error = err->error;
-	q->done = TRUE;
-	return NL_STOP;
-}
-
-/* ifindex 0 = all interfaces (dump). Returns 0, the kernel's negative errno, or
- * -ETIMEDOUT / -EIO. */
-static int nl80211_query(uint8_t cmd, int ifindex, gboolean dump, const char *tap_kind,
-			 void (*each)(const struct nlmsghdr *, void *), void *ctx)
-{
-	struct query q = { .tap_kind = tap_kind, .each = each, .ctx = ctx };
-	struct nl_msg *msg;
-	struct nl_cb *cb;
-	int r;
-
-	if (!query_sock)
-		return -ENOENT;
-	msg = nlmsg_alloc();
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!msg || !cb) {
-		nlmsg_free(msg);
-		if (cb)
-			nl_cb_put(cb);
-		return -ENOMEM;
-	}
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl80211_family, 0,
-			 dump ? NLM_F_DUMP : 0, cmd, 0) ||
-	    (ifindex > 0 && nla_put_u32(msg, NL80211_ATTR_IFINDEX, (uint32_t)ifindex) < 0)) {
-		nlmsg_free(msg);
-		nl_cb_put(cb);
-		return -ENOMEM;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, query_valid, &q);
-	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, query_done, &q);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, query_done, &q);
-	nl_cb_err(cb, NL_CB_CUSTOM, query_error, &q);
-
-	r = nl_send_auto(query_sock, msg);
-	nlmsg_free(msg);
-	/* Each nl_recvmsgs() blocks at most QUERY_TIMEOUT_MS (SO_RCVTIMEO), and a dump
-	 * of thousands of BSSes still ends well within the iteration cap. */
-	for (int i = 0; r >= 0 && !q.done && i < 4096; i++)
-		r = nl_recvmsgs(query_sock, cb);
-	nl_cb_put(cb);
-	if (q.kernel_error)
-		return q.kernel_error;
-	if (r == -NLE_AGAIN)
-		return -ETIMEDOUT;
-	if (r < 0 || !q.done)
-		return -EIO;
-	return 0;
-}
-
-struct associated_bss {
-	int ifindex;
-	const uint8_t *want_bssid;	/* prefer this BSS when several claim association */
-	gboolean found;
-	struct rv_wifi_bss bss;
-};
-
-static void scan_entry(const struct nlmsghdr *hdr, void *ctx)
-{
-	struct associated_bss *a = ctx;
-	struct rv_wifi_bss bss;
-
-	if (rv_nl80211_parse_bss(hdr, &bss) < 0)
-		return;
-	if (bss.ifindex && bss.ifindex != a->ifindex)
-		return;
-	if (!bss.has_status || bss.status != NL80211_BSS_STATUS_ASSOCIATED)
-		return;
-	if (a->found && a->want_bssid &&
-	    !(bss.has_bssid && memcmp(bss.bssid, a->want_bssid, 6) == 0))
-		return;
-	a->bss = bss;
-	a->found = TRUE;
-}
-
-static gboolean scan_associated(int ifindex, const uint8_t *want_bssid, struct rv_wifi_bss *out)
-{
-	struct associated_bss a = { .ifindex = ifindex, .want_bssid = want_bssid };
-	int r = nl80211_query(NL80211_CMD_GET_SCAN, ifindex, TRUE, "scan", scan_entry, &a);
-
-	if (r < 0)
-		g_debug("nl80211 GET_SCAN for ifindex %d failed: %s", ifindex, g_strerror(-r));
-	if (!a.found)
-		return FALSE;
-	*out = a.bss;
-	return TRUE;
-}
-
-struct iface_reply {
-	gboolean found;
-	struct rv_wifi_iface iface;
-};
-
-static void iface_entry(const struct nlmsghdr *hdr, void *ctx)
-{
-	struct iface_reply *reply = ctx;
-
-	if (rv_nl80211_parse_iface(hdr, &reply->iface) == 0)
-		reply->found = TRUE;
-}
-
-static int get_interface(int ifindex, struct rv_wifi_iface *out)
-{
-	struct iface_reply reply = { 0 };
-	int r = nl80211_query(NL80211_CMD_GET_INTERFACE, ifindex, FALSE, "interface",
-			      iface_entry, &reply);
-
-	if (r < 0)
-		return r;
-	if (!reply.found)
-		return -ENODEV;
-	*out = reply.iface;
-	return 0;
-}
-
 static gboolean is_station(const struct rv_wifi_iface *iface)
 {
 	return iface->has_iftype && (iface->iftype == NL80211_IFTYPE_STATION ||
 				     iface->iftype == NL80211_IFTYPE_P2P_CLIENT);
 }
 
-/* Legacy wireless extensions, still answered by cfg80211's wext compatibility. */
+/* Legacy wireless extensions, still answered by cfg80211's wext compatibility. An
+ * ioctl cfg80211 answers from its own state at once; it is the last fallback. */
 static gboolean wext_ssid(int ifindex, uint8_t ssid[RV_SSID_MAX_LEN], size_t *ssid_len)
 {
 	uint8_t buf[IW_ESSID_MAX_SIZE] = { 0 };
@@ -251,95 +121,408 @@ static gboolean wext_ssid(int ifindex, uint8_t ssid[RV_SSID_MAX_LEN], size_t *ss
 	return TRUE;
 }
 
-/* SSID (and BSSID if the event had none) when the event's own IEs lacked it. */
-static const char *find_ssid(int ifindex, const uint8_t *bssid, uint8_t ssid[RV_SSID_MAX_LEN],
-			     size_t *ssid_len, uint8_t found_bssid[6], gboolean *has_found_bssid)
-{
-	struct rv_wifi_bss bss;
-	struct rv_wifi_iface iface;
+/* ---- reports ----------------------------------------------------------------- */
 
-	*has_found_bssid = FALSE;
-	if (scan_associated(ifindex, bssid, &bss)) {
-		if (bss.has_bssid) {
-			memcpy(found_bssid, bss.bssid, 6);
-			*has_found_bssid = TRUE;
-		}
-		if (bss.has_ssid && bss.ssid_len > 0) {
-			memcpy(ssid, bss.ssid, bss.ssid_len);
-			*ssid_len = bss.ssid_len;
-			return "scan";
-		}
-	}
-	/* Debian 12's 6.1 kernel gives no NL80211_ATTR_SSID for stations; newer do. */
-	if (get_interface(ifindex, &iface) == 0 && iface.has_ssid && iface.ssid_len > 0) {
-		memcpy(ssid, iface.ssid, iface.ssid_len);
-		*ssid_len = iface.ssid_len;
-		return "interface";
-	}
-	if (wext_ssid(ifindex, ssid, ssid_len))
-		return "wext";
-	return NULL;
-}
+enum report_kind {
+	REPORT_EVENT,		/* CONNECT, ROAM, DISCONNECT: for the view */
+	REPORT_REFRESH,		/* current association: for the view or a caller's fn */
+	REPORT_READ_SSID,	/* one SSID source on its own: for a caller's fn */
+};
 
-int rv_wifi_read_ssid(int ifindex, const char *source, uint8_t ssid[32], size_t *ssid_len)
-{
-	struct rv_wifi_bss bss;
-	struct rv_wifi_iface iface;
+/* The query a report waits for; STEP_READY when it waits for nothing. */
+enum step {
+	STEP_READY,
+	STEP_STATE_IFACE,	/* refresh: GET_INTERFACE, is it a station? */
+	STEP_STATE_SCAN,	/* refresh: GET_SCAN dump, the associated BSS */
+	STEP_SSID_SCAN,		/* SSID lookup: GET_SCAN dump */
+	STEP_SSID_IFACE,	/* SSID lookup: GET_INTERFACE */
+};
 
-	if (g_str_equal(source, "scan")) {
-		if (!scan_associated(ifindex, NULL, &bss) || !bss.has_ssid)
-			return -ENOENT;
-		memcpy(ssid, bss.ssid, bss.ssid_len);
-		*ssid_len = bss.ssid_len;
-		return 0;
-	}
-	if (g_str_equal(source, "interface")) {
-		if (get_interface(ifindex, &iface) < 0 || !iface.has_ssid)
-			return -ENOENT;
-		memcpy(ssid, iface.ssid, iface.ssid_len);
-		*ssid_len = iface.ssid_len;
-		return 0;
-	}
-	if (g_str_equal(source, "wext"))
-		return wext_ssid(ifindex, ssid, ssid_len) ? 0 : -ENOENT;
-	return -EINVAL;
-}
+struct report {
+	enum report_kind kind;
+	int ifindex;
+	enum step step;
 
-/* ---- events ---------------------------------------------------------------- */
-
-static void report_connected(int ifindex, const char *what, const uint8_t *event_ssid,
-			     size_t event_ssid_len, const uint8_t *event_bssid)
-{
+	/* The outcome. */
+	gboolean station;	/* FALSE: a refresh found no nl80211 station; nothing to say */
+	gboolean connected;
+	const char *what;	/* "connected", "roamed", "associated" */
+	char *message;		/* logged on delivery when not connected */
+	const char *source;	/* where the SSID came from; NULL = unknown */
 	uint8_t ssid[RV_SSID_MAX_LEN];
-	size_t ssid_len = 0;
-	uint8_t scan_bssid[6];
-	gboolean has_scan_bssid = FALSE;
-	const uint8_t *bssid = event_bssid;
-	const char *source = NULL;
+	size_t ssid_len;
+	gboolean has_bssid;	/* the event's, else the associated BSS's */
+	uint8_t bssid[6];
+
+	/* The answers of the query in flight. */
+	gboolean bss_found;
+	struct rv_wifi_bss bss;
+	gboolean iface_found;
+	struct rv_wifi_iface iface;
+
+	/* REPORT_READ_SSID */
+	const char *read_source;
+	int read_result;
+	rv_wifi_ssid_fn ssid_fn;
+	/* REPORT_REFRESH to a caller instead of the view */
+	rv_wifi_state_fn state_fn;
+	void *user_data;
+};
+
+static struct report *report_new(enum report_kind kind, int ifindex)
+{
+	struct report *r = g_new0(struct report, 1);
+
+	r->kind = kind;
+	r->ifindex = ifindex;
+	r->station = TRUE;
+	g_queue_push_tail(&reports, r);
+	return r;
+}
+
+static void report_free(struct report *r)
+{
+	g_free(r->message);
+	g_free(r);
+}
+
+static void log_connected(struct report *r)
+{
 	char ifname[IF_NAMESIZE];
 	g_autofree char *bssid_text = NULL;
 	g_autofree char *ssid_text = NULL;
 
-	if (event_ssid && event_ssid_len > 0) {
-		memcpy(ssid, event_ssid, event_ssid_len);
-		ssid_len = event_ssid_len;
-		source = "request IEs";
-	} else {
-		source = find_ssid(ifindex, event_bssid, ssid, &ssid_len, scan_bssid,
-				   &has_scan_bssid);
-	}
-	if (!bssid && has_scan_bssid)
-		bssid = scan_bssid;
-
-	bssid_text = bssid ? rv_mac_to_string(bssid) : g_strdup("unknown");
-	ssid_text = source ? rv_ssid_escape(ssid, ssid_len) : NULL;
-	if (source)
-		g_message("%s: Wi-Fi %s to %s, SSID \"%s\" (from %s)", ifname_of(ifindex, ifname),
-			  what, bssid_text, ssid_text, source);
+	bssid_text = r->has_bssid ? rv_mac_to_string(r->bssid) : g_strdup("unknown");
+	ssid_text = r->source ? rv_ssid_escape(r->ssid, r->ssid_len) : NULL;
+	if (r->source)
+		g_message("%s: Wi-Fi %s to %s, SSID \"%s\" (from %s)", ifname_of(r->ifindex, ifname),
+			  r->what, bssid_text, ssid_text, r->source);
 	else
-		g_message("%s: Wi-Fi %s to %s, SSID unknown", ifname_of(ifindex, ifname), what,
-			  bssid_text);
-	rv_links_set_wifi(ifindex, true, source ? ssid : NULL, ssid_len, bssid);
+		g_message("%s: Wi-Fi %s to %s, SSID unknown", ifname_of(r->ifindex, ifname),
+			  r->what, bssid_text);
+}
+
+static void deliver(struct report *r)
+{
+	struct rv_wifi_state state = { .ifindex = r->ifindex, .station = r->station };
+
+	if (r->kind == REPORT_READ_SSID) {
+		r->ssid_fn(r->ifindex, r->read_source, r->read_result, r->ssid, r->ssid_len,
+			   r->user_data);
+		return;
+	}
+	if (r->station) {
+		if (r->connected)
+			log_connected(r);
+		else if (r->message)
+			g_message("%s", r->message);
+		state.connected = r->connected;
+		state.ssid = r->connected && r->source ? r->ssid : NULL;
+		state.ssid_len = state.ssid ? r->ssid_len : 0;
+		state.bssid = r->connected && r->has_bssid ? r->bssid : NULL;
+	}
+	if (r->state_fn)
+		r->state_fn(&state, r->user_data);
+	else if (r->station)
+		rv_links_set_wifi(r->ifindex, state.connected, state.ssid, state.ssid_len,
+				  state.bssid);
+}
+
+static gboolean earlier_pending(GList *upto, int ifindex)
+{
+	for (GList *l = reports.head; l != upto; l = l->next) {
+		const struct report *r = l->data;
+
+		if (r->ifindex == ifindex && r->step != STEP_READY)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Delivers every ready report that no unfinished earlier one of its link holds back.
+ * A report leaves the list before it is delivered, and the list is searched again
+ * after each delivery: what the view does in return may add or drop reports. */
+static void flush(void)
+{
+	if (flushing)
+		return;
+	flushing = TRUE;
+	for (;;) {
+		struct report *r;
+		GList *l;
+
+		for (l = reports.head; l; l = l->next) {
+			const struct report *c = l->data;
+
+			if (c->step == STEP_READY && !earlier_pending(l, c->ifindex))
+				break;
+		}
+		if (!l)
+			break;
+		r = l->data;
+		g_queue_delete_link(&reports, l);
+		deliver(r);
+		report_free(r);
+	}
+	flushing = FALSE;
+}
+
+/* Each path through a report ends here or in query(): the report may be delivered
+ * and freed inside, so nobody touches it afterwards. */
+static void ready(struct report *r)
+{
+	r->step = STEP_READY;
+	flush();
+}
+
+static void drop_reports(int ifindex)
+{
+	GList *l = reports.head;
+
+	while (l) {
+		GList *next = l->next;
+		struct report *r = l->data;
+
+		if (r->ifindex == ifindex) {
+			if (queries)
+				rv_nl_queue_cancel(queries, r);
+			g_queue_delete_link(&reports, l);
+			report_free(r);
+		}
+		l = next;
+	}
+}
+
+/* ---- queries ----------------------------------------------------------------- */
+
+static void on_query_done(int result, void *user_data);
+
+static void on_query_reply(const struct nlmsghdr *hdr, void *user_data)
+{
+	struct report *r = user_data;
+	struct rv_wifi_bss bss;
+	const uint8_t *want_bssid;
+
+	switch (r->step) {
+	case STEP_STATE_IFACE:
+	case STEP_SSID_IFACE:
+		if (message_tap)
+			message_tap("interface", hdr);
+		if (rv_nl80211_parse_iface(hdr, &r->iface) == 0)
+			r->iface_found = TRUE;
+		return;
+	case STEP_STATE_SCAN:
+	case STEP_SSID_SCAN:
+		if (message_tap)
+			message_tap("scan", hdr);
+		if (rv_nl80211_parse_bss(hdr, &bss) < 0)
+			return;
+		if (bss.ifindex && bss.ifindex != r->ifindex)
+			return;
+		if (!bss.has_status || bss.status != NL80211_BSS_STATUS_ASSOCIATED)
+			return;
+		/* When several claim association, prefer the one the event named. */
+		want_bssid = r->step == STEP_SSID_SCAN && r->has_bssid ? r->bssid : NULL;
+		if (r->bss_found && want_bssid &&
+		    !(bss.has_bssid && memcmp(bss.bssid, want_bssid, 6) == 0))
+			return;
+		r->bss = bss;
+		r->bss_found = TRUE;
+		return;
+	case STEP_READY:
+		return;
+	}
+}
+
+/* GET_INTERFACE or a GET_SCAN dump (the step says which) for the report's link. */
+static void query(struct report *r, enum step step)
+{
+	gboolean scan = step == STEP_STATE_SCAN || step == STEP_SSID_SCAN;
+	struct nl_msg *msg;
+	int err;
+
+	r->step = step;
+	r->bss_found = FALSE;
+	r->iface_found = FALSE;
+	if (!queries) {
+		on_query_done(-ENOENT, r);
+		return;
+	}
+	msg = nlmsg_alloc();
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl80211_family, 0,
+				 scan ? NLM_F_DUMP : 0,
+				 scan ? NL80211_CMD_GET_SCAN : NL80211_CMD_GET_INTERFACE, 0) ||
+	    nla_put_u32(msg, NL80211_ATTR_IFINDEX, (uint32_t)r->ifindex) < 0) {
+		nlmsg_free(msg);
+		on_query_done(-ENOMEM, r);
+		return;
+	}
+	err = rv_nl_queue_submit(queries, msg, on_query_reply, on_query_done, r);
+	if (err < 0)
+		on_query_done(err, r);
+}
+
+/* The SSID of a connected report: given (request IEs, a refresh's BSS), else looked up
+ * in GET_SCAN, GET_INTERFACE and wext, in that order. */
+static void find_ssid(struct report *r, const uint8_t *ssid, size_t ssid_len, const char *source)
+{
+	if (ssid && ssid_len > 0) {
+		memcpy(r->ssid, ssid, ssid_len);
+		r->ssid_len = ssid_len;
+		r->source = source;
+		ready(r);
+		return;
+	}
+	query(r, STEP_SSID_SCAN);
+}
+
+static void state_done(struct report *r, int result)
+{
+	char ifname[IF_NAMESIZE];
+
+	if (r->step == STEP_STATE_IFACE) {
+		if (result < 0 || !r->iface_found || !is_station(&r->iface)) {
+			r->station = FALSE;
+			ready(r);
+			return;
+		}
+		query(r, STEP_STATE_SCAN);
+		return;
+	}
+	if (result < 0)
+		g_debug("nl80211 GET_SCAN for ifindex %d failed: %s", r->ifindex,
+			g_strerror(-result));
+	if (r->bss_found) {
+		r->connected = TRUE;
+		r->what = "associated";
+		if (r->bss.has_bssid) {
+			r->has_bssid = TRUE;
+			memcpy(r->bssid, r->bss.bssid, 6);
+		}
+		find_ssid(r, r->bss.has_ssid ? r->bss.ssid : NULL, r->bss.ssid_len, "scan");
+		return;
+	}
+	if (r->iface.has_ssid && r->iface.ssid_len > 0) {
+		r->connected = TRUE;
+		r->what = "associated";
+		find_ssid(r, r->iface.ssid, r->iface.ssid_len, "interface");
+		return;
+	}
+	g_debug("%s: Wi-Fi not associated", ifname_of(r->ifindex, ifname));
+	ready(r);
+}
+
+static void ssid_done(struct report *r, int result)
+{
+	if (r->step == STEP_SSID_SCAN) {
+		if (result < 0)
+			g_debug("nl80211 GET_SCAN for ifindex %d failed: %s", r->ifindex,
+				g_strerror(-result));
+		if (r->bss_found) {
+			if (!r->has_bssid && r->bss.has_bssid) {
+				r->has_bssid = TRUE;
+				memcpy(r->bssid, r->bss.bssid, 6);
+			}
+			if (r->bss.has_ssid && r->bss.ssid_len > 0) {
+				find_ssid(r, r->bss.ssid, r->bss.ssid_len, "scan");
+				return;
+			}
+		}
+		/* Debian 12's 6.1 kernel gives no NL80211_ATTR_SSID for stations; newer do. */
+		query(r, STEP_SSID_IFACE);
+		return;
+	}
+	if (result == 0 && r->iface_found && r->iface.has_ssid && r->iface.ssid_len > 0) {
+		find_ssid(r, r->iface.ssid, r->iface.ssid_len, "interface");
+		return;
+	}
+	if (wext_ssid(r->ifindex, r->ssid, &r->ssid_len))
+		r->source = "wext";
+	ready(r);
+}
+
+static void read_done(struct report *r, int result)
+{
+	gboolean found = FALSE;
+
+	if (r->step == STEP_SSID_SCAN && r->bss_found && r->bss.has_ssid) {
+		memcpy(r->ssid, r->bss.ssid, r->bss.ssid_len);
+		r->ssid_len = r->bss.ssid_len;
+		found = TRUE;
+	} else if (r->step == STEP_SSID_IFACE && result == 0 && r->iface_found &&
+		   r->iface.has_ssid) {
+		memcpy(r->ssid, r->iface.ssid, r->iface.ssid_len);
+		r->ssid_len = r->iface.ssid_len;
+		found = TRUE;
+	}
+	r->read_result = found ? 0 : -ENOENT;
+	ready(r);
+}
+
+static void on_query_done(int result, void *user_data)
+{
+	struct report *r = user_data;
+
+	if (r->kind == REPORT_READ_SSID)
+		read_done(r, result);
+	else if (r->step == STEP_STATE_IFACE || r->step == STEP_STATE_SCAN)
+		state_done(r, result);
+	else
+		ssid_done(r, result);
+}
+
+/* ---- public queries ---------------------------------------------------------- */
+
+void rv_wifi_read_ssid(int ifindex, const char *source, rv_wifi_ssid_fn fn, void *user_data)
+{
+	static const char *const names[] = { "scan", "interface", "wext" };
+	struct report *r = report_new(REPORT_READ_SSID, ifindex);
+
+	r->ssid_fn = fn;
+	r->user_data = user_data;
+	r->read_source = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		if (g_str_equal(source, names[i]))
+			r->read_source = names[i];
+	if (!r->read_source) {
+		r->read_source = "unknown";
+		r->read_result = -EINVAL;
+		ready(r);
+		return;
+	}
+	if (g_str_equal(r->read_source, "scan")) {
+		query(r, STEP_SSID_SCAN);
+		return;
+	}
+	if (g_str_equal(r->read_source, "interface")) {
+		query(r, STEP_SSID_IFACE);
+		return;
+	}
+	r->read_result = wext_ssid(ifindex, r->ssid, &r->ssid_len) ? 0 : -ENOENT;
+	ready(r);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void event_connected(const struct rv_wifi_event *event, const char *what)
+{
+	struct report *r = report_new(REPORT_EVENT, event->ifindex);
+
+	r->connected = TRUE;
+	r->what = what;
+	if (event->has_bssid) {
+		r->has_bssid = TRUE;
+		memcpy(r->bssid, event->bssid, 6);
+	}
+	find_ssid(r, event->has_ssid ? event->ssid : NULL, event->ssid_len, "request IEs");
+}
+
+static void event_not_connected(int ifindex, char *message)
+{
+	struct report *r = report_new(REPORT_EVENT, ifindex);
+
+	r->message = message;
+	ready(r);
 }
 
 static void handle_event(const struct rv_wifi_event *event)
@@ -354,25 +537,23 @@ static void handle_event(const struct rv_wifi_event *event)
 	switch (event->type) {
 	case RV_WIFI_EVENT_CONNECT:
 		if (event->timed_out || (event->has_status && event->status != 0)) {
-			g_message("%s: Wi-Fi association failed (%s %u)", ifname,
-				  event->timed_out ? "timed out, status" : "status",
-				  (unsigned int)event->status);
-			rv_links_set_wifi(event->ifindex, false, NULL, 0, NULL);
+			event_not_connected(event->ifindex,
+					    g_strdup_printf("%s: Wi-Fi association failed (%s %u)",
+							    ifname,
+							    event->timed_out ? "timed out, status" : "status",
+							    (unsigned int)event->status));
 			return;
 		}
-		report_connected(event->ifindex, "connected",
-				 event->has_ssid ? event->ssid : NULL, event->ssid_len,
-				 event->has_bssid ? event->bssid : NULL);
+		event_connected(event, "connected");
 		return;
 	case RV_WIFI_EVENT_ROAM:
-		report_connected(event->ifindex, "roamed",
-				 event->has_ssid ? event->ssid : NULL, event->ssid_len,
-				 event->has_bssid ? event->bssid : NULL);
+		event_connected(event, "roamed");
 		return;
 	case RV_WIFI_EVENT_DISCONNECT:
-		g_message("%s: Wi-Fi disconnected (reason %u%s)", ifname,
-			  (unsigned int)event->reason, event->by_ap ? ", by the AP" : "");
-		rv_links_set_wifi(event->ifindex, false, NULL, 0, NULL);
+		event_not_connected(event->ifindex,
+				    g_strdup_printf("%s: Wi-Fi disconnected (reason %u%s)", ifname,
+						    (unsigned int)event->reason,
+						    event->by_ap ? ", by the AP" : ""));
 		return;
 	}
 }
@@ -400,32 +581,59 @@ static int on_event_message(struct nl_msg *msg, void *arg)
 	return rv_wifi_handle_message(nlmsg_hdr(msg)) == -EINVAL ? NL_SKIP : NL_OK;
 }
 
-struct station_list {
-	GArray *ifindexes;
-};
-
-static void collect_station(const struct nlmsghdr *hdr, void *ctx)
+static void collect_station(const struct nlmsghdr *hdr, void *user_data)
 {
-	struct station_list *list = ctx;
 	struct rv_wifi_iface iface;
 
+	if (message_tap)
+		message_tap("interface", hdr);
 	if (rv_nl80211_parse_iface(hdr, &iface) == 0 && is_station(&iface))
-		g_array_append_val(list->ifindexes, iface.ifindex);
+		g_array_append_val(station_dump, iface.ifindex);
+}
+
+static void refresh_all(void);
+
+static void stations_done(int result, void *user_data)
+{
+	g_autoptr(GArray) list = g_steal_pointer(&station_dump);
+
+	if (result < 0)
+		g_warning("nl80211 interface dump failed: %s", g_strerror(-result));
+	for (guint i = 0; i < list->len; i++)
+		rv_wifi_refresh(g_array_index(list, int, i));
+	if (station_dump_again) {
+		station_dump_again = FALSE;
+		refresh_all();
+	}
 }
 
 /* Every station's state from scratch: at start, and after the kernel dropped
- * events because our socket buffer overflowed. */
+ * events because our socket buffer overflowed. One dump at a time: an overflow
+ * during the dump asks for one more after it. */
 static void refresh_all(void)
 {
-	struct station_list list = { g_array_new(FALSE, FALSE, sizeof(int)) };
-	int r = nl80211_query(NL80211_CMD_GET_INTERFACE, 0, TRUE, "interface",
-			      collect_station, &list);
+	struct nl_msg *msg;
+	int r;
 
-	if (r < 0)
+	if (station_dump) {
+		station_dump_again = TRUE;
+		return;
+	}
+	if (!queries)
+		return;
+	msg = nlmsg_alloc();
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl80211_family, 0, NLM_F_DUMP,
+				 NL80211_CMD_GET_INTERFACE, 0)) {
+		nlmsg_free(msg);
+		g_warning("nl80211 interface dump failed: %s", g_strerror(ENOMEM));
+		return;
+	}
+	station_dump = g_array_new(FALSE, FALSE, sizeof(int));
+	r = rv_nl_queue_submit(queries, msg, collect_station, stations_done, &station_dump);
+	if (r < 0) {
 		g_warning("nl80211 interface dump failed: %s", g_strerror(-r));
-	for (guint i = 0; i < list.ifindexes->len; i++)
-		rv_wifi_refresh(g_array_index(list.ifindexes, int, i));
-	g_array_unref(list.ifindexes);
+		g_clear_pointer(&station_dump, g_array_unref);
+	}
 }
 
 static gboolean on_event_readable(int fd, GIOCondition condition, gpointer user_data)
@@ -451,6 +659,8 @@ static gboolean on_event_readable(int fd, GIOCondition condition, gpointer user_
 
 /* ---- setup ----------------------------------------------------------------- */
 
+/* Also drops every query in flight: their callbacks never run (rv_wifi_exit then
+ * frees the reports and the dump they were for). */
 static void close_sockets(void)
 {
 	if (event_source)
@@ -462,17 +672,17 @@ static void close_sockets(void)
 	if (event_sock)
 		nl_socket_free(event_sock);
 	event_sock = NULL;
-	if (query_sock)
-		nl_socket_free(query_sock);
-	query_sock = NULL;
+	g_clear_pointer(&queries, rv_nl_queue_free);
 	nl80211_family = -1;
 }
 
 /* -ENOENT when the kernel has no nl80211 (no cfg80211); other negative errno on
- * socket failures, with *error set. */
+ * socket failures, with *error set. The family and group lookup is the one
+ * synchronous exchange left: with the generic netlink controller, once per open,
+ * answered in our own send call. */
 static int open_sockets(GError **error)
 {
-	struct timeval timeout = { .tv_usec = QUERY_TIMEOUT_MS * 1000 };
+	struct nl_sock *query_sock;
 	int group, r;
 
 	event_sock = nl_socket_alloc();
@@ -492,13 +702,6 @@ static int open_sockets(GError **error)
 	group = nl80211_family < 0 ? -1 : genl_ctrl_resolve_grp(query_sock, "nl80211", "mlme");
 	if (nl80211_family < 0 || group < 0) {
 		r = -ENOENT;
-		goto fail;
-	}
-	nl_socket_enable_msg_peek(query_sock);	/* scan dumps can exceed a page */
-	if (setsockopt(nl_socket_get_fd(query_sock), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-		       sizeof(timeout)) < 0) {
-		r = -errno;
-		g_set_error(error, RV_ERROR, RV_ERROR_FAILED, "SO_RCVTIMEO: %s", g_strerror(-r));
 		goto fail;
 	}
 
@@ -521,10 +724,13 @@ static int open_sockets(GError **error)
 	nl_cb_set(event_cb, NL_CB_VALID, NL_CB_CUSTOM, on_event_message, NULL);
 	event_source = g_unix_fd_add(nl_socket_get_fd(event_sock), G_IO_IN | G_IO_ERR | G_IO_HUP,
 				     on_event_readable, NULL);
+	queries = rv_nl_queue_new(g_steal_pointer(&query_sock), "nl80211", QUERY_TIMEOUT_MS);
 	g_debug("nl80211: family %d, joined multicast group mlme (%d)", nl80211_family, group);
 	return 0;
 
 fail:
+	if (query_sock)
+		nl_socket_free(query_sock);
 	close_sockets();
 	return r;
 }
@@ -565,6 +771,9 @@ static void on_link_event(enum rv_event_kind kind, const void *object, void *use
 	case RV_EVENT_LINK_REMOVED:
 		if (pending_refresh)
 			g_hash_table_remove(pending_refresh, GINT_TO_POINTER(l->ifindex));
+		/* Its queries may be in flight: their answers are skipped, and nothing is
+		 * said about a link the view no longer has. */
+		drop_reports(l->ifindex);
 		return;
 	default:
 		return;
@@ -600,33 +809,36 @@ void rv_wifi_exit(void)
 	g_clear_handle_id(&refresh_idle, g_source_remove);
 	g_clear_pointer(&pending_refresh, g_hash_table_destroy);
 	close_sockets();
+	/* Only now: a query in flight pointed at them until close_sockets(). */
+	g_queue_clear_full(&reports, (GDestroyNotify)report_free);
+	g_clear_pointer(&station_dump, g_array_unref);
+	station_dump_again = FALSE;
 }
 
-void rv_wifi_refresh(int ifindex)
+void rv_wifi_refresh_to(int ifindex, rv_wifi_state_fn fn, void *user_data)
 {
-	struct rv_wifi_iface iface;
-	struct rv_wifi_bss bss;
-	char ifname[IF_NAMESIZE];
+	struct report *r;
 
 	if (!event_sock) {
 		/* Before rv_wifi_init (links come first at start), or cfg80211 was loaded
 		 * after we said it was missing: try again, quietly. */
-		if (open_sockets(NULL) < 0)
+		if (open_sockets(NULL) < 0) {
+			struct rv_wifi_state none = { .ifindex = ifindex };
+
+			if (fn)
+				fn(&none, user_data);
 			return;
+		}
 		if (absence_logged)
 			g_message("nl80211 available now: watching Wi-Fi associations");
 	}
-	if (get_interface(ifindex, &iface) < 0 || !is_station(&iface))
-		return;
-	if (scan_associated(ifindex, NULL, &bss)) {
-		report_connected(ifindex, "associated", bss.has_ssid ? bss.ssid : NULL,
-				 bss.ssid_len, bss.has_bssid ? bss.bssid : NULL);
-		return;
-	}
-	if (iface.has_ssid && iface.ssid_len > 0) {
-		report_connected(ifindex, "associated", iface.ssid, iface.ssid_len, NULL);
-		return;
-	}
-	g_debug("%s: Wi-Fi not associated", ifname_of(ifindex, ifname));
-	rv_links_set_wifi(ifindex, false, NULL, 0, NULL);
+	r = report_new(REPORT_REFRESH, ifindex);
+	r->state_fn = fn;
+	r->user_data = user_data;
+	query(r, STEP_STATE_IFACE);
+}
+
+void rv_wifi_refresh(int ifindex)
+{
+	rv_wifi_refresh_to(ifindex, NULL, NULL);
 }

@@ -6,9 +6,10 @@
  * ("@@NLMSG KIND HEX"): tests/vm/extract-fixtures.sh turns those into the unit test
  * fixtures under tests/unit/data/.
  *
- * With -s, every CONNECT is followed by rv_wifi_refresh() for that link, which must find
- * the same SSID through the GET_SCAN dump (lines end in "via=refresh"), and then each
- * SSID source is asked on its own ("SOURCE wlan3 wext ssid=... len=N").
+ * With -s, every CONNECT is followed by rv_wifi_refresh_to() for that link, which must find
+ * the same SSID through the GET_SCAN dump (its outcome is printed as a line ending in
+ * "via=refresh"), and then each SSID source is asked on its own ("SOURCE wlan3 wext
+ * ssid=... len=N"). All of them answer from the main loop, as in the daemon.
  *
  *   wifi-events [-t SECONDS] [-r] [-s]
  * Exits by itself after SECONDS (default 120); every wait in the VM is bounded.
@@ -40,43 +41,10 @@ static void print_message(const char *kind, const struct nlmsghdr *hdr)
 }
 
 static gboolean refresh_after_connect;
-static const char *current_context = "event";
 static GHashTable *pending_refresh;	/* ifindex set */
 
-static gboolean run_pending_refresh(gpointer unused)
-{
-	g_autoptr(GList) ifindexes = g_hash_table_get_keys(pending_refresh);
-
-	g_hash_table_steal_all(pending_refresh);
-	current_context = "refresh";
-	for (GList *l = ifindexes; l; l = l->next) {
-		int ifindex = GPOINTER_TO_INT(l->data);
-		static const char *const sources[] = { "scan", "interface", "wext" };
-		char ifname[IF_NAMESIZE] = "?";
-
-		rv_wifi_refresh(ifindex);
-		/* Each fallback source on its own, so the VM test sees what each one
-		 * gives on this kernel (the daemon stops at the first that answers). */
-		if_indextoname((unsigned int)ifindex, ifname);
-		for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
-			uint8_t ssid[32];
-			size_t len = 0;
-			int r = rv_wifi_read_ssid(ifindex, sources[i], ssid, &len);
-			g_autofree char *text = r == 0 ? rv_ssid_escape(ssid, len) : NULL;
-
-			printf("SOURCE %s %s %s%s%s len=%zu\n", ifname, sources[i],
-			       r == 0 ? "ssid=\"" : "<none>", r == 0 ? text : "",
-			       r == 0 ? "\"" : "", len);
-		}
-		fflush(stdout);
-	}
-	current_context = "event";
-	return G_SOURCE_REMOVE;
-}
-
-/* The stand-in for links.c: what wifi.c tells the network view. */
-void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
-		       const uint8_t bssid[6])
+static void print_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
+			   const uint8_t *bssid, const char *via)
 {
 	char ifname[IF_NAMESIZE] = "?";
 	g_autofree char *ssid_text = ssid ? rv_ssid_escape(ssid, ssid_len) : NULL;
@@ -85,10 +53,56 @@ void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t 
 	if_indextoname((unsigned int)ifindex, ifname);
 	printf("SET_WIFI %s connected=%d ssid=%s%s%s bssid=%s mono=%.6f via=%s\n", ifname,
 	       connected, ssid ? "\"" : "", ssid ? ssid_text : "<none>", ssid ? "\"" : "",
-	       bssid ? bssid_text : "<none>", g_get_monotonic_time() / 1e6, current_context);
+	       bssid ? bssid_text : "<none>", g_get_monotonic_time() / 1e6, via);
 	fflush(stdout);
+}
+
+/* What rv_wifi_refresh_to() found: the same line as the view's, labelled. */
+static void print_refresh(const struct rv_wifi_state *state, void *unused)
+{
+	if (state->station)
+		print_set_wifi(state->ifindex, state->connected, state->ssid, state->ssid_len,
+			       state->bssid, "refresh");
+}
+
+static void print_source(int ifindex, const char *source, int r, const uint8_t *ssid,
+			 size_t len, void *unused)
+{
+	char ifname[IF_NAMESIZE] = "?";
+	g_autofree char *text = r == 0 ? rv_ssid_escape(ssid, len) : NULL;
+
+	if_indextoname((unsigned int)ifindex, ifname);
+	printf("SOURCE %s %s %s%s%s len=%zu\n", ifname, source, r == 0 ? "ssid=\"" : "<none>",
+	       r == 0 ? text : "", r == 0 ? "\"" : "", r == 0 ? len : 0);
+	fflush(stdout);
+}
+
+static gboolean run_pending_refresh(gpointer unused)
+{
+	g_autoptr(GList) ifindexes = g_hash_table_get_keys(pending_refresh);
+
+	g_hash_table_steal_all(pending_refresh);
+	for (GList *l = ifindexes; l; l = l->next) {
+		int ifindex = GPOINTER_TO_INT(l->data);
+		static const char *const sources[] = { "scan", "interface", "wext" };
+
+		/* Both answer later, from the loop, in this order. */
+		rv_wifi_refresh_to(ifindex, print_refresh, NULL);
+		/* Each fallback source on its own, so the VM test sees what each one
+		 * gives on this kernel (the daemon stops at the first that answers). */
+		for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
+			rv_wifi_read_ssid(ifindex, sources[i], print_source, NULL);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* The stand-in for links.c: what wifi.c tells the network view. */
+void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
+		       const uint8_t bssid[6])
+{
+	print_set_wifi(ifindex, connected, ssid, ssid_len, bssid, "event");
 	/* Not from inside wifi.c's own call: queue it for the main loop. */
-	if (refresh_after_connect && connected && g_str_equal(current_context, "event")) {
+	if (refresh_after_connect && connected) {
 		if (g_hash_table_size(pending_refresh) == 0)
 			g_idle_add(run_pending_refresh, NULL);
 		g_hash_table_add(pending_refresh, GINT_TO_POINTER(ifindex));
