@@ -17,6 +17,7 @@
 
 #include "backend-builtin.h"
 #include "ini.h"
+#include "str-list.h"
 #include "validate.h"
 
 #define WG_KEY_LEN 32
@@ -71,21 +72,11 @@ void rv_wg_config_free(struct rv_wg_config *wg)
 	g_free(wg);
 }
 
-static bool strv_array_equal(const GPtrArray *a, const GPtrArray *b)
-{
-	if (a->len != b->len)
-		return false;
-	for (guint i = 0; i < a->len; i++)
-		if (!g_str_equal(g_ptr_array_index(a, i), g_ptr_array_index(b, i)))
-			return false;
-	return true;
-}
-
 bool rv_wg_config_equal(const struct rv_wg_config *a, const struct rv_wg_config *b)
 {
 	if (g_strcmp0(a->ifname, b->ifname) || g_strcmp0(a->private_key, b->private_key) ||
 	    a->mtu != b->mtu || a->listen_port != b->listen_port || a->fwmark != b->fwmark ||
-	    a->table_off != b->table_off || !strv_array_equal(a->addresses, b->addresses) ||
+	    a->table_off != b->table_off || !rv_str_array_equal(a->addresses, b->addresses) ||
 	    a->peers->len != b->peers->len)
 		return false;
 	for (guint i = 0; i < a->peers->len; i++) {
@@ -96,7 +87,7 @@ bool rv_wg_config_equal(const struct rv_wg_config *a, const struct rv_wg_config 
 		    g_strcmp0(pa->preshared_key, pb->preshared_key) ||
 		    g_strcmp0(pa->endpoint_host, pb->endpoint_host) ||
 		    pa->endpoint_port != pb->endpoint_port || pa->keepalive != pb->keepalive ||
-		    !strv_array_equal(pa->allowed_ips, pb->allowed_ips))
+		    !rv_str_array_equal(pa->allowed_ips, pb->allowed_ips))
 			return false;
 	}
 	return true;

@@ -41,6 +41,7 @@
 #include "events.h"
 #include "link.h"
 #include "ssid.h"
+#include "str-list.h"
 
 static struct nl_cache_mngr *mngr;
 static struct nl_cache *link_cache;
@@ -249,16 +250,6 @@ static GPtrArray *link_addresses(int ifindex)
 	return copy;
 }
 
-static bool strv_equal(GPtrArray *a, GPtrArray *b)
-{
-	if (a->len != b->len)
-		return false;
-	for (guint i = 0; i < a->len; i++)
-		if (!g_str_equal(g_ptr_array_index(a, i), g_ptr_array_index(b, i)))
-			return false;
-	return true;
-}
-
 static void mark_dirty(int ifindex)
 {
 	if (ifindex > 0)
@@ -384,7 +375,7 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		l->has_mac = true;
 		changed = true;
 	}
-	if (!strv_equal(l->addresses, addrs)) {
+	if (!rv_str_array_equal(l->addresses, addrs)) {
 		g_ptr_array_unref(l->addresses);
 		l->addresses = g_ptr_array_ref(addrs);
 		changed = true;
