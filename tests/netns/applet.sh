@@ -16,7 +16,6 @@
 . "$(dirname "$0")/lib.sh"
 rv_require_root
 APPLET=${APPLET:-$RV_BUILD/applet/roamvpn-applet}
-DESKTOP=$RV_BUILD/tests/fake-desktop
 [ -x "$APPLET" ] || { echo "SKIP: roamvpn-applet not built (-Dapplet, GTK 3, ayatana-appindicator3, libnotify)"; exit 77; }
 for p in Xvfb import; do
 	command -v $p >/dev/null || { echo "SKIP: $p not installed (xvfb, imagemagick)"; exit 77; }
@@ -66,35 +65,9 @@ RV_PIDS+=($!)
 rv_wait_for 15 grep -q 'member=NameLost' "$RV_TMP/calls.log" || fail "dbus-monitor watches the system bus"
 
 # --- the desktop: Xvfb, a session bus, the panel and notification server ----------
-Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp 3>"$RV_TMP/display" >"$RV_TMP/xvfb.log" 2>&1 &
-RV_PIDS+=($!)
-rv_wait_for 10 test -s "$RV_TMP/display" || { fail "Xvfb started"; rv_summary; exit 1; }
-export DISPLAY=:$(cat "$RV_TMP/display")
-cat >"$RV_TMP/session.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$RV_TMP/session</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-# Ready means listening: the address is printed then, the socket file exists earlier (lib.sh).
-dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile --print-address=3 \
-	3>"$RV_TMP/session.address" >"$RV_TMP/session.log" 2>&1 &
-RV_PIDS+=($!)
-rv_wait_for 30 test -s "$RV_TMP/session.address" || { fail "session bus started"; rv_summary; exit 1; }
-export DBUS_SESSION_BUS_ADDRESS=unix:path=$RV_TMP/session
-mkfifo "$RV_TMP/desktop.in"
-"$DESKTOP" <"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
-RV_PIDS+=($!)
-exec 7>"$RV_TMP/desktop.in"
-rv_wait_for 5 grep -q '^ready' "$RV_TMP/desktop.out" || { fail "fake-desktop ready"; rv_summary; exit 1; }
+rv_start_desktop || { rv_summary; exit 1; }
+export DISPLAY=$RV_DISPLAY
+export DBUS_SESSION_BUS_ADDRESS=$RV_SESSION_BUS
 
 LANG=C LC_ALL=C NO_AT_BRIDGE=1 "$APPLET" --test --bus "$RV_BUS" --icon-dir "$RV_SRC/applet/icons" \
 	>"$RV_TMP/applet.out" 2>"$RV_TMP/applet.err" &
@@ -112,16 +85,8 @@ model() {
 }
 model_has() { model | grep -q "$1"; }
 wait_model() { rv_wait_for 10 model_has "$1"; }
-# desk COMMAND: ask the panel; its answer lines go to $RV_TMP/desk.reply
-desk() {
-	local n
-	n=$(wc -l <"$RV_TMP/desktop.out")
-	echo "$1" >&7
-	rv_wait_for 5 sh -c "tail -n +$((n + 1)) '$RV_TMP/desktop.out' | grep -q '^\(icon\|menu end\|clicked\|no \|error\|unknown\)'"
-	tail -n +$((n + 1)) "$RV_TMP/desktop.out" >"$RV_TMP/desk.reply"
-}
-click() { desk "click $1"; grep -q "^clicked" "$RV_TMP/desk.reply"; }
-icon_is() { desk icon; grep -qx "icon $1" "$RV_TMP/desk.reply"; }
+click() { rv_desk "click $1"; grep -q "^clicked" "$RV_TMP/desk.reply"; }
+icon_is() { rv_desk icon; grep -qx "icon $1" "$RV_TMP/desk.reply"; }
 notified() { grep -q "^notify: $1" "$RV_TMP/desktop.out"; }
 # shot NAME: the menu as GTK draws it, under the applet's test panel.
 shot() {
@@ -150,7 +115,7 @@ check "model: daemon running once it started" wait_model '^daemon running'
 check "model: corp down while the link is down" wait_model '^tunnel corp state="down"'
 check "model: overall unprotected" model_has '^overall unprotected'
 check "panel shows the unprotected icon" rv_wait_for 5 icon_is roamvpn-unprotected
-desk menu
+rv_desk menu
 check "the menu offers 'Connect corp'" grep -qx "menu: Connect corp" "$RV_TMP/desk.reply"
 check "the menu says not protected" grep -qx "menu: VPN: not protected" "$RV_TMP/desk.reply"
 shot unprotected
@@ -164,11 +129,11 @@ check "model: lan0 decided by 50-untrusted-wire" wait_model '^link lan0 .*rule="
 check "model: overall protected" wait_model '^overall protected'
 check "panel shows the protected icon" rv_wait_for 5 icon_is roamvpn-protected
 check "notification: corp connected by itself" rv_wait_for 5 notified "VPN corp connected | Connected by itself: lan0"
-desk menu
+rv_desk menu
 check "the menu shows the network and its rule" grep -qx "menu: lan0 (ether): rule 50-untrusted-wire, connect corp (kill switch)" "$RV_TMP/desk.reply"
 check "the menu offers 'Disconnect corp'" grep -qx "menu: Disconnect corp" "$RV_TMP/desk.reply"
 check "model: lan0's kill switch lets only the tunnel out" wait_model '^link lan0 .*kill_switch="tunnel"'
-desk menu
+rv_desk menu
 check "the menu shows the kill switch" grep -qx "menu:     kill switch: only the tunnel may leave" "$RV_TMP/desk.reply"
 shot protected
 
@@ -221,7 +186,7 @@ check "model: daemon absent after roamvpnd stopped" wait_model '^daemon absent'
 model >"$RV_TMP/model.away"
 check "model: no tunnels while it is away" sh -c "grep -q '^daemon absent' '$RV_TMP/model.away' && ! grep -q '^tunnel' '$RV_TMP/model.away'"
 check "panel shows the unprotected icon" rv_wait_for 5 icon_is roamvpn-unprotected
-desk menu
+rv_desk menu
 check "the menu says roamvpnd is not running" grep -qx "menu: roamvpnd is not running" "$RV_TMP/desk.reply"
 shot stopped
 rv_start_daemon "$NS"
@@ -250,7 +215,7 @@ check "model: lan0 behind a portal" wait_model '^link lan0 .*portal="portal"'
 check "model: overall portal" wait_model '^overall portal'
 check "panel shows the portal icon" rv_wait_for 5 icon_is roamvpn-portal
 check "notification: lan0 needs a login" rv_wait_for 5 notified "lan0 needs a login"
-desk menu
+rv_desk menu
 check "the menu offers the portal login" grep -qx "menu: Log in to the network on lan0…" "$RV_TMP/desk.reply"
 shot portal
 check "clicking 'Log in to the network on lan0…'" click "Log in to the network on lan0…"

@@ -160,70 +160,32 @@ check "lab goes down" rv_wait_for 5 rv_tunnel_is lab down
 # roamvpnd authorizes through polkitd with the rules above: "Connect corp" is allowed,
 # "Connect lab" is refused and the refusal reaches the user as a notification.
 APPLET=${APPLET:-$RV_BUILD/applet/roamvpn-applet}
-DESKTOP=$RV_BUILD/tests/fake-desktop
-if [ -x "$APPLET" ] && [ -x "$DESKTOP" ] && command -v Xvfb >/dev/null; then
-	# -ac: the test user's applet may use the root-owned X server
-	Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp -ac 3>"$RV_TMP/display" \
-		>"$RV_TMP/xvfb.log" 2>&1 &
-	RV_PIDS+=($!)
-	rv_wait_for 10 test -s "$RV_TMP/display" || fail "Xvfb started"
-	cat >"$RV_TMP/session.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$RV_TMP/session</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-	# Ready means listening: the address is printed then, the socket file exists earlier (lib.sh).
-	dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile --print-address=3 \
-		3>"$RV_TMP/session.address" >"$RV_TMP/session.log" 2>&1 &
-	RV_PIDS+=($!)
-	rv_wait_for 30 test -s "$RV_TMP/session.address" || fail "session bus started"
-	SESSION=unix:path=$RV_TMP/session
-	mkfifo "$RV_TMP/desktop.in"
-	DBUS_SESSION_BUS_ADDRESS=$SESSION "$DESKTOP" <"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
-	RV_PIDS+=($!)
-	exec 7>"$RV_TMP/desktop.in"
-	rv_wait_for 5 grep -q '^ready' "$RV_TMP/desktop.out" || fail "fake-desktop ready"
+if [ -x "$APPLET" ] && [ -x "$RV_BUILD/tests/fake-desktop" ] && command -v Xvfb >/dev/null; then
+	# any-user: the test user's applet may use the root-owned X server and session bus
+	rv_start_desktop any-user
 	mkdir -p "$RV_TMP/home"
 	chown "$U_CTL:" "$RV_TMP/home"
 	setpriv --reuid="$U_CTL" --regid="$U_CTL" --init-groups \
-		env -i PATH=/usr/bin:/bin HOME="$RV_TMP/home" DISPLAY=":$(cat "$RV_TMP/display")" \
-		DBUS_SESSION_BUS_ADDRESS="$SESSION" NO_AT_BRIDGE=1 LANG=C LC_ALL=C \
+		env -i PATH=/usr/bin:/bin HOME="$RV_TMP/home" DISPLAY="$RV_DISPLAY" \
+		DBUS_SESSION_BUS_ADDRESS="$RV_SESSION_BUS" NO_AT_BRIDGE=1 LANG=C LC_ALL=C \
 		"$APPLET" --test --bus "$RV_BUS" --icon-dir "$RV_SRC/applet/icons" \
 		>"$RV_TMP/applet.out" 2>"$RV_TMP/applet.err" &
 	APPLET_PID=$!
 	RV_PIDS+=($APPLET_PID)
-	# ask COMMAND: fake-desktop's answer lines to $RV_TMP/desk.reply
-	ask() {
-		local n
-		n=$(wc -l <"$RV_TMP/desktop.out")
-		echo "$1" >&7
-		rv_wait_for 5 sh -c "tail -n +$((n + 1)) '$RV_TMP/desktop.out' | grep -q '^\(icon\|menu end\|clicked\|no \|error\|unknown\)'"
-		tail -n +$((n + 1)) "$RV_TMP/desktop.out" >"$RV_TMP/desk.reply"
-	}
-	menu_offers() { ask menu; grep -qx "menu: $1" "$RV_TMP/desk.reply"; }
+	menu_offers() { rv_desk menu; grep -qx "menu: $1" "$RV_TMP/desk.reply"; }
 	check "applet as $U_CTL: its item is in the panel" rv_wait_for 15 grep -q '^registered' "$RV_TMP/desktop.out"
 	check "applet as $U_CTL: the menu offers 'Connect corp'" rv_wait_for 10 menu_offers "Connect corp"
 	check "applet as $U_CTL runs as that user" [ "$(stat -c %U "/proc/$APPLET_PID")" = "$U_CTL" ]
-	ask "click Connect corp"
+	rv_desk "click Connect corp"
 	check "applet as $U_CTL: clicking 'Connect corp'" grep -q '^clicked' "$RV_TMP/desk.reply"
 	check "... polkit allows it: corp comes up" rv_wait_for 10 rv_tunnel_is corp up
-	ask "click Connect lab"
+	rv_desk "click Connect lab"
 	check "applet as $U_CTL: clicking 'Connect lab'" grep -q '^clicked' "$RV_TMP/desk.reply"
 	check "... polkit refuses it: a notification says so" \
 		rv_wait_for 10 grep -q '^notify: Could not connect lab | .*net.roamvpn1.control' "$RV_TMP/desktop.out"
 	check "... lab stays down" rv_tunnel_is lab down
 	check "applet as $U_CTL: the menu now offers 'Disconnect corp'" rv_wait_for 10 menu_offers "Disconnect corp"
-	ask "click Disconnect corp"
+	rv_desk "click Disconnect corp"
 	check "... polkit allows it: corp goes down" rv_wait_for 10 rv_tunnel_is corp down
 	grep '^notify:' "$RV_TMP/desktop.out" | sed 's/^/    /'
 	kill "$APPLET_PID" 2>/dev/null

@@ -169,3 +169,59 @@ rv_tunnel_state() {
 	rv_ctl_json tunnels | jq -r --arg n "$1" '.. | objects | select(.Name? == $n) | .State' | head -1
 }
 rv_tunnel_is() { [ "$(rv_tunnel_state "$1")" = "$2" ]; }
+
+# rv_start_desktop [any-user]: the desktop an applet test needs: Xvfb, a private
+# session bus and fake-desktop (tests/fakes: the panel and the notification server)
+# reading its commands from fd 7. With any-user, an applet running as another user
+# may use both (Xvfb -ac, the bus allows every user). Sets RV_DISPLAY (":N") and
+# RV_SESSION_BUS; on a part that does not start: a FAIL line and status 1.
+rv_start_desktop() {
+	local xvfb_ac=() allow_user=
+	RV_DISPLAY= RV_SESSION_BUS=
+	if [ "${1:-}" = any-user ]; then
+		xvfb_ac=(-ac)
+		allow_user='<allow user="*"/>'
+	fi
+	Xvfb -displayfd 3 -screen 0 640x480x24 -nolisten tcp "${xvfb_ac[@]}" 3>"$RV_TMP/display" \
+		>"$RV_TMP/xvfb.log" 2>&1 &
+	RV_PIDS+=($!)
+	rv_wait_for 10 test -s "$RV_TMP/display" || { fail "Xvfb started"; return 1; }
+	RV_DISPLAY=:$(cat "$RV_TMP/display")
+	cat >"$RV_TMP/session.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$RV_TMP/session</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    $allow_user
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+	# Ready means listening: the address is printed then, the socket file exists earlier.
+	dbus-daemon --config-file="$RV_TMP/session.conf" --nofork --nopidfile --print-address=3 \
+		3>"$RV_TMP/session.address" >"$RV_TMP/session.log" 2>&1 &
+	RV_PIDS+=($!)
+	rv_wait_for 30 test -s "$RV_TMP/session.address" || { fail "session bus started"; return 1; }
+	RV_SESSION_BUS=unix:path=$RV_TMP/session
+	mkfifo "$RV_TMP/desktop.in"
+	DBUS_SESSION_BUS_ADDRESS=$RV_SESSION_BUS "$RV_BUILD/tests/fake-desktop" \
+		<"$RV_TMP/desktop.in" >"$RV_TMP/desktop.out" 2>&1 &
+	RV_PIDS+=($!)
+	exec 7>"$RV_TMP/desktop.in"
+	rv_wait_for 5 grep -q '^ready' "$RV_TMP/desktop.out" || { fail "fake-desktop ready"; return 1; }
+}
+
+# rv_desk COMMAND: ask fake-desktop (rv_start_desktop); its answer lines go to
+# $RV_TMP/desk.reply.
+rv_desk() {
+	local n
+	n=$(wc -l <"$RV_TMP/desktop.out")
+	echo "$1" >&7
+	rv_wait_for 5 sh -c "tail -n +$((n + 1)) '$RV_TMP/desktop.out' | grep -q '^\(icon\|menu end\|clicked\|no \|error\|unknown\)'"
+	tail -n +$((n + 1)) "$RV_TMP/desktop.out" >"$RV_TMP/desk.reply"
+}
