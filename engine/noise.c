@@ -112,7 +112,17 @@ void wg_handshake_init(struct wg_handshake *hs, const struct wg_static_identity 
 int wg_noise_create_initiation(struct wg_handshake *hs, const struct wg_static_identity *id,
                                struct wg_msg_initiation *msg, uint32_t local_index)
 {
-	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN], timestamp[WG_TAI64N_LEN];
+	uint8_t timestamp[WG_TAI64N_LEN];
+
+	wg_tai64n_now(timestamp);
+	return wg_noise_create_initiation_at(hs, id, msg, local_index, timestamp);
+}
+
+int wg_noise_create_initiation_at(struct wg_handshake *hs, const struct wg_static_identity *id,
+                                  struct wg_msg_initiation *msg, uint32_t local_index,
+                                  const uint8_t timestamp[WG_TAI64N_LEN])
+{
+	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN];
 	uint8_t ephemeral_private[WG_KEY_LEN];
 	int r = -ENOKEY;
 
@@ -132,7 +142,6 @@ int wg_noise_create_initiation(struct wg_handshake *hs, const struct wg_static_i
 	wg_aead_seal(msg->encrypted_static, id->public_key, WG_KEY_LEN, h, WG_HASH_LEN, 0, key);
 	mix_hash(h, msg->encrypted_static, sizeof(msg->encrypted_static));
 	wg_kdf(ck, key, NULL, ck, hs->precomputed_static_static, WG_KEY_LEN);
-	wg_tai64n_now(timestamp);
 	wg_aead_seal(msg->encrypted_timestamp, timestamp, WG_TAI64N_LEN, h, WG_HASH_LEN, 0, key);
 	mix_hash(h, msg->encrypted_timestamp, sizeof(msg->encrypted_timestamp));
 

@@ -92,6 +92,13 @@ void wg_handshake_wipe(struct wg_handshake *hs);
 int wg_noise_create_initiation(struct wg_handshake *hs, const struct wg_static_identity *id,
                                struct wg_msg_initiation *msg, uint32_t local_index);
 
+/* The same with a given TAI64N timestamp instead of the wall clock: a load
+ * generator (bench/engine-handshake-load) builds initiations ahead of time
+ * with timestamps that grow per peer. */
+int wg_noise_create_initiation_at(struct wg_handshake *hs, const struct wg_static_identity *id,
+                                  struct wg_msg_initiation *msg, uint32_t local_index,
+                                  const uint8_t timestamp[WG_TAI64N_LEN]);
+
 struct wg_initiation_parsed {
 	uint8_t remote_static[WG_KEY_LEN];
 	uint8_t remote_ephemeral[WG_KEY_LEN];
