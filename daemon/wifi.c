@@ -819,7 +819,7 @@ void rv_wifi_refresh_to(int ifindex, rv_wifi_state_fn fn, void *user_data)
 {
 	struct report *r;
 
-	if (!event_sock) {
+	if (!queries) {
 		/* Before rv_wifi_init (links come first at start), or cfg80211 was loaded
 		 * after we said it was missing: try again, quietly. */
 		if (open_sockets(NULL) < 0) {
@@ -841,4 +841,11 @@ void rv_wifi_refresh_to(int ifindex, rv_wifi_state_fn fn, void *user_data)
 void rv_wifi_refresh(int ifindex)
 {
 	rv_wifi_refresh_to(ifindex, NULL, NULL);
+}
+
+void rv_wifi_use_query_socket(struct nl_sock *sock, int family, guint timeout_ms)
+{
+	g_clear_pointer(&queries, rv_nl_queue_free);
+	nl80211_family = family;
+	queries = rv_nl_queue_new(sock, "nl80211", timeout_ms);
 }

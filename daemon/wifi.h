@@ -75,6 +75,13 @@ void rv_wifi_read_ssid(int ifindex, const char *source, rv_wifi_ssid_fn fn, void
  * rv_links_set_wifi() runs before this returns. */
 int rv_wifi_handle_message(const struct nlmsghdr *hdr);
 
+/* For unit tests: the queries go to sock (connected, e.g. to a fake peer standing in
+ * for nl80211) with family as nl80211's id and timeout_ms as the bound of each query;
+ * the socket is the query queue's from now on. Replaces the query socket of an earlier
+ * rv_wifi_init(); rv_wifi_exit() closes it. */
+struct nl_sock;
+void rv_wifi_use_query_socket(struct nl_sock *sock, int family, guint timeout_ms);
+
 /* For the recorder in tests/vm: called with every nl80211 message wifi.c parses
  * ("event", "scan", "interface"), before parsing. NULL turns it off. */
 typedef void (*rv_wifi_tap_fn)(const char *kind, const struct nlmsghdr *hdr);
