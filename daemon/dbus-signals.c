@@ -2,7 +2,10 @@
  *
  * Owns: for every exported object what we last announced, and the signals that
  * follow a core event: PropertiesChanged with only the properties whose value
- * differs (g_variant_equal), as an applet expects; InterfacesAdded/Removed when a
+ * differs (g_variant_equal), as an applet expects (each value is compared by
+ * itself against the one kept for it, in the interface table's order: a change
+ * builds no dictionary of all properties, which with thousands of links flapping
+ * was most of the cost of an event); InterfacesAdded/Removed when a
  * tunnel or link comes, goes or is renamed; the manager's Event with a short text
  * for `roamvpnctl monitor`. dbus-service.c owns the objects and the method calls.
  */
@@ -26,25 +29,67 @@
 static struct {
 	DBusConnection *conn;
 	guint events_id;
-	GHashTable *announced;		/* path -> GHashTable (name -> GVariant) */
+	GHashTable *announced;		/* path -> struct announced */
 	GHashTable *link_paths;		/* GINT_TO_POINTER(ifindex) -> path */
 	GHashTable *tunnel_paths;	/* name -> path */
 	guint manager_idle;		/* the manager's Links changed: announce once per burst */
 } svc;
 
-static GVariant *manager_properties(void)
+/* What was last announced for one object: one value per property of its
+ * interface, in the table's order. */
+#define MAX_PROPERTIES 32	/* the biggest interface (Link) has 19 */
+struct announced {
+	const struct rv_dbus_interface *iface;
+	guint n;
+	GVariant *values[];
+};
+
+static void announced_free(gpointer p)
 {
-	return rv_dbus_properties(&rv_dbus_manager_iface, NULL);
+	struct announced *a = p;
+
+	for (guint i = 0; i < a->n; i++)
+		g_variant_unref(a->values[i]);
+	g_free(a);
 }
 
-static GVariant *tunnel_properties(const struct rv_tunnel *t)
+static GVariant *property_value(const struct rv_dbus_property *p, const void *object)
 {
-	return rv_dbus_properties(&rv_dbus_tunnel_iface, t);
+	GVariant *value = g_variant_ref_sink(p->get(object));
+
+	/* A getter returning another type than declared would lie in Introspect. */
+	g_warn_if_fail(g_variant_is_of_type(value, G_VARIANT_TYPE(p->type)));
+	return value;
 }
 
-static GVariant *link_properties(const struct rv_link *l)
+/* Every property's value now, kept under path (replacing what was there). */
+static struct announced *announce_all(const char *path, const struct rv_dbus_interface *iface,
+				      const void *object)
 {
-	return rv_dbus_properties(&rv_dbus_link_iface, l);
+	guint n = 0;
+	struct announced *a;
+
+	while (iface->properties && iface->properties[n].name)
+		n++;
+	g_assert(n <= MAX_PROPERTIES);	/* our own tables */
+	a = g_malloc(sizeof(*a) + n * sizeof(a->values[0]));
+	a->iface = iface;
+	a->n = n;
+	for (guint i = 0; i < n; i++)
+		a->values[i] = property_value(&iface->properties[i], object);
+	g_hash_table_insert(svc.announced, g_strdup(path), a);
+	return a;
+}
+
+/* The a{sv} of what a holds (InterfacesAdded). */
+static GVariant *announced_dict(const struct announced *a)
+{
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	for (guint i = 0; i < a->n; i++)
+		g_variant_builder_add(&b, "{sv}", a->iface->properties[i].name, a->values[i]);
+	return g_variant_builder_end(&b);
 }
 
 static void emit_signal(const char *path, const char *iface, const char *member, GVariant *tuple)
@@ -75,6 +120,44 @@ static void emit_signal(const char *path, const char *iface, const char *member,
 	dbus_message_unref(signal);
 }
 
+/* PropertiesChanged with the values a holds at the indexes in changed, marshalled
+ * straight into the message (no GVariant dictionary and tuple to walk again). */
+static void emit_properties_changed(const char *path, const struct announced *a,
+				    const guint *changed, guint n)
+{
+	DBusMessage *signal;
+	DBusMessageIter iter, dict, entry, value, none;
+	const char *iface = a->iface->name;
+	bool ok;
+
+	if (!svc.conn)
+		return;
+	signal = dbus_message_new_signal(path, PROPERTIES_IFACE, "PropertiesChanged");
+	dbus_message_iter_init_append(signal, &iter);
+	ok = dbus_message_iter_append_basic(&iter, DBUS_TYPE_STRING, &iface) &&
+	     dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict);
+	for (guint i = 0; ok && i < n; i++) {
+		const char *name = a->iface->properties[changed[i]].name;
+		GVariant *v = a->values[changed[i]];
+
+		ok = dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry) &&
+		     dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &name) &&
+		     dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT,
+						      g_variant_get_type_string(v), &value) &&
+		     rv_dbus_append_variant(&value, v) &&
+		     dbus_message_iter_close_container(&entry, &value) &&
+		     dbus_message_iter_close_container(&dict, &entry);
+	}
+	ok = ok && dbus_message_iter_close_container(&iter, &dict) &&
+	     dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "s", &none) &&
+	     dbus_message_iter_close_container(&iter, &none);
+	if (ok)
+		dbus_connection_send(svc.conn, signal, NULL);
+	else
+		g_warning("cannot marshal %s.PropertiesChanged on %s", PROPERTIES_IFACE, path);
+	dbus_message_unref(signal);
+}
+
 static GVariant *interfaces_dict(const char *iface, GVariant *props)
 {
 	GVariantBuilder b;
@@ -82,20 +165,6 @@ static GVariant *interfaces_dict(const char *iface, GVariant *props)
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sa{sv}}"));
 	g_variant_builder_add(&b, "{s@a{sv}}", iface, props);
 	return g_variant_builder_end(&b);
-}
-
-static GHashTable *props_table(GVariant *props)
-{
-	GHashTable *table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-						  (GDestroyNotify)g_variant_unref);
-	GVariantIter iter;
-	const char *name;
-	GVariant *value;
-
-	g_variant_iter_init(&iter, props);
-	while (g_variant_iter_next(&iter, "{&sv}", &name, &value))
-		g_hash_table_insert(table, g_strdup(name), value);
-	return table;
 }
 
 /* Short human text for monitor: "Name=value" pairs; SSIDs escaped. */
@@ -122,49 +191,46 @@ static void emit_event(const char *kind, const char *path, const char *message)
 		    g_variant_new("(sss)", kind, path, message));
 }
 
-/* Diff props against what we announced for path; emit PropertiesChanged with the
- * differences and return a description of them (NULL if nothing changed). */
-static char *announce_changes(const char *path, const char *iface, GVariant *props)
+/* Compare each property of object with what we announced for path; emit
+ * PropertiesChanged with the differences and return a description of them (NULL
+ * if nothing changed). */
+static char *announce_changes(const char *path, const struct rv_dbus_interface *iface,
+			      const void *object)
 {
-	GHashTable *old = g_hash_table_lookup(svc.announced, path);
-	GVariantBuilder changed;
-	GString *text = g_string_new(NULL);
-	GVariantIter iter;
-	const char *name;
-	GVariant *value;
+	struct announced *old = g_hash_table_lookup(svc.announced, path);
+	guint changed[MAX_PROPERTIES];
+	GString *text;
 	guint n = 0;
 
-	if (!old) {
-		g_hash_table_insert(svc.announced, g_strdup(path), props_table(props));
-		g_string_free(text, TRUE);
+	if (!old || old->iface != iface) {
+		announce_all(path, iface, object);
 		return NULL;
 	}
-	g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
-	g_variant_iter_init(&iter, props);
-	while (g_variant_iter_next(&iter, "{&sv}", &name, &value)) {
-		GVariant *before = g_hash_table_lookup(old, name);
+	for (guint i = 0; i < old->n; i++) {
+		GVariant *value = property_value(&iface->properties[i], object);
 
-		if (before && g_variant_equal(before, value)) {
+		if (g_variant_equal(old->values[i], value)) {
 			g_variant_unref(value);
 			continue;
 		}
-		g_variant_builder_add(&changed, "{sv}", name, value);
-		n++;
-		/* Since moves with every State change: for people the state says it all. */
-		if (!g_str_equal(name, "Since")) {
-			if (text->len)
-				g_string_append(text, ", ");
-			describe_value(text, name, value);
-		}
-		g_hash_table_insert(old, g_strdup(name), value);
+		g_variant_unref(old->values[i]);
+		old->values[i] = value;
+		changed[n++] = i;
 	}
-	if (!n) {
-		g_variant_builder_clear(&changed);
-		g_string_free(text, TRUE);
+	if (!n)
 		return NULL;
+	emit_properties_changed(path, old, changed, n);
+	text = g_string_new(NULL);
+	for (guint i = 0; i < n; i++) {
+		const char *name = iface->properties[changed[i]].name;
+
+		/* Since moves with every State change: for people the state says it all. */
+		if (g_str_equal(name, "Since"))
+			continue;
+		if (text->len)
+			g_string_append(text, ", ");
+		describe_value(text, name, old->values[changed[i]]);
 	}
-	emit_signal(path, PROPERTIES_IFACE, "PropertiesChanged",
-		    g_variant_new("(sa{sv}@as)", iface, &changed, g_variant_new_strv(NULL, 0)));
 	if (!text->len) {
 		g_string_free(text, TRUE);
 		return NULL;
@@ -174,12 +240,10 @@ static char *announce_changes(const char *path, const char *iface, GVariant *pro
 
 static void manager_changed(void)
 {
-	g_autoptr(GVariant) props = NULL;
 	g_autofree char *changes = NULL;
 
 	g_clear_handle_id(&svc.manager_idle, g_source_remove);
-	props = manager_properties();
-	changes = announce_changes(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, props);
+	changes = announce_changes(RV_DBUS_PATH, &rv_dbus_manager_iface, NULL);
 	if (changes)
 		emit_event("manager-changed", RV_DBUS_PATH, changes);
 }
@@ -206,11 +270,13 @@ static void manager_changed_flush(void)
 		manager_changed();
 }
 
-static void object_added(const char *kind, const char *path, const char *iface, GVariant *props)
+static void object_added(const char *kind, const char *path, const struct rv_dbus_interface *iface,
+			 const void *object)
 {
-	g_hash_table_insert(svc.announced, g_strdup(path), props_table(props));
+	struct announced *a = announce_all(path, iface, object);
+
 	emit_signal(RV_DBUS_PATH, OBJECT_MANAGER_IFACE, "InterfacesAdded",
-		    g_variant_new("(o@a{sa{sv}})", path, interfaces_dict(iface, props)));
+		    g_variant_new("(o@a{sa{sv}})", path, interfaces_dict(iface->name, announced_dict(a))));
 	emit_event(kind, path, "added");
 }
 
@@ -230,7 +296,6 @@ static bool link_event(enum rv_event_kind kind, const struct rv_link *link)
 	gpointer key = GINT_TO_POINTER(link->ifindex);
 	const char *old_path = g_hash_table_lookup(svc.link_paths, key);
 	g_autofree char *path = rv_dbus_link_path(link->name);
-	g_autoptr(GVariant) props = NULL;
 	g_autofree char *changes = NULL;
 
 	if (kind == RV_EVENT_LINK_REMOVED) {
@@ -246,16 +311,26 @@ static bool link_event(enum rv_event_kind kind, const struct rv_link *link)
 		g_hash_table_remove(svc.link_paths, key);
 		old_path = NULL;
 	}
-	props = link_properties(link);
 	if (!old_path) {
 		g_hash_table_insert(svc.link_paths, key, g_strdup(path));
-		object_added("link-added", path, RV_DBUS_LINK_IFACE, props);
+		object_added("link-added", path, &rv_dbus_link_iface, link);
 		return true;
 	}
-	changes = announce_changes(path, RV_DBUS_LINK_IFACE, props);
+	changes = announce_changes(path, &rv_dbus_link_iface, link);
 	if (changes)
 		emit_event("link-changed", path, changes);
 	return false;
+}
+
+/* The tunnel's State as last announced for path, or NULL. */
+static GVariant *announced_state(const char *path)
+{
+	const struct announced *a = g_hash_table_lookup(svc.announced, path);
+	const struct rv_dbus_property *state = rv_dbus_find_property(&rv_dbus_tunnel_iface, "State");
+
+	if (!a || a->iface != &rv_dbus_tunnel_iface || !state)
+		return NULL;
+	return a->values[state - rv_dbus_tunnel_iface.properties];
 }
 
 /* Returns whether the tunnel's State changed (or it came or went). */
@@ -263,10 +338,8 @@ static bool tunnel_event(enum rv_event_kind kind, const struct rv_tunnel *tunnel
 {
 	const char *old_path = g_hash_table_lookup(svc.tunnel_paths, tunnel->name);
 	g_autofree char *path = rv_dbus_tunnel_path(tunnel->name);
-	g_autoptr(GVariant) props = NULL;
 	g_autoptr(GVariant) state_before = NULL;
 	g_autofree char *changes = NULL;
-	GHashTable *announced;
 	GVariant *state_after;
 
 	if (kind == RV_EVENT_TUNNEL_REMOVED) {
@@ -276,21 +349,18 @@ static bool tunnel_event(enum rv_event_kind kind, const struct rv_tunnel *tunnel
 		}
 		return true;
 	}
-	props = tunnel_properties(tunnel);
 	if (!old_path) {
 		g_hash_table_insert(svc.tunnel_paths, g_strdup(tunnel->name), g_strdup(path));
-		object_added("tunnel-added", path, RV_DBUS_TUNNEL_IFACE, props);
+		object_added("tunnel-added", path, &rv_dbus_tunnel_iface, tunnel);
 		return true;
 	}
-	announced = g_hash_table_lookup(svc.announced, path);
-	state_before = announced ? g_hash_table_lookup(announced, "State") : NULL;
+	state_before = announced_state(path);
 	if (state_before)
 		g_variant_ref(state_before);
-	changes = announce_changes(path, RV_DBUS_TUNNEL_IFACE, props);
+	changes = announce_changes(path, &rv_dbus_tunnel_iface, tunnel);
 	if (changes)
 		emit_event("tunnel-changed", path, changes);
-	announced = g_hash_table_lookup(svc.announced, path);
-	state_after = announced ? g_hash_table_lookup(announced, "State") : NULL;
+	state_after = announced_state(path);
 	return !state_before || !state_after || !g_variant_equal(state_before, state_after);
 }
 
@@ -339,23 +409,20 @@ static void snapshot_all(void)
 {
 	g_autoptr(GPtrArray) tunnels = rv_manager_tunnels();
 	g_autoptr(GPtrArray) links = rv_links_list();
-	g_autoptr(GVariant) manager = manager_properties();
 
-	g_hash_table_insert(svc.announced, g_strdup(RV_DBUS_PATH), props_table(manager));
+	announce_all(RV_DBUS_PATH, &rv_dbus_manager_iface, NULL);
 	for (guint i = 0; tunnels && i < tunnels->len; i++) {
 		const struct rv_tunnel *t = tunnels->pdata[i];
 		char *path = rv_dbus_tunnel_path(t->name);
-		g_autoptr(GVariant) props = tunnel_properties(t);
 
-		g_hash_table_insert(svc.announced, g_strdup(path), props_table(props));
+		announce_all(path, &rv_dbus_tunnel_iface, t);
 		g_hash_table_insert(svc.tunnel_paths, g_strdup(t->name), path);
 	}
 	for (guint i = 0; links && i < links->len; i++) {
 		const struct rv_link *l = links->pdata[i];
 		char *path = rv_dbus_link_path(l->name);
-		g_autoptr(GVariant) props = link_properties(l);
 
-		g_hash_table_insert(svc.announced, g_strdup(path), props_table(props));
+		announce_all(path, &rv_dbus_link_iface, l);
 		g_hash_table_insert(svc.link_paths, GINT_TO_POINTER(l->ifindex), path);
 	}
 }
@@ -364,8 +431,7 @@ void rv_dbus_signals_start(DBusConnection *conn)
 {
 	g_return_if_fail(!svc.conn);
 	svc.conn = dbus_connection_ref(conn);
-	svc.announced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					      (GDestroyNotify)g_hash_table_unref);
+	svc.announced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, announced_free);
 	svc.link_paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	svc.tunnel_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	snapshot_all();
