@@ -121,6 +121,29 @@ const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *c
 	return found;
 }
 
+const struct rv_ini_section *rv_program_parse_section(const struct rv_tunnel_config *cfg,
+						      const char *name, const char *what,
+						      const struct rv_ini_key *keys, void *config,
+						      bool *ok, GPtrArray *errors)
+{
+	const struct rv_ini_section *s = rv_program_section(cfg, name, what, ok, errors);
+
+	if (s && !rv_ini_apply_section(cfg->path, s, keys, config, 0, errors))
+		*ok = false;
+	return s;
+}
+
+bool rv_program_both_or_neither(const struct rv_tunnel_config *cfg,
+				const struct rv_ini_section *s, const char *a, const char *b,
+				GPtrArray *errors)
+{
+	if (!rv_ini_find_entry(s, a) == !rv_ini_find_entry(s, b))
+		return true;
+	rv_ini_error(errors, cfg->path, s->line, "[%s] needs both %s= and %s=, or neither", s->name,
+		     a, b);
+	return false;
+}
+
 bool rv_program_parse_host(const struct rv_ini_value *v, void *field)
 {
 	if (!rv_host_valid(v->value)) {

@@ -108,6 +108,19 @@ struct rv_ini_value;
 const struct rv_ini_section *rv_program_section(const struct rv_tunnel_config *cfg,
 						const char *name, const char *what, bool *ok,
 						GPtrArray *errors);
+/* What every plugin's parse() starts with: rv_program_section() and then its key
+ * table applied to config (*ok false on any error). NULL when there is no [name]
+ * section, so the caller frees config and returns. */
+struct rv_ini_key;
+const struct rv_ini_section *rv_program_parse_section(const struct rv_tunnel_config *cfg,
+						      const char *name, const char *what,
+						      const struct rv_ini_key *keys, void *config,
+						      bool *ok, GPtrArray *errors);
+/* Two keys that only make sense together (Username= and Password=): one without
+ * the other is "[name] needs both A= and B=, or neither" at the section's line. */
+bool rv_program_both_or_neither(const struct rv_tunnel_config *cfg,
+				const struct rv_ini_section *s, const char *a, const char *b,
+				GPtrArray *errors);
 /* Key table parsers (char ** fields): a host name or address and nothing else (safe
  * as one argument, even where a shell sees it); a one-line value, not empty, no
  * control characters. */

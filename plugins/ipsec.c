@@ -136,17 +136,14 @@ static void *ipsec_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	const struct rv_ini_section *s;
 	bool ok = true;
 
-	s = rv_program_section(cfg, "ipsec", "with Server= and PSK= or Username=, Password=, CACert=",
-			       &ok, errors);
+	s = rv_program_parse_section(cfg, "ipsec",
+				     "with Server= and PSK= or Username=, Password=, CACert=",
+				     ipsec_keys, c, &ok, errors);
 	if (!s) {
 		ipsec_free_config(c);
 		return NULL;
 	}
-	ok = rv_ini_apply_section(cfg->path, s, ipsec_keys, c, 0, errors) && ok;
-	if (!rv_ini_find_entry(s, "Username") != !rv_ini_find_entry(s, "Password")) {
-		rv_ini_error(errors, cfg->path, s->line, "[ipsec] needs both Username= and Password=, or neither");
-		ok = false;
-	}
+	ok = rv_program_both_or_neither(cfg, s, "Username", "Password", errors) && ok;
 	if (!rv_ini_find_entry(s, "PSK") == !rv_ini_find_entry(s, "Username")) {
 		rv_ini_error(errors, cfg->path, s->line,
 			     "[ipsec] needs PSK= or Username=/Password= (EAP-MSCHAPv2), one of them");

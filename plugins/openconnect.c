@@ -169,17 +169,13 @@ static void *openconnect_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	struct openconnect_config *c = g_new0(struct openconnect_config, 1);
 	bool ok = true;
 
-	s = rv_program_section(cfg, "openconnect", "with Server=", &ok, errors);
+	s = rv_program_parse_section(cfg, "openconnect", "with Server=", openconnect_keys, c, &ok,
+				     errors);
 	if (!s) {
 		openconnect_free_config(c);
 		return NULL;
 	}
-	ok = rv_ini_apply_section(cfg->path, s, openconnect_keys, c, 0, errors) && ok;
-	if (!rv_ini_find_entry(s, "Username") != !rv_ini_find_entry(s, "Password")) {
-		rv_ini_error(errors, cfg->path, s->line,
-			     "[openconnect] needs both Username= and Password=, or neither");
-		ok = false;
-	}
+	ok = rv_program_both_or_neither(cfg, s, "Username", "Password", errors) && ok;
 	c->ifname = g_strdup(cfg->interface ? cfg->interface : cfg->name);
 	if (!ok) {
 		openconnect_free_config(c);

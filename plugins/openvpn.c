@@ -163,17 +163,12 @@ static void *openvpn_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	struct openvpn_config *c = g_new0(struct openvpn_config, 1);
 	bool ok = true;
 
-	s = rv_program_section(cfg, "openvpn", "with Config=", &ok, errors);
+	s = rv_program_parse_section(cfg, "openvpn", "with Config=", openvpn_keys, c, &ok, errors);
 	if (!s) {
 		openvpn_free_config(c);
 		return NULL;
 	}
-	ok = rv_ini_apply_section(cfg->path, s, openvpn_keys, c, 0, errors) && ok;
-	if (!rv_ini_find_entry(s, "Username") != !rv_ini_find_entry(s, "Password")) {
-		rv_ini_error(errors, cfg->path, s->line,
-			     "[openvpn] needs both Username= and Password=, or neither");
-		ok = false;
-	}
+	ok = rv_program_both_or_neither(cfg, s, "Username", "Password", errors) && ok;
 	c->ifname = g_strdup(cfg->interface);
 	if (ok && c->config_path && !read_remotes(c, errors))
 		ok = false;

@@ -159,12 +159,12 @@ static void *pptp_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 	bool ok = true;
 
 	c->require_mppe = true;
-	s = rv_program_section(cfg, "pptp", "with Server=, User=, Password=", &ok, errors);
+	s = rv_program_parse_section(cfg, "pptp", "with Server=, User=, Password=", pptp_keys, c, &ok,
+				     errors);
 	if (!s) {
 		pptp_free_config(c);
 		return NULL;
 	}
-	ok = rv_ini_apply_section(cfg->path, s, pptp_keys, c, 0, errors) && ok;
 	if (!c->have_refuse)
 		c->refuse = REFUSE_DEFAULT;
 	if (c->require_mppe && (c->refuse & AUTH_MSCHAP) && (c->refuse & AUTH_MSCHAP_V2)) {

@@ -186,14 +186,15 @@ static bool read_config_gateways(struct vpnc_config *c, GPtrArray *errors)
 static void *vpnc_parse(struct rv_tunnel_config *cfg, GPtrArray *errors)
 {
 	bool ok = true;
-	const struct rv_ini_section *s = rv_program_section(
-		cfg, "vpnc", "with Config= or Gateway=, ID=, Secret=, Username=, Password=", &ok, errors);
-	struct vpnc_config *c;
+	struct vpnc_config *c = g_new0(struct vpnc_config, 1);
+	const struct rv_ini_section *s = rv_program_parse_section(
+		cfg, "vpnc", "with Config= or Gateway=, ID=, Secret=, Username=, Password=", vpnc_keys, c,
+		&ok, errors);
 
-	if (!s)
+	if (!s) {
+		vpnc_free_config(c);
 		return NULL;
-	c = g_new0(struct vpnc_config, 1);
-	ok = rv_ini_apply_section(cfg->path, s, vpnc_keys, c, 0, errors) && ok;
+	}
 	if (rv_ini_find_entry(s, "Config")) {
 		if (c->gateway || c->id || c->secret || c->username || c->password) {
 			rv_ini_error(errors, cfg->path, s->line,
