@@ -9,6 +9,7 @@
 
 #include "model.h"
 #include "protocol.h"
+#include "sorted.h"
 #include "ssid.h"
 
 struct rv_model {
@@ -260,27 +261,14 @@ static int by_name(gconstpointer a, gconstpointer b)
 	return g_strcmp0(x->name, y->name);
 }
 
-static GPtrArray *sorted_values(GHashTable *table)
-{
-	GPtrArray *list = g_ptr_array_new();
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, table);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(list, value);
-	g_ptr_array_sort(list, by_name);
-	return list;
-}
-
 GPtrArray *rv_model_tunnels(const struct rv_model *m)
 {
-	return sorted_values(m->tunnels);
+	return rv_hash_values_sorted(m->tunnels, by_name);
 }
 
 GPtrArray *rv_model_links(const struct rv_model *m)
 {
-	return sorted_values(m->links);
+	return rv_hash_values_sorted(m->links, by_name);
 }
 
 enum rv_overall rv_model_overall(const struct rv_model *m)

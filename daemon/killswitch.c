@@ -27,6 +27,7 @@
 #include "events.h"
 #include "killswitch.h"
 #include "policy.h"
+#include "sorted.h"
 #include "supervisor.h"
 
 #define RESOLVE_TIMEOUT_S 5
@@ -327,15 +328,7 @@ static gint compare_guarded(gconstpointer a, gconstpointer b)
 
 static GPtrArray *guarded_sorted(void)
 {
-	GPtrArray *list = g_ptr_array_new();
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, links);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(list, value);
-	g_ptr_array_sort(list, compare_guarded);
-	return list;
+	return rv_hash_values_sorted(links, compare_guarded);
 }
 
 static bool need_dns_pinhole(GPtrArray *list)

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "error.h"
 #include "events.h"
+#include "sorted.h"
 #include "ssid.h"
 #include "supervisor.h"
 #include "log.h"
@@ -125,17 +126,7 @@ static gint compare_names(gconstpointer a, gconstpointer b)
 
 GPtrArray *rv_supervisor_tunnels(void)
 {
-	GPtrArray *list = g_ptr_array_new();
-	GHashTableIter iter;
-	gpointer value;
-
-	if (!tunnels)
-		return list;
-	g_hash_table_iter_init(&iter, tunnels);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(list, value);
-	g_ptr_array_sort(list, compare_names);
-	return list;
+	return rv_hash_values_sorted(tunnels, compare_names);
 }
 
 struct rv_tunnel *rv_supervisor_lookup(const char *name)
