@@ -125,17 +125,8 @@ static int call(const char *path, const char *iface, const char *method, GVarian
 	dbus_message_set_allow_interactive_authorization(msg, TRUE);
 
 	if (args) {
-		DBusMessageIter iter;
-		GVariantIter children;
-		GVariant *child;
-
 		g_variant_ref_sink(args);
-		dbus_message_iter_init_append(msg, &iter);
-		g_variant_iter_init(&children, args);
-		while ((child = g_variant_iter_next_value(&children))) {
-			rv_dbus_append_variant(&iter, child);
-			g_variant_unref(child);
-		}
+		rv_dbus_append_tuple(msg, args);
 		g_variant_unref(args);
 	}
 	dbus_error_init(&err);

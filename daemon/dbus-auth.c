@@ -186,10 +186,7 @@ static void ask_polkit(struct check *c)
 							 "CheckAuthorization");
 	GVariantBuilder subject;
 	g_autoptr(GVariant) args = NULL;
-	DBusMessageIter iter;
-	GVariantIter children;
-	GVariant *child;
-	bool ok = true;
+	bool ok;
 
 	g_variant_builder_init(&subject, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&subject, "{sv}", "name", g_variant_new_string(sender));
@@ -197,12 +194,7 @@ static void ask_polkit(struct check *c)
 						g_variant_builder_end(&subject), action,
 						g_variant_ref(c->details),
 						interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""));
-	dbus_message_iter_init_append(call, &iter);
-	g_variant_iter_init(&children, args);
-	while ((child = g_variant_iter_next_value(&children))) {
-		ok = ok && rv_dbus_append_variant(&iter, child);
-		g_variant_unref(child);
-	}
+	ok = rv_dbus_append_tuple(call, args);
 	/* Bus activation of polkitd is wanted here: that is how it starts. */
 	if (!ok || !dbus_connection_send_with_reply(c->conn, call, &c->pending,
 						    interactive ? POLKIT_INTERACTIVE_TIMEOUT_MS

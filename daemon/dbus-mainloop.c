@@ -587,6 +587,22 @@ GVariant *rv_dbus_message_to_variant(DBusMessage *message)
 	return g_variant_ref_sink(g_variant_builder_end(&builder));
 }
 
+bool rv_dbus_append_tuple(DBusMessage *message, GVariant *tuple)
+{
+	DBusMessageIter iter;
+	GVariantIter children;
+	GVariant *child;
+	bool ok = true;
+
+	dbus_message_iter_init_append(message, &iter);
+	g_variant_iter_init(&children, tuple);
+	while ((child = g_variant_iter_next_value(&children))) {
+		ok = ok && rv_dbus_append_variant(&iter, child);
+		g_variant_unref(child);
+	}
+	return ok;
+}
+
 /* --- object path labels ---------------------------------------------------------- */
 
 char *rv_dbus_label_escape(const char *name)

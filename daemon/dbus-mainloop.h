@@ -44,6 +44,9 @@ bool rv_dbus_append_variant(DBusMessageIter *iter, GVariant *value);
 GVariant *rv_dbus_iter_to_variant(DBusMessageIter *iter);
 /* All arguments of a message as one tuple. */
 GVariant *rv_dbus_message_to_variant(DBusMessage *message);
+/* The other way: each element of tuple (not consumed) appended as one argument of
+ * message. false as rv_dbus_append_variant(); the message is then incomplete. */
+bool rv_dbus_append_tuple(DBusMessage *message, GVariant *tuple);
 
 /* Object path label for an arbitrary name, as systemd does it: [A-Za-z0-9] stay,
  * every other byte becomes _XX (lower-case hex); "" becomes "_". Reversible. */

@@ -513,17 +513,8 @@ static GVariant *call_on(DBusConnection *conn, const char *path, const char *ifa
 	GVariant *result = NULL;
 
 	if (args) {
-		DBusMessageIter iter;
-		GVariantIter children;
-		GVariant *child;
-
 		g_variant_ref_sink(args);
-		dbus_message_iter_init_append(msg, &iter);
-		g_variant_iter_init(&children, args);
-		while ((child = g_variant_iter_next_value(&children))) {
-			g_assert_true(rv_dbus_append_variant(&iter, child));
-			g_variant_unref(child);
-		}
+		g_assert_true(rv_dbus_append_tuple(msg, args));
 		g_variant_unref(args);
 	}
 	g_assert_true(dbus_connection_send_with_reply(conn, msg, &pending, 5000));
@@ -646,17 +637,9 @@ static void test_variant_roundtrip(void)
 
 	for (gsize k = 0; k < G_N_ELEMENTS(inputs); k++) {
 		DBusMessage *msg = dbus_message_new_signal("/a", "b.c", "D");
-		DBusMessageIter iter;
-		GVariantIter children;
-		GVariant *child;
 		g_autoptr(GVariant) out = NULL;
 
-		dbus_message_iter_init_append(msg, &iter);
-		g_variant_iter_init(&children, inputs[k]);
-		while ((child = g_variant_iter_next_value(&children))) {
-			g_assert_true(rv_dbus_append_variant(&iter, child));
-			g_variant_unref(child);
-		}
+		g_assert_true(rv_dbus_append_tuple(msg, inputs[k]));
 		out = rv_dbus_message_to_variant(msg);
 		g_assert_nonnull(out);
 		g_assert_true(g_variant_equal(out, inputs[k]));
