@@ -149,6 +149,7 @@ ln -sf ../bin/busybox "$ROOT/sbin/poweroff"
 # ---- 5. init, scenario configuration (an EXTRA_SCRIPT may replace /init afterwards) ----
 install -m 755 "$HERE/guest-init.sh" "$ROOT/init"
 install -m 755 "$HERE/tunnel-record.sh" "$ROOT/etc/rvtest/tunnel-record.sh"
+install -m 644 "$HERE/guest-lib.sh" "$ROOT/etc/rvtest/guest-lib.sh"	# both /inits source it
 : > "$ROOT/etc/rvtest/test.conf"
 [ -n "$TEST_CONF" ] && cat "$TEST_CONF" >> "$ROOT/etc/rvtest/test.conf"
 echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"

@@ -28,24 +28,9 @@ EVIL_SSID_ESCAPED='$(touch /tmp/pwned)\x0a\x22\xff'
 USE_DAEMON=auto		# auto: run roamvpnd when it is in the image
 [ -f /etc/rvtest/test.conf ] && . /etc/rvtest/test.conf
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /run /tmp /var/run
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
-echo /sbin/modprobe > /proc/sys/kernel/modprobe   # the kernel autoloads ccm/ctr for WPA2
-echo 4 > /proc/sys/kernel/printk
+. /etc/rvtest/guest-lib.sh
+guest_mounts
 
-up() { cut -d' ' -f1 /proc/uptime; }
-mark() { echo "@@RVTEST-MARK $(up) $*"; }
-ok() { echo "@@RVTEST ok $1"; }
-fail() { echo "@@RVTEST FAIL $1: $2"; }
-check() {   # check NAME WHY-IF-NOT COMMAND...
-	name=$1; why=$2; shift 2
-	if "$@" >/dev/null 2>&1; then ok "$name"; return 0; fi
-	fail "$name" "$why"; return 1
-}
 BGPIDS=
 DAEMON_PID=
 EVENTS_PID=
@@ -77,17 +62,6 @@ finish() {
 	sync
 	poweroff -f
 	sleep 5; echo o > /proc/sysrq-trigger
-}
-# wait_for SECONDS COMMAND...: 0 when COMMAND succeeds before the deadline, else 1.
-# The deadline is on /proc/uptime: under TCG each poll is slow, so counting polls lies.
-wait_for() {
-	t=$1; shift
-	u=$(up); deadline=$(( ${u%.*} + t ))
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		u=$(up); [ "${u%.*}" -ge "$deadline" ] && return 1
-		sleep 0.2
-	done
 }
 must() {   # must SECONDS WHAT COMMAND...: the scenario cannot go on without it
 	t=$1; what=$2; shift 2
@@ -146,25 +120,7 @@ SSID=!$HOME_SSID
 Connect=cafe
 EOC
 	: > /tmp/resolv.conf
-	cat > /etc/rvtest/dbus.conf <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/run/dbus/rvtest-bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOC
-	BUS=unix:path=/run/dbus/rvtest-bus
-	dbus-daemon --config-file=/etc/rvtest/dbus.conf --fork --nopidfile || finish "dbus-daemon"
-	must 10 "private bus socket" test -S /run/dbus/rvtest-bus
+	guest_bus || finish "private bus (dbus-daemon)"
 	if roamvpnd --config-dir /etc/roamvpn --check > /tmp/check.log 2>&1; then
 		ok config-valid
 	else

@@ -24,35 +24,11 @@ WRONG_PASS='not-the-password'
 PLUGIN_DIR=/usr/local/lib/roamvpn/plugins
 HOOK=/usr/local/libexec/roamvpn/roamvpn-hook
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /run /tmp /var/run /var/log
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
-echo /sbin/modprobe > /proc/sys/kernel/modprobe
-echo 4 > /proc/sys/kernel/printk
+. /etc/rvtest/guest-lib.sh
+guest_mounts
+mkdir -p /var/log
+mount -t devpts devpts /dev/pts	# pptp's pty to pppd
 
-up() { cut -d' ' -f1 /proc/uptime; }
-mark() { echo "@@RVTEST-MARK $(up) $*"; }
-ok() { echo "@@RVTEST ok $1"; }
-fail() { echo "@@RVTEST FAIL $1: $2"; }
-check() {   # check NAME WHY-IF-NOT COMMAND...
-	name=$1; why=$2; shift 2
-	if "$@" >/dev/null 2>&1; then ok "$name"; return 0; fi
-	fail "$name" "$why"; return 1
-}
-# wait_for SECONDS COMMAND...: 0 when COMMAND succeeds before the deadline, else 1.
-wait_for() {
-	t=$1; shift
-	u=$(up); deadline=$(( ${u%.*} + t ))
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		u=$(up); [ "${u%.*}" -ge "$deadline" ] && return 1
-		sleep 0.2
-	done
-}
 BGPIDS=
 DAEMON_PID=
 finish() {
@@ -199,25 +175,7 @@ printf '[General]\nDNS=file\nDebounceMs=200\nBackoffInitialMs=5000\n' > /etc/roa
 printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' > /etc/roamvpn/rules/50-wire.rules
 printf 'nameserver 10.77.0.2\n' > /tmp/resolv.conf
 cp /tmp/resolv.conf /tmp/resolv.conf.orig
-cat > /etc/rvtest/dbus.conf <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/run/dbus/rvtest-bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOC
-BUS=unix:path=/run/dbus/rvtest-bus
-dbus-daemon --config-file=/etc/rvtest/dbus.conf --fork --nopidfile || finish "dbus-daemon"
-wait_for 10 test -S /run/dbus/rvtest-bus || finish "private bus socket"
+guest_bus || finish "private bus (dbus-daemon)"
 export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$HOOK
 check daemon-check "roamvpnd --check refused the [pptp] tunnel" \
 	roamvpnd --config-dir /etc/roamvpn --check
