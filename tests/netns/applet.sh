@@ -23,12 +23,7 @@ done
 rv_setup rvap
 NS=rvap-$$
 PEER=rvap-p-$$
-rv_netns_add "$NS"
-rv_netns_add "$PEER"
-ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
-ip -n "$PEER" addr add 10.78.0.1/24 dev gw0
-ip -n "$PEER" link set gw0 up
-ip -n "$NS" addr add 10.78.0.2/24 dev lan0
+rv_wire "$NS" "$PEER" 10.78.0
 
 # --- roamvpnd's configuration: corp by rule, two more by hand ---------------------
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"

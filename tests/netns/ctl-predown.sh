@@ -13,12 +13,7 @@ rv_setup rvpd
 
 NS=rvpd-$$
 PEER=rvpd-p-$$
-rv_netns_add "$NS"
-rv_netns_add "$PEER"
-ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
-ip -n "$PEER" addr add 10.78.0.1/24 dev gw0
-ip -n "$PEER" link set gw0 up
-ip -n "$NS" addr add 10.78.0.2/24 dev lan0
+rv_wire "$NS" "$PEER" 10.78.0
 
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules"
 printf 'nameserver 10.78.0.1\n' >"$RV_TMP/resolv.conf"

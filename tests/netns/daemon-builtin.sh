@@ -24,12 +24,7 @@ TUN=rvbi0		# the tunnel's name, and so its interface (distinct from other tests)
 PEER_IF=rvbi-p$$	# wireguard-go's socket in /var/run/wireguard is not per-netns
 PEER_IF=${PEER_IF:0:15}
 PORT=51877
-rv_netns_add "$NS"
-rv_netns_add "$PEER"
-ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
-ip -n "$PEER" addr add 10.78.0.1/24 dev gw0
-ip -n "$PEER" link set gw0 up
-ip -n "$NS" addr add 10.78.0.2/24 dev lan0
+rv_wire "$NS" "$PEER" 10.78.0
 
 # --- the peer: wireguard-go, configured by wg (it never knows our endpoint) ----------
 umask 077

@@ -12,14 +12,9 @@ rv_setup rvcore
 NS=rvcore-$$
 PEER=rvcore-p-$$
 DEBOUNCE_MS=300
-rv_netns_add "$NS"
-rv_netns_add "$PEER"
-# The laptop's wire (lan0) and the router at the other end (gw0), made directly
-# inside the namespaces: the host's interfaces are never touched.
-ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
-ip -n "$PEER" addr add 10.77.0.1/24 dev gw0
-ip -n "$PEER" link set gw0 up
-ip -n "$NS" addr add 10.77.0.2/24 dev lan0
+# The laptop's wire (lan0) and the router at the other end (gw0), made inside the
+# namespaces (rv_wire): the host's interfaces are never touched.
+rv_wire "$NS" "$PEER" 10.77.0
 
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
 printf '# the network'"'"'s own resolver\nnameserver 10.77.0.1\nsearch lan.example\n' >"$RV_TMP/resolv.conf"

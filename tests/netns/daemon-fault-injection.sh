@@ -23,12 +23,7 @@ echo "seed $SEED (RV_FI_SEED=$SEED replays this run), $ROUNDS rounds"
 NS=rvfi-$$
 PEER=rvfi-p-$$
 DEV=rvfi0
-rv_netns_add "$NS"
-rv_netns_add "$PEER"
-ip link add lan0 netns "$NS" type veth peer name gw0 netns "$PEER"
-ip -n "$PEER" addr add 10.77.0.1/24 dev gw0
-ip -n "$PEER" link set gw0 up
-ip -n "$NS" addr add 10.77.0.2/24 dev lan0
+rv_wire "$NS" "$PEER" 10.77.0
 
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state" "$RV_TMP/run"
 printf '# the network'"'"'s own resolver\nnameserver 10.77.0.1\nsearch lan.example\n' >"$RV_TMP/resolv.conf"

@@ -406,64 +406,12 @@ fi
 # everything else is refused, since only the tunnel may carry traffic.
 if command -v vpnc >/dev/null && [ -x /usr/lib/ipsec/charon ] && [ -e "$RV_BUILD/plugins/vpnc.so" ] &&
    [ -x "$RV_BUILD/hooks/roamvpn-hook" ]; then
-	W=$RV_TMP/gw; mkdir -p "$W"
+	W=$RV_TMP/gw
 	ip -n "$I" link add corp0 type veth peer name corp1
 	ip -n "$I" addr add 10.84.0.1/24 dev corp0
 	ip -n "$I" link set corp1 up
 	ip -n "$I" link set corp0 up
-	cat >"$W/strongswan.conf" <<EOF
-charon {
-  load_modular = no
-  load = random nonce aes sha1 sha2 md5 hmac gmp openssl pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici attr unity xauth-generic
-  install_virtual_ip = no
-  i_dont_care_about_security_and_use_aggressive_mode_psk = yes
-  filelog { gw { path = $W/charon.log
-                 time_format = %T
-                 default = 1
-                 flush_line = yes } }
-  syslog { daemon { default = -1 } auth { default = -1 } }
-  plugins { vici { socket = unix://$W/charon.vici } }
-}
-EOF
-	cat >"$W/swanctl.conf" <<'EOF'
-connections {
-  cisco {
-    version = 1
-    aggressive = yes
-    local_addrs = 10.82.0.2
-    pools = vpnpool
-    send_certreq = no
-    proposals = aes256-sha1-modp1024,aes128-sha1-modp1024,default
-    local { auth = psk
-            id = 10.82.0.2 }
-    remote { auth = psk
-             id = keyid:vpngroup }
-    remote-xauth { auth = xauth }
-    children { corp { local_ts = 10.84.0.0/24
-                      esp_proposals = aes256-sha1,aes128-sha1,default } }
-  }
-}
-pools {
-  vpnpool {
-    addrs = 10.84.100.10-10.84.100.50
-    netmask = 255.255.255.0
-  }
-}
-secrets {
-  ike-group { id = keyid:vpngroup
-              secret = "grouppsk123" }
-  xauth-alice { id = alice
-                secret = "alicepass" }
-}
-EOF
-	# charon's pid file is global (/run/charon.pid): a /run of its own, in the mount
-	# namespace "ip netns exec" makes anyway, so that another charon cannot stop it.
-	ip netns exec "$I" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$W/strongswan.conf" \
-		sh -c 'mount -t tmpfs rvks-run /run && exec /usr/lib/ipsec/charon' >"$W/charon.out" 2>&1 &
-	RV_PIDS+=($!)
-	if rv_wait_for 30 test -S "$W/charon.vici" &&
-	   ip netns exec "$I" env STRONGSWAN_CONF="$W/strongswan.conf" swanctl --load-all \
-		--file "$W/swanctl.conf" --uri "unix://$W/charon.vici" >"$W/swanctl.out" 2>&1; then
+	if rv_xauth_gateway "$I" "$W" 10.82.0.2 10.84.0.0/24 10.84.100.10-10.84.100.50; then
 		( umask 077; printf '[Tunnel]\nBackend=vpnc\nInterface=vpnctun0\n[vpnc]\nGateway=10.82.0.2\nID=vpngroup\nSecret=grouppsk123\nUsername=alice\nPassword=alicepass\nNATTMode=natt\nLocalPort=0\n' \
 			>"$RV_TMP/etc/tunnels/corpv.conf" )
 		printf '[Match]\nName=cafe0\n[Action]\nConnect=corpv\nKillSwitch=yes\n' >"$RV_TMP/etc/rules/50-cafe.rules"

@@ -19,17 +19,11 @@ PASSWORD='oc s3cret$(touch /tmp/x)'
 WRONG='not-the-password'
 
 C=rvocon-cli-$$; S=rvocon-srv-$$
-rv_plugin_pair "$C" "$S" ocs0
+rv_gateway_pair "$C" "$S" ocs0
 
 # ---- the server: ocserv with a test certificate and a plain password file ------------
 W=$RV_TMP/srv; mkdir -p "$W"
-EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-openssl req -x509 $EC -keyout "$W/ca.key" -out "$W/ca.crt" -days 2 -subj /CN=rvocon-ca 2>/dev/null
-openssl req $EC -keyout "$W/server.key" -out "$W/server.csr" -subj /CN=10.77.0.2 2>/dev/null
-printf 'extendedKeyUsage=serverAuth\nsubjectAltName=IP:10.77.0.2\n' >"$W/server.ext"
-openssl x509 -req -in "$W/server.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-	-out "$W/server.crt" -days 2 -extfile "$W/server.ext" 2>/dev/null
-[ -s "$W/server.crt" ] || { echo "FAIL: test certificate"; exit 1; }
+rv_test_pki "$W" rvocon-ca 10.77.0.2 $'extendedKeyUsage=serverAuth\nsubjectAltName=IP:10.77.0.2'
 PIN=pin-sha256:$(openssl x509 -in "$W/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
 	openssl dgst -sha256 -binary | base64)
 # ocserv's plain[passwd=] file: user:group:crypt(3) hash
@@ -103,21 +97,12 @@ Server=vpn.example
 Password=$PASSWORD"
 
 # ---- the daemon ---------------------------------------------------------------------
-printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=3000\n' >"$RV_TMP/etc/roamvpn.conf"
-printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
-printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
-cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_corp_on_lan0 'BackoffInitialMs=3000\n'
 rv_start_bus
 rv_start_daemon "$C"
 state_is_not() { [ "$(field State)" != "$1" ]; }
 
-t0=$(date +%s%N)
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 rv_tunnel_is corp up; then
-	ok "tunnel up through openconnect ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-else
-	fail "tunnel up (LastError: $(field LastError))"; tail -30 "$RV_TMP/daemon.log"
-fi
+rv_link_up_tunnel_up "$C" 30 "tunnel up through openconnect"
 check "device named after the tunnel: '$(field Interface)'" [ "$(field Interface)" = corp ]
 check "pushed address on corp (10.77.9.x)" sh -c "ip -n $C -4 addr show dev corp | grep -q 'inet 10.77.9.'"
 check "pushed route 10.77.2.0/24 through corp" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev corp'"

@@ -20,18 +20,13 @@ PASSWORD='ov s3cret$(touch /tmp/x)'	# blanks and shell syntax: must arrive as by
 WRONG='not-the-password'
 
 C=rvovpn-cli-$$; S=rvovpn-srv-$$
-rv_plugin_pair "$C" "$S" ovs0
+rv_gateway_pair "$C" "$S" ovs0
 
 # ---- the server: a throw-away PKI, tls-crypt, password check -------------------------
 W=$RV_TMP/srv; mkdir -p "$W"
-EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-openssl req -x509 $EC -keyout "$W/ca.key" -out "$W/ca.crt" -days 2 -subj /CN=rvovpn-ca 2>/dev/null
-openssl req $EC -keyout "$W/server.key" -out "$W/server.csr" -subj /CN=server 2>/dev/null
-printf 'extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyAgreement\n' >"$W/server.ext"
-openssl x509 -req -in "$W/server.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-	-out "$W/server.crt" -days 2 -extfile "$W/server.ext" 2>/dev/null
+rv_test_pki "$W" rvovpn-ca server $'extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyAgreement'
 openvpn --genkey tls-crypt "$W/tc.key" >/dev/null 2>&1
-[ -s "$W/server.crt" ] && [ -s "$W/tc.key" ] || { echo "FAIL: test PKI"; exit 1; }
+[ -s "$W/tc.key" ] || { echo "FAIL: tls-crypt key"; exit 1; }
 printf '%s\n' "$PASSWORD" >"$W/password"
 cat >"$W/check-pass.sh" <<EOF
 #!/bin/sh
@@ -127,20 +122,11 @@ Backend=openvpn
 Config=$RV_TMP/ovpn/open.ovpn"
 
 # ---- the daemon ---------------------------------------------------------------------
-printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=3000\n' >"$RV_TMP/etc/roamvpn.conf"
-printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
-printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
-cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_corp_on_lan0 'BackoffInitialMs=3000\n'
 rv_start_bus
 rv_start_daemon "$C"
 
-t0=$(date +%s%N)
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 rv_tunnel_is corp up; then
-	ok "tunnel up through OpenVPN ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-else
-	fail "tunnel up (LastError: $(field LastError))"; tail -30 "$RV_TMP/daemon.log"
-fi
+rv_link_up_tunnel_up "$C" 30 "tunnel up through OpenVPN"
 dev=$(field Interface)
 check "device reported: '$dev'" [ -n "$dev" ]
 check "pushed address on $dev (10.77.8.x/24, ifconfig by OpenVPN)" sh -c "ip -n $C -4 addr show dev '$dev' | grep -q 'inet 10.77.8.[0-9]*/24'"

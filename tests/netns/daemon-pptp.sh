@@ -127,10 +127,7 @@ ip -n "$C" addr add 10.77.0.1/24 dev lan0
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
 cp -p "$GOOD/tunnels/corp.conf" "$RV_TMP/etc/tunnels/"
 # The hostile file is not here: a tunnel directory with an error is not loaded at all.
-printf '[General]\nDNS=file\nDebounceMs=100\nBackoffInitialMs=60000\n' >"$RV_TMP/etc/roamvpn.conf"
-printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
-printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
-cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+rv_corp_on_lan0 'BackoffInitialMs=60000\n'
 rv_start_bus
 rv_start_daemon "$C"
 last_error() { rv_ctl_json tunnels | jq -r '.. | objects | select(.Name? == "corp") | .LastError' | head -1; }

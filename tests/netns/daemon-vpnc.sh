@@ -33,67 +33,9 @@ ip -n "$K" addr add 10.77.2.2/24 dev vpk1; ip -n "$K" link set vpk1 up
 ip -n "$K" route add default via 10.77.2.1
 ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1
 
-W=$RV_TMP/gw; mkdir -p "$W"
-cat >"$W/strongswan.conf" <<EOF
-charon {
-  load_modular = no
-  load = random nonce aes sha1 sha2 md5 hmac gmp openssl pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici attr unity xauth-generic
-  install_virtual_ip = no
-  i_dont_care_about_security_and_use_aggressive_mode_psk = yes
-  filelog { gw { path = $W/charon.log
-                 time_format = %T
-                 default = 1
-                 flush_line = yes } }
-  syslog { daemon { default = -1 } auth { default = -1 } }
-  plugins { vici { socket = unix://$W/charon.vici } }
-}
-swanctl { load = pem pkcs1 x509 revocation constraints pubkey openssl random }
-EOF
-cat >"$W/swanctl.conf" <<'EOF'
-connections {
-  cisco {
-    version = 1
-    aggressive = yes
-    local_addrs = 10.77.0.2
-    pools = vpnpool
-    send_certreq = no
-    proposals = aes256-sha1-modp1024,aes128-sha1-modp1024,default
-    local { auth = psk
-            id = 10.77.0.2 }
-    remote { auth = psk
-             id = keyid:vpngroup }
-    remote-xauth { auth = xauth }
-    children { corp { local_ts = 10.77.2.0/24
-                      esp_proposals = aes256-sha1,aes128-sha1,default } }
-  }
-}
-pools {
-  vpnpool {
-    addrs = 10.77.100.10-10.77.100.50
-    dns = 10.77.2.53
-    netmask = 255.255.255.0
-    28674 = corp.example
-    28672 = Welcome to Corp
-  }
-}
-secrets {
-  ike-group { id = keyid:vpngroup
-              secret = "grouppsk123" }
-  xauth-alice { id = alice
-                secret = "alicepass" }
-}
-EOF
-# charon insists on /var/run/charon.pid: a private /run (mount namespace) lets it run
-# beside any other charon on the host.
-ip netns exec "$S" unshare --mount --propagation private -- sh -c 'mount -t tmpfs rvvpnc /run && exec "$@"' sh \
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$W/strongswan.conf" \
-	/usr/lib/ipsec/charon >"$W/charon.out" 2>&1 &
-RV_PIDS+=($!)
-rv_wait_for 10 test -S "$W/charon.vici" || { echo "FAIL: charon did not start"; cat "$W/charon.out"; exit 1; }
-if ! ip netns exec "$S" env STRONGSWAN_CONF="$W/strongswan.conf" swanctl --load-all \
-	--file "$W/swanctl.conf" --uri "unix://$W/charon.vici" >"$W/swanctl.out" 2>&1; then
-	echo "FAIL: swanctl"; cat "$W/swanctl.out"; exit 1
-fi
+W=$RV_TMP/gw
+rv_xauth_gateway "$S" "$W" 10.77.0.2 10.77.2.0/24 10.77.100.10-10.77.100.50 $'    dns = 10.77.2.53\n    28674 = corp.example\n    28672 = Welcome to Corp' ||
+	{ echo "FAIL: the strongSwan gateway"; exit 1; }
 
 # The client side: secrets in a root-only file, never on a command line.
 mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
@@ -153,14 +95,9 @@ attempts_are() { [ "$(( $(vpnc_starts) - n0 ))" = "$1" ]; }
 
 # One connect cycle on the current tunnel file.
 cycle() {
-	local how=$1 t0
-	t0=$(date +%s%N)
-	ip -n "$C" link set lan0 up
-	if rv_wait_for 20 rv_tunnel_is corp up; then
-		ok "$how: vpnc connected and reported through roamvpn-hook ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-	else
-		fail "$how: tunnel up through vpnc"; tail -40 "$RV_TMP/daemon.log"; tail -20 "$W/charon.log"
-	fi
+	local how=$1
+	rv_link_up_tunnel_up "$C" 20 "$how: vpnc connected and reported through roamvpn-hook" ||
+		tail -20 "$W/charon.log"
 	check "$how: pushed address on vpnctun0" sh -c "ip -n $C -4 addr show dev vpnctun0 | grep -q 'inet 10.77.100.'"
 	check "$how: split route 10.77.2.0/24 via the tunnel" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev vpnctun0'"
 	check "$how: no default route through the tunnel (split tunnel)" sh -c "! ip -n $C route show default | grep -q vpnctun0"

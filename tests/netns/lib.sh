@@ -69,6 +69,133 @@ rv_netns_add() {
 	ip -n "$1" link set lo up
 }
 
+# rv_wire NETNS PEER PREFIX: a laptop's wire: lan0 in NETNS (PREFIX.2/24, left down for
+# the test to bring up) and the router's end gw0 in PEER (PREFIX.1/24, up); both
+# namespaces are made here. PREFIX is the /24's first three octets ("10.77.0").
+rv_wire() {
+	rv_netns_add "$1"
+	rv_netns_add "$2"
+	ip link add lan0 netns "$1" type veth peer name gw0 netns "$2"
+	ip -n "$2" addr add "$3.1/24" dev gw0
+	ip -n "$2" link set gw0 up
+	ip -n "$1" addr add "$3.2/24" dev lan0
+}
+
+# rv_gateway_pair CLIENT GATEWAY GATEWAY-IFNAME: two namespaces, the client's lan0
+# (10.77.0.1/24, left down for the rule to see it come up) joined to the gateway's
+# GATEWAY-IFNAME (10.77.0.2/24), and 10.77.2.1 on the gateway's lo for a host behind it.
+rv_gateway_pair() {
+	rv_netns_add "$1"
+	rv_netns_add "$2"
+	ip link add lan0 netns "$1" type veth peer name "$3" netns "$2"
+	ip -n "$1" addr add 10.77.0.1/24 dev lan0
+	ip -n "$2" addr add 10.77.0.2/24 dev "$3"
+	ip -n "$2" link set "$3" up
+	ip -n "$2" addr add 10.77.2.1/32 dev lo
+}
+
+# rv_xauth_gateway NETNS DIR ADDR CORP-NET POOL [POOL-LINES]: strongSwan's charon in
+# NETNS as the gateway vpnc speaks to: IKEv1 aggressive mode, group PSK ("vpngroup",
+# "grouppsk123") and XAuth ("alice", "alicepass"), on ADDR, giving the corporate network
+# CORP-NET and addresses from POOL (FIRST-LAST; POOL-LINES: more of the pool's
+# attributes, one a line: dns, domain, banner). ESP in userspace (kernel-libipsec),
+# since the kernel may have none. Its files and charon.log are in DIR. charon's pid
+# file is fixed (/run/charon.pid): it runs with a /run of its own, so that it neither
+# touches the host's nor meets another charon. Returns 1, with its output shown, when
+# the gateway did not come up.
+rv_xauth_gateway() {
+	local ns=$1 w=$2
+	mkdir -p "$w"
+	cat >"$w/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = random nonce aes sha1 sha2 md5 hmac gmp openssl pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici attr unity xauth-generic
+  install_virtual_ip = no
+  i_dont_care_about_security_and_use_aggressive_mode_psk = yes
+  filelog { gw { path = $w/charon.log
+                 time_format = %T
+                 default = 1
+                 flush_line = yes } }
+  syslog { daemon { default = -1 } auth { default = -1 } }
+  plugins { vici { socket = unix://$w/charon.vici } }
+}
+swanctl { load = pem pkcs1 x509 revocation constraints pubkey openssl random }
+EOF
+	cat >"$w/swanctl.conf" <<EOF
+connections {
+  cisco {
+    version = 1
+    aggressive = yes
+    local_addrs = $3
+    pools = vpnpool
+    send_certreq = no
+    proposals = aes256-sha1-modp1024,aes128-sha1-modp1024,default
+    local { auth = psk
+            id = $3 }
+    remote { auth = psk
+             id = keyid:vpngroup }
+    remote-xauth { auth = xauth }
+    children { corp { local_ts = $4
+                      esp_proposals = aes256-sha1,aes128-sha1,default } }
+  }
+}
+pools {
+  vpnpool {
+    addrs = $5
+    netmask = 255.255.255.0
+${6:-}
+  }
+}
+secrets {
+  ike-group { id = keyid:vpngroup
+              secret = "grouppsk123" }
+  xauth-alice { id = alice
+                secret = "alicepass" }
+}
+EOF
+	ip netns exec "$ns" unshare --mount --propagation private -- \
+		sh -c 'mount -t tmpfs "$1" /run && shift && exec "$@"' sh "$RV_PREFIX-run" \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin STRONGSWAN_CONF="$w/strongswan.conf" \
+		/usr/lib/ipsec/charon >"$w/charon.out" 2>&1 &
+	RV_PIDS+=($!)
+	if ! rv_wait_for 30 test -S "$w/charon.vici"; then
+		echo "charon did not start:"; cat "$w/charon.out"; return 1
+	fi
+	if ! ip netns exec "$ns" env STRONGSWAN_CONF="$w/strongswan.conf" swanctl --load-all \
+		--file "$w/swanctl.conf" --uri "unix://$w/charon.vici" >"$w/swanctl.out" 2>&1; then
+		echo "swanctl did not load the gateway:"; cat "$w/swanctl.out"; return 1
+	fi
+}
+
+# rv_corp_on_lan0 [GENERAL-LINES]: the daemon's files for the usual case: DNS=file,
+# DebounceMs=100 (and GENERAL-LINES, each ending in \n, for [General]), the rule
+# "lan0 → Connect=corp", and a resolv.conf kept as resolv.conf.orig so that the test
+# can compare byte for byte after the tunnel is gone. The tunnel file is the test's.
+rv_corp_on_lan0() {
+	mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+	printf '[General]\nDNS=file\nDebounceMs=100\n%b' "${1:-}" >"$RV_TMP/etc/roamvpn.conf"
+	printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
+	printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
+	cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
+}
+
+# rv_link_up_tunnel_up NETNS SECONDS WHAT: set lan0 up in NETNS; passes as WHAT (with
+# the time since link up, for the log) when tunnel corp is up within SECONDS, else
+# fails with its LastError and the daemon log's tail, and returns 1 so that the test
+# can show its server's log too.
+rv_link_up_tunnel_up() {
+	local t0
+	t0=$(date +%s%N)
+	ip -n "$1" link set lan0 up
+	if rv_wait_for "$2" rv_tunnel_is corp up; then
+		ok "$3 ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
+		return 0
+	fi
+	fail "$3 (LastError: $(rv_ctl_json tunnels | jq -r '.. | objects | select(.Name? == "corp") | .LastError' | head -1))"
+	tail -40 "$RV_TMP/daemon.log"
+	return 1
+}
+
 ok()   { RV_PASSED=$((RV_PASSED + 1)); echo "ok:   $*"; }
 fail() { RV_FAILED=$((RV_FAILED + 1)); echo "FAIL: $*"; }
 # check DESCRIPTION COMMAND...: passes when the command succeeds.

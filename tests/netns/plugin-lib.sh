@@ -10,17 +10,17 @@ rv_plugin_setup() {
 	export ROAMVPN_PLUGIN_DIR=$PLUGIN_DIR ROAMVPN_HOOK_PATH=$RV_BUILD/hooks/roamvpn-hook
 }
 
-# rv_plugin_pair CLIENT SERVER SERVER-IFNAME: the client's lan0 (10.77.0.1/24, left down
-# for the rule to see it come up) joined to the server's SERVER-IFNAME (10.77.0.2/24),
-# and 10.77.2.1 on the server's lo for a host behind it.
-rv_plugin_pair() {
-	rv_netns_add "$1"
-	rv_netns_add "$2"
-	ip link add lan0 netns "$1" type veth peer name "$3" netns "$2"
-	ip -n "$1" addr add 10.77.0.1/24 dev lan0
-	ip -n "$2" addr add 10.77.0.2/24 dev "$3"
-	ip -n "$2" link set "$3" up
-	ip -n "$2" addr add 10.77.2.1/32 dev lo
+# rv_test_pki DIR CA-CN SERVER-CN EXTENSIONS: a throw-away CA (DIR/ca.key, DIR/ca.crt)
+# and a server key and certificate it signed (DIR/server.key, DIR/server.crt), EC P-256,
+# valid two days, with EXTENSIONS (lines of an openssl -extfile). No certificate, no test.
+rv_test_pki() {
+	local d=$1 ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	openssl req -x509 $ec -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 -subj "/CN=$2" 2>/dev/null
+	openssl req $ec -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=$3" 2>/dev/null
+	printf '%s\n' "$4" >"$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-out "$d/server.crt" -days 2 -extfile "$d/server.ext" 2>/dev/null
+	[ -s "$d/server.crt" ] || { echo "FAIL: test PKI"; exit 1; }
 }
 
 not_in() { ! grep -qF -- "$1" <<<"$2"; }

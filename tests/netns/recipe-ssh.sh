@@ -19,11 +19,7 @@ HOOK=$RV_BUILD/hooks/roamvpn-hook
 rv_setup rvssh
 
 C=rvssh-cli-$$; S=rvssh-gw-$$
-for n in $C $S; do rv_netns_add "$n"; done
-ip link add lan0 netns "$C" type veth peer name gw0 netns "$S"
-ip -n "$C" addr add 10.77.0.1/24 dev lan0
-ip -n "$S" addr add 10.77.0.2/24 dev gw0; ip -n "$S" link set gw0 up
-ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the gateway
+rv_gateway_pair "$C" "$S" gw0		# 10.77.2.1: a host behind the gateway
 
 # ---- the gateway: sshd with PermitTunnel and a persistent tun7 ------------------------
 W=$RV_TMP/gw; mkdir -p "$W"; chmod 700 "$W"
@@ -55,7 +51,7 @@ rv_wait_for 10 sh -c "ip netns exec $S ss -ltn | grep -q '10.77.0.2:22 '" ||
 	{ echo "FAIL: sshd did not start"; cat "$W/sshd.log"; exit 1; }
 
 # ---- roamvpnd with the recipe's exec tunnel --------------------------------------------
-mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+rv_corp_on_lan0
 cat >"$RV_TMP/etc/tunnels/corp.conf" <<EOF
 [Tunnel]
 Backend=exec
@@ -63,23 +59,13 @@ Backend=exec
 Start=$SSH -N -F none -i $RV_TMP/id_corp -o UserKnownHostsFile=$RV_TMP/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=10 -w any:7 -o Tunnel=point-to-point -o PermitLocalCommand=yes "-o LocalCommand=exec env reason=connect TUNDEV=%T INTERNAL_IP4_ADDRESS=10.77.6.2 CISCO_SPLIT_INC=1 CISCO_SPLIT_INC_0_ADDR=10.77.2.0 CISCO_SPLIT_INC_0_MASKLEN=24 INTERNAL_IP4_DNS=10.77.2.53 \$ROAMVPN_HOOK" root@10.77.0.2
 Report=hook
 EOF
-printf '[General]\nDNS=file\nDebounceMs=100\n' >"$RV_TMP/etc/roamvpn.conf"
-printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
-printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
-cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
 check "--check accepts the recipe (exit $rc${out:+: $out})" [ "$rc" = 0 ]
 rv_start_bus
 ROAMVPN_HOOK_PATH=$HOOK rv_start_daemon "$C"
 field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
 
-t0=$(date +%s%N)
-ip -n "$C" link set lan0 up
-if rv_wait_for 20 rv_tunnel_is corp up; then
-	ok "ssh's LocalCommand reported through roamvpn-hook ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-else
-	fail "tunnel up through ssh"; tail -30 "$RV_TMP/daemon.log"; cat "$W/sshd.log"
-fi
+rv_link_up_tunnel_up "$C" 20 "ssh's LocalCommand reported through roamvpn-hook" || cat "$W/sshd.log"
 dev=$(field Interface)
 check "the tun device ssh opened is the tunnel's: '$dev'" sh -c "[ -n '$dev' ] && ip -n $C link show dev '$dev' >/dev/null"
 check "address from the report on $dev" sh -c "ip -n $C -4 addr show dev '$dev' | grep -q 'inet 10.77.6.2/32'"

@@ -16,11 +16,7 @@ HOOK=$RV_BUILD/hooks/roamvpn-hook
 rv_setup rvtinc
 
 C=rvtinc-cli-$$; S=rvtinc-off-$$
-for n in $C $S; do rv_netns_add "$n"; done
-ip link add lan0 netns "$C" type veth peer name off0 netns "$S"
-ip -n "$C" addr add 10.77.0.1/24 dev lan0
-ip -n "$S" addr add 10.77.0.2/24 dev off0; ip -n "$S" link set off0 up
-ip -n "$S" addr add 10.77.2.1/32 dev lo		# a host behind the office node
+rv_gateway_pair "$C" "$S" off0		# 10.77.2.1: a host behind the office node
 
 # ---- two tinc nodes: "office" (in S) and "laptop" (the tunnel "corp", in C) --------
 T=$RV_TMP/tinc
@@ -59,7 +55,7 @@ rv_wait_for 10 sh -c "ip -n $S -4 addr show dev tincoff | grep -q 10.77.5.1" ||
 	{ echo "FAIL: office tincd did not start"; cat "$T/office.log"; exit 1; }
 
 # ---- roamvpnd with the recipe's exec tunnel --------------------------------------------
-mkdir -p "$RV_TMP/etc/tunnels" "$RV_TMP/etc/rules" "$RV_TMP/state"
+rv_corp_on_lan0
 cat >"$RV_TMP/etc/tunnels/corp.conf" <<EOF
 [Tunnel]
 Backend=exec
@@ -68,22 +64,12 @@ Interface=corp
 Start=$TINCD -D -c $T/corp --pidfile $RV_TMP/state/tinc.corp.pid
 Report=hook
 EOF
-printf '[General]\nDNS=file\nDebounceMs=100\n' >"$RV_TMP/etc/roamvpn.conf"
-printf '[Match]\nName=lan0\n[Action]\nConnect=corp\n' >"$RV_TMP/etc/rules/50-lan.rules"
-printf 'nameserver 10.77.0.2\n' >"$RV_TMP/resolv.conf"
-cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
 check "--check accepts the recipe (exit $rc${out:+: $out})" [ "$rc" = 0 ]
 rv_start_bus
 ROAMVPN_HOOK_PATH=$HOOK rv_start_daemon "$C"
 
-t0=$(date +%s%N)
-ip -n "$C" link set lan0 up
-if rv_wait_for 20 rv_tunnel_is corp up; then
-	ok "tincd's tinc-up reported through roamvpn-hook ($(( ($(date +%s%N) - t0) / 1000000 )) ms after link up)"
-else
-	fail "tunnel up through tincd"; tail -30 "$RV_TMP/daemon.log"
-fi
+rv_link_up_tunnel_up "$C" 20 "tincd's tinc-up reported through roamvpn-hook"
 check "address from the report on corp" sh -c "ip -n $C -4 addr show dev corp | grep -q 'inet 10.77.5.2/32'"
 check "route 10.77.2.0/24 through corp" sh -c "ip -n $C route show 10.77.2.0/24 | grep -q 'dev corp'"
 check "DNS server in resolv.conf" grep -q '^nameserver 10.77.2.53' "$RV_TMP/resolv.conf"
