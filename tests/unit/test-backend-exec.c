@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "error.h"
 #include "supervisor.h"
+#include "tmpdir.h"
 
 /* Grace periods of the exec backend and spawn.c (5 s each, 2 s after an overrun
  * Stop=), with room for a loaded machine: the bounds the tests wait for. */
@@ -259,10 +260,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/backend-exec/oneshot-background", test_oneshot_background);
 	ret = g_test_run();
 
-	if (g_rmdir(tmpdir) < 0) {
-		g_printerr("leftover files in %s\n", tmpdir);
-		ret = 1;
-	}
+	ret = rv_test_remove_tmpdir(tmpdir, ret);
 	g_free(tmpdir);
 	return ret;
 }

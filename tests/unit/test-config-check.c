@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "tmpdir.h"
 
 #define PRIV "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
 #define PUB "/OQnPMonP2LiOu0xkVgbWkKPHIDVr1VKS38u5w7ab2A="
@@ -353,10 +354,7 @@ int main(int argc, char **argv)
 	ret = g_test_run();
 
 	g_assert_cmpint(g_rmdir(plugindir), ==, 0);
-	if (g_rmdir(top) < 0) {
-		g_printerr("leftover files in %s\n", top);
-		ret = 1;
-	}
+	ret = rv_test_remove_tmpdir(top, ret);
 	g_free(daemon_path);
 	g_free(confdir);
 	g_free(plugindir);

@@ -16,6 +16,7 @@
 
 #include "hook-server.h"
 #include "spawn.h"
+#include "tmpdir.h"
 
 #define WAIT_MS 10000
 
@@ -235,10 +236,7 @@ int main(int argc, char **argv)
 	ret = g_test_run();
 
 	rv_hook_server_exit();
-	if (g_rmdir(state_dir) < 0) {
-		g_printerr("leftover files in %s\n", state_dir);
-		ret = 1;
-	}
+	ret = rv_test_remove_tmpdir(state_dir, ret);
 	g_free(state_dir);
 	g_free(peer_path);
 	g_ptr_array_unref(warnings);

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "settings.h"
+#include "tmpdir.h"
 
 static char *tmpdir;
 
@@ -151,10 +152,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/settings/all-keys", test_all_keys);
 	g_test_add_func("/settings/errors", test_errors);
 	ret = g_test_run();
-	if (g_rmdir(tmpdir) < 0) {
-		g_printerr("leftover files in %s\n", tmpdir);
-		ret = 1;
-	}
+	ret = rv_test_remove_tmpdir(tmpdir, ret);
 	g_free(tmpdir);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "backend-builtin.h"
 #include "tunnel.h"
+#include "tmpdir.h"
 
 #define PRIV1 "uECAujy2OnmNsIekac+YA+4fhUErtwPdqZzdLbwCjlg="
 #define PUB2 "/OQnPMonP2LiOu0xkVgbWkKPHIDVr1VKS38u5w7ab2A="
@@ -616,10 +617,7 @@ int main(int argc, char **argv)
 	ret = g_test_run();
 
 	/* Every test removes its files; an rmdir failure means one did not. */
-	if (g_rmdir(tmpdir) < 0) {
-		g_printerr("leftover files in %s\n", tmpdir);
-		ret = 1;
-	}
+	ret = rv_test_remove_tmpdir(tmpdir, ret);
 	g_free(tmpdir);
 	return ret;
 }
