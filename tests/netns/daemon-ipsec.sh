@@ -106,8 +106,7 @@ CACert=$RV_TMP/corp-ca.pem
 EOF
 }
 write_tunnel "$PASSWORD"
-out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
-check "--check accepts the [ipsec] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "the [ipsec] tunnel"
 bad_conf() { rv_plugin_refuses "s3cret" "$@"; }
 bad_conf "Username= without CACert=" 'corp.conf:3: \[ipsec\] with Username= needs CACert=' "[Tunnel]
 Backend=ipsec

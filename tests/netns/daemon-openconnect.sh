@@ -70,8 +70,7 @@ ServerCert=$3
 EOF
 }
 write_tunnel "$RV_TMP/etc" "$PASSWORD" "$PIN"
-out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
-check "--check accepts the [openconnect] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "the [openconnect] tunnel"
 
 bad_conf() { rv_plugin_refuses "$PASSWORD" "$@"; }
 for server in "-vpn.example" "vpn.example;id" "https://vpn.example:99999/" "vpn example" "ftp://vpn.example"; do

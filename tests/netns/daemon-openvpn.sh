@@ -96,8 +96,7 @@ Password=$2
 EOF
 }
 write_tunnel "$RV_TMP/etc" "$PASSWORD"
-out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
-check "--check accepts the [openvpn] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "the [openvpn] tunnel"
 
 # --check: what must be refused, with FILE:LINE and without the password
 bad_conf() { rv_plugin_refuses "$PASSWORD" "$@"; }

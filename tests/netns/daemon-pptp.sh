@@ -40,8 +40,7 @@ Domain=CORP
 RequireMPPE=yes
 MTU=1400
 Refuse=pap chap eap"
-out=$("$ROAMVPND" --config-dir "$GOOD" --check 2>&1); rc=$?
-check "--check accepts a complete [pptp] tunnel (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "a complete [pptp] tunnel" "$GOOD"
 
 # Each hostile Server= alone in a file of its own: the error names file, line and key.
 i=0

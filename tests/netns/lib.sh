@@ -179,6 +179,14 @@ rv_corp_on_lan0() {
 	cp "$RV_TMP/resolv.conf" "$RV_TMP/resolv.conf.orig"
 }
 
+# rv_check_accepts WHAT [CONFIG-DIR]: roamvpnd --check passes on CONFIG-DIR
+# ($RV_TMP/etc); when it does not, its output is in the failure.
+rv_check_accepts() {
+	local out rc
+	out=$("$ROAMVPND" --config-dir "${2:-$RV_TMP/etc}" --check 2>&1); rc=$?
+	check "--check accepts $1 (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+}
+
 # rv_link_up_tunnel_up NETNS SECONDS WHAT: set lan0 up in NETNS; passes as WHAT (with
 # the time since link up, for the log) when tunnel corp is up within SECONDS, else
 # fails with its LastError and the daemon log's tail, and returns 1 so that the test

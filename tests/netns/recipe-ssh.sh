@@ -59,8 +59,7 @@ Backend=exec
 Start=$SSH -N -F none -i $RV_TMP/id_corp -o UserKnownHostsFile=$RV_TMP/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=10 -w any:7 -o Tunnel=point-to-point -o PermitLocalCommand=yes "-o LocalCommand=exec env reason=connect TUNDEV=%T INTERNAL_IP4_ADDRESS=10.77.6.2 CISCO_SPLIT_INC=1 CISCO_SPLIT_INC_0_ADDR=10.77.2.0 CISCO_SPLIT_INC_0_MASKLEN=24 INTERNAL_IP4_DNS=10.77.2.53 \$ROAMVPN_HOOK" root@10.77.0.2
 Report=hook
 EOF
-out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
-check "--check accepts the recipe (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "the recipe"
 rv_start_bus
 ROAMVPN_HOOK_PATH=$HOOK rv_start_daemon "$C"
 field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }

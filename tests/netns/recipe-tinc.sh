@@ -64,8 +64,7 @@ Interface=corp
 Start=$TINCD -D -c $T/corp --pidfile $RV_TMP/state/tinc.corp.pid
 Report=hook
 EOF
-out=$("$ROAMVPND" --config-dir "$RV_TMP/etc" --check 2>&1); rc=$?
-check "--check accepts the recipe (exit $rc${out:+: $out})" [ "$rc" = 0 ]
+rv_check_accepts "the recipe"
 rv_start_bus
 ROAMVPN_HOOK_PATH=$HOOK rv_start_daemon "$C"
 
