@@ -207,232 +207,184 @@ static uint32_t tag_of(struct fake_peer *peer, guint i)
 	return g_array_index(peer->tags, uint32_t, i);
 }
 
-static void test_one_in_flight_fifo(void)
+/* Each test: a fresh peer, a queue aimed at it and three calls to record into. */
+struct fixture {
+	struct fake_peer peer;
+	gboolean peer_gone;
+	struct rv_nl_queue *q;	/* NULL once a test freed it */
+	struct call a, b, c;
+};
+
+static void fixture_setup(struct fixture *f, gconstpointer timeout_ms)
+{
+	peer_start(&f->peer);
+	f->peer_gone = FALSE;
+	f->q = queue_for(&f->peer, GPOINTER_TO_UINT(timeout_ms));
+	call_init(&f->a);
+	call_init(&f->b);
+	call_init(&f->c);
+}
+
+static void fixture_teardown(struct fixture *f, gconstpointer unused)
+{
+	g_clear_pointer(&f->q, rv_nl_queue_free);
+	call_clear(&f->a);
+	call_clear(&f->b);
+	call_clear(&f->c);
+	if (!f->peer_gone)
+		peer_stop(&f->peer);
+}
+
+static void test_one_in_flight_fifo(struct fixture *f, gconstpointer unused)
 {
 	static const int32_t parts[] = { 11, 12 };
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a, b;
 
-	peer_start(&peer);
-	q = queue_for(&peer, 5000);
-	call_init(&a);
-	call_init(&b);
-	g_assert_cmpint(submit(q, 1, &a), ==, 0);
-	g_assert_cmpint(submit(q, 2, &b), ==, 0);
-	g_assert_cmpuint(rv_nl_queue_length(q), ==, 2);
+	g_assert_cmpint(submit(f->q, 1, &f->a), ==, 0);
+	g_assert_cmpint(submit(f->q, 2, &f->b), ==, 0);
+	g_assert_cmpuint(rv_nl_queue_length(f->q), ==, 2);
 	/* Only the first is sent until it is answered. */
-	run_until_requests(&peer, 1);
-	g_assert_cmpuint(tag_of(&peer, 0), ==, 1);
-	g_assert_false(a.done);
+	run_until_requests(&f->peer, 1);
+	g_assert_cmpuint(tag_of(&f->peer, 0), ==, 1);
+	g_assert_false(f->a.done);
 
-	peer_answer_dump(&peer, seq_of(&peer, 0), parts, G_N_ELEMENTS(parts));
-	run_until_set(&a.done);
-	g_assert_cmpint(a.result, ==, 0);
-	g_assert_cmpuint(a.replies, ==, 2);
-	g_assert_cmpuint(g_array_index(a.reply_tags, uint32_t, 0), ==, 11);
-	g_assert_cmpuint(g_array_index(a.reply_tags, uint32_t, 1), ==, 12);
-	g_assert_false(b.done);
+	peer_answer_dump(&f->peer, seq_of(&f->peer, 0), parts, G_N_ELEMENTS(parts));
+	run_until_set(&f->a.done);
+	g_assert_cmpint(f->a.result, ==, 0);
+	g_assert_cmpuint(f->a.replies, ==, 2);
+	g_assert_cmpuint(g_array_index(f->a.reply_tags, uint32_t, 0), ==, 11);
+	g_assert_cmpuint(g_array_index(f->a.reply_tags, uint32_t, 1), ==, 12);
+	g_assert_false(f->b.done);
 
 	/* Now the second goes out; a single reply ended by the ACK. */
-	run_until_requests(&peer, 2);
-	g_assert_cmpuint(tag_of(&peer, 1), ==, 2);
-	peer_answer_one(&peer, seq_of(&peer, 1), 21);
-	run_until_set(&b.done);
-	g_assert_cmpint(b.result, ==, 0);
-	g_assert_cmpuint(b.replies, ==, 1);
-	g_assert_cmpuint(rv_nl_queue_length(q), ==, 0);
+	run_until_requests(&f->peer, 2);
+	g_assert_cmpuint(tag_of(&f->peer, 1), ==, 2);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 1), 21);
+	run_until_set(&f->b.done);
+	g_assert_cmpint(f->b.result, ==, 0);
+	g_assert_cmpuint(f->b.replies, ==, 1);
+	g_assert_cmpuint(rv_nl_queue_length(f->q), ==, 0);
 	g_assert_cmpuint(warnings, ==, 0);
-
-	rv_nl_queue_free(q);
-	call_clear(&a);
-	call_clear(&b);
-	peer_stop(&peer);
 }
 
-static void test_error_reply(void)
+static void test_error_reply(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a;
-
-	peer_start(&peer);
-	q = queue_for(&peer, 5000);
-	call_init(&a);
-	g_assert_cmpint(submit(q, 1, &a), ==, 0);
-	run_until_requests(&peer, 1);
-	peer_send(&peer, seq_of(&peer, 0), NLMSG_ERROR, 0, -ENODEV);
-	run_until_set(&a.done);
-	g_assert_cmpint(a.result, ==, -ENODEV);
-	g_assert_cmpuint(a.replies, ==, 0);
-	rv_nl_queue_free(q);
-	call_clear(&a);
-	peer_stop(&peer);
+	g_assert_cmpint(submit(f->q, 1, &f->a), ==, 0);
+	run_until_requests(&f->peer, 1);
+	peer_send(&f->peer, seq_of(&f->peer, 0), NLMSG_ERROR, 0, -ENODEV);
+	run_until_set(&f->a.done);
+	g_assert_cmpint(f->a.result, ==, -ENODEV);
+	g_assert_cmpuint(f->a.replies, ==, 0);
 }
 
-static void test_timeout_abandons_and_continues(void)
+/* Set up with a short timeout: the peer never answers the first request; how long it
+ * took is not checked. */
+static void test_timeout_abandons_and_continues(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a, b;
 	guint warnings_before = warnings;
 
-	peer_start(&peer);
-	/* Short: the peer never answers the first request; the length is not checked. */
-	q = queue_for(&peer, 50);
-	call_init(&a);
-	call_init(&b);
-	g_assert_cmpint(submit(q, 1, &a), ==, 0);
-	g_assert_cmpint(submit(q, 2, &b), ==, 0);
-	run_until_set(&a.done);
-	g_assert_cmpint(a.result, ==, -ETIMEDOUT);
-	g_assert_cmpuint(a.replies, ==, 0);
+	g_assert_cmpint(submit(f->q, 1, &f->a), ==, 0);
+	g_assert_cmpint(submit(f->q, 2, &f->b), ==, 0);
+	run_until_set(&f->a.done);
+	g_assert_cmpint(f->a.result, ==, -ETIMEDOUT);
+	g_assert_cmpuint(f->a.replies, ==, 0);
 	g_assert_cmpuint(warnings, ==, warnings_before + 1);
 
 	/* The next request went out; the abandoned one's late answer, arriving first,
 	 * is not taken for the new one's. */
-	run_until_requests(&peer, 2);
-	g_assert_cmpuint(tag_of(&peer, 1), ==, 2);
-	g_assert_cmpuint(seq_of(&peer, 0), !=, seq_of(&peer, 1));
-	peer_answer_one(&peer, seq_of(&peer, 0), 99);
-	peer_answer_one(&peer, seq_of(&peer, 1), 22);
-	run_until_set(&b.done);
-	g_assert_cmpint(b.result, ==, 0);
-	g_assert_cmpuint(b.replies, ==, 1);
-	g_assert_cmpuint(g_array_index(b.reply_tags, uint32_t, 0), ==, 22);
-	g_assert_cmpuint(a.replies, ==, 0);
-
-	rv_nl_queue_free(q);
-	call_clear(&a);
-	call_clear(&b);
-	peer_stop(&peer);
+	run_until_requests(&f->peer, 2);
+	g_assert_cmpuint(tag_of(&f->peer, 1), ==, 2);
+	g_assert_cmpuint(seq_of(&f->peer, 0), !=, seq_of(&f->peer, 1));
+	peer_answer_one(&f->peer, seq_of(&f->peer, 0), 99);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 1), 22);
+	run_until_set(&f->b.done);
+	g_assert_cmpint(f->b.result, ==, 0);
+	g_assert_cmpuint(f->b.replies, ==, 1);
+	g_assert_cmpuint(g_array_index(f->b.reply_tags, uint32_t, 0), ==, 22);
+	g_assert_cmpuint(f->a.replies, ==, 0);
 }
 
-static void test_cancel(void)
+static void test_cancel(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a, b;
-
-	peer_start(&peer);
-	q = queue_for(&peer, 5000);
-	call_init(&a);
-	call_init(&b);
-	g_assert_cmpint(submit(q, 1, &a), ==, 0);
-	g_assert_cmpint(submit(q, 2, &b), ==, 0);
-	g_assert_cmpint(submit(q, 3, &a), ==, 0);	/* a's second request, queued */
-	run_until_requests(&peer, 1);
+	g_assert_cmpint(submit(f->q, 1, &f->a), ==, 0);
+	g_assert_cmpint(submit(f->q, 2, &f->b), ==, 0);
+	g_assert_cmpint(submit(f->q, 3, &f->a), ==, 0);	/* a's second request, queued */
+	run_until_requests(&f->peer, 1);
 	/* a's request in flight keeps its place but says nothing; the queued one is gone. */
-	rv_nl_queue_cancel(q, &a);
-	g_assert_cmpuint(rv_nl_queue_length(q), ==, 2);
-	peer_answer_one(&peer, seq_of(&peer, 0), 11);
-	run_until_requests(&peer, 2);
-	g_assert_cmpuint(tag_of(&peer, 1), ==, 2);
-	peer_answer_one(&peer, seq_of(&peer, 1), 21);
-	run_until_set(&b.done);
-	g_assert_cmpuint(b.replies, ==, 1);
-	g_assert_false(a.done);
-	g_assert_cmpuint(a.replies, ==, 0);
-	g_assert_cmpuint(rv_nl_queue_length(q), ==, 0);
-	g_assert_cmpuint(peer.seqs->len, ==, 2);	/* tag 3 was never sent */
-
-	rv_nl_queue_free(q);
-	call_clear(&a);
-	call_clear(&b);
-	peer_stop(&peer);
+	rv_nl_queue_cancel(f->q, &f->a);
+	g_assert_cmpuint(rv_nl_queue_length(f->q), ==, 2);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 0), 11);
+	run_until_requests(&f->peer, 2);
+	g_assert_cmpuint(tag_of(&f->peer, 1), ==, 2);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 1), 21);
+	run_until_set(&f->b.done);
+	g_assert_cmpuint(f->b.replies, ==, 1);
+	g_assert_false(f->a.done);
+	g_assert_cmpuint(f->a.replies, ==, 0);
+	g_assert_cmpuint(rv_nl_queue_length(f->q), ==, 0);
+	g_assert_cmpuint(f->peer.seqs->len, ==, 2);	/* tag 3 was never sent */
 }
 
 /* done may queue more: it goes behind what was already waiting. */
-static struct rv_nl_queue *chain_queue;
-static struct call chain_call;
+static struct fixture *chain;
 
 static void on_done_submit_more(int result, void *user_data)
 {
 	on_done(result, user_data);
-	g_assert_cmpint(submit(chain_queue, 3, &chain_call), ==, 0);
+	g_assert_cmpint(submit(chain->q, 3, &chain->c), ==, 0);
 }
 
-static void test_submit_from_done_keeps_order(void)
+static void test_submit_from_done_keeps_order(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct call a, b;
-	struct nl_msg *msg;
+	struct nl_msg *msg = nlmsg_alloc_simple(REQUEST_TYPE, NLM_F_REQUEST);
 	uint32_t tag = 1;
 
-	peer_start(&peer);
-	chain_queue = queue_for(&peer, 5000);
-	call_init(&a);
-	call_init(&b);
-	call_init(&chain_call);
-	msg = nlmsg_alloc_simple(REQUEST_TYPE, NLM_F_REQUEST);
+	chain = f;
 	g_assert_cmpint(nlmsg_append(msg, &tag, sizeof(tag), NLMSG_ALIGNTO), ==, 0);
-	g_assert_cmpint(rv_nl_queue_submit(chain_queue, msg, on_reply, on_done_submit_more, &a),
-			==, 0);
-	g_assert_cmpint(submit(chain_queue, 2, &b), ==, 0);
-	run_until_requests(&peer, 1);
-	peer_answer_one(&peer, seq_of(&peer, 0), 11);
-	run_until_set(&a.done);
-	run_until_requests(&peer, 2);
-	g_assert_cmpuint(tag_of(&peer, 1), ==, 2);
-	peer_answer_one(&peer, seq_of(&peer, 1), 21);
-	run_until_requests(&peer, 3);
-	g_assert_cmpuint(tag_of(&peer, 2), ==, 3);
-	peer_answer_one(&peer, seq_of(&peer, 2), 31);
-	run_until_set(&chain_call.done);
-	g_assert_true(b.done);
-
-	rv_nl_queue_free(chain_queue);
-	call_clear(&a);
-	call_clear(&b);
-	call_clear(&chain_call);
-	peer_stop(&peer);
+	g_assert_cmpint(rv_nl_queue_submit(f->q, msg, on_reply, on_done_submit_more, &f->a), ==, 0);
+	g_assert_cmpint(submit(f->q, 2, &f->b), ==, 0);
+	run_until_requests(&f->peer, 1);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 0), 11);
+	run_until_set(&f->a.done);
+	run_until_requests(&f->peer, 2);
+	g_assert_cmpuint(tag_of(&f->peer, 1), ==, 2);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 1), 21);
+	run_until_requests(&f->peer, 3);
+	g_assert_cmpuint(tag_of(&f->peer, 2), ==, 3);
+	peer_answer_one(&f->peer, seq_of(&f->peer, 2), 31);
+	run_until_set(&f->c.done);
+	g_assert_true(f->b.done);
 }
 
 /* Freed with a request in flight and one waiting: no callback runs, and the answer
  * that comes after is nobody's (ASan builds check nothing is touched). */
-static void test_free_in_flight(void)
+static void test_free_in_flight(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a, b;
-
-	peer_start(&peer);
-	q = queue_for(&peer, 5000);
-	call_init(&a);
-	call_init(&b);
-	g_assert_cmpint(submit(q, 1, &a), ==, 0);
-	g_assert_cmpint(submit(q, 2, &b), ==, 0);
-	run_until_requests(&peer, 1);
-	rv_nl_queue_free(q);
+	g_assert_cmpint(submit(f->q, 1, &f->a), ==, 0);
+	g_assert_cmpint(submit(f->q, 2, &f->b), ==, 0);
+	run_until_requests(&f->peer, 1);
+	g_clear_pointer(&f->q, rv_nl_queue_free);
 	while (g_main_context_iteration(NULL, FALSE))
 		;
-	g_assert_false(a.done);
-	g_assert_false(b.done);
-	g_assert_cmpuint(a.replies, ==, 0);
-	call_clear(&a);
-	call_clear(&b);
-	peer_stop(&peer);
+	g_assert_false(f->a.done);
+	g_assert_false(f->b.done);
+	g_assert_cmpuint(f->a.replies, ==, 0);
 }
 
 /* A request that cannot be sent is refused by submit; done never runs. */
-static void test_send_failure(void)
+static void test_send_failure(struct fixture *f, gconstpointer unused)
 {
-	struct fake_peer peer;
-	struct rv_nl_queue *q;
-	struct call a;
-
-	peer_start(&peer);
-	q = queue_for(&peer, 5000);
-	peer_stop(&peer);	/* nobody at that port any more */
-	call_init(&a);
-	g_assert_cmpint(submit(q, 1, &a), <, 0);
-	g_assert_cmpuint(rv_nl_queue_length(q), ==, 0);
+	peer_stop(&f->peer);	/* nobody at that port any more */
+	f->peer_gone = TRUE;
+	g_assert_cmpint(submit(f->q, 1, &f->a), <, 0);
+	g_assert_cmpuint(rv_nl_queue_length(f->q), ==, 0);
 	while (g_main_context_iteration(NULL, FALSE))
 		;
-	g_assert_false(a.done);
-	rv_nl_queue_free(q);
-	call_clear(&a);
+	g_assert_false(f->a.done);
 }
+
+#define ADD(path, timeout_ms, fn) \
+	g_test_add(path, struct fixture, GUINT_TO_POINTER(timeout_ms), fixture_setup, fn, \
+		   fixture_teardown)
 
 int main(int argc, char **argv)
 {
@@ -440,13 +392,12 @@ int main(int argc, char **argv)
 	/* The queue warns about abandoned requests; count them instead of aborting. */
 	g_log_set_always_fatal(G_LOG_FATAL_MASK);
 	g_log_set_writer_func(count_warnings, NULL, NULL);
-	g_test_add_func("/nl-queue/one-in-flight-fifo", test_one_in_flight_fifo);
-	g_test_add_func("/nl-queue/error-reply", test_error_reply);
-	g_test_add_func("/nl-queue/timeout-abandons-and-continues",
-			test_timeout_abandons_and_continues);
-	g_test_add_func("/nl-queue/cancel", test_cancel);
-	g_test_add_func("/nl-queue/submit-from-done-keeps-order", test_submit_from_done_keeps_order);
-	g_test_add_func("/nl-queue/free-in-flight", test_free_in_flight);
-	g_test_add_func("/nl-queue/send-failure", test_send_failure);
+	ADD("/nl-queue/one-in-flight-fifo", 5000, test_one_in_flight_fifo);
+	ADD("/nl-queue/error-reply", 5000, test_error_reply);
+	ADD("/nl-queue/timeout-abandons-and-continues", 50, test_timeout_abandons_and_continues);
+	ADD("/nl-queue/cancel", 5000, test_cancel);
+	ADD("/nl-queue/submit-from-done-keeps-order", 5000, test_submit_from_done_keeps_order);
+	ADD("/nl-queue/free-in-flight", 5000, test_free_in_flight);
+	ADD("/nl-queue/send-failure", 5000, test_send_failure);
 	return g_test_run();
 }

@@ -12,40 +12,10 @@
 #include <netlink/msg.h>
 #include <string.h>
 
-#include "link.h"
+#include "wifi-test-util.h"
 #include "wifi.h"
 
-struct set_wifi_call {
-	int ifindex;
-	bool connected;
-	GBytes *ssid;
-	bool has_bssid;
-	uint8_t bssid[6];
-};
-
-static GArray *calls;	/* struct set_wifi_call */
 static guint warnings;
-
-void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
-		       const uint8_t bssid[6])
-{
-	struct set_wifi_call call = { .ifindex = ifindex, .connected = connected };
-
-	if (ssid)
-		call.ssid = g_bytes_new(ssid, ssid_len);
-	if (bssid) {
-		call.has_bssid = true;
-		memcpy(call.bssid, bssid, 6);
-	}
-	g_array_append_val(calls, call);
-}
-
-static void clear_call(gpointer data)
-{
-	struct set_wifi_call *call = data;
-
-	g_clear_pointer(&call->ssid, g_bytes_unref);
-}
 
 static guint absence_messages;
 
@@ -63,30 +33,21 @@ static GLogWriterOutput count_warnings(GLogLevelFlags level, const GLogField *fi
 
 static void setup(void)
 {
-	if (calls)
-		g_array_unref(calls);
-	calls = g_array_new(FALSE, TRUE, sizeof(struct set_wifi_call));
-	g_array_set_clear_func(calls, clear_call);
+	set_wifi_calls_reset();
 	warnings = 0;
 }
 
 static struct set_wifi_call *only_call(void)
 {
-	g_assert_cmpuint(calls->len, ==, 1);
-	return &g_array_index(calls, struct set_wifi_call, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 1);
+	return &g_array_index(set_wifi_calls, struct set_wifi_call, 0);
 }
 
 static int handle_fixture(const char *name)
 {
-	g_autofree char *path = g_build_filename(g_getenv("ROAMVPN_SOURCE_ROOT"), "tests",
-						 "unit", "data", name, NULL);
-	g_autofree char *contents = NULL;
-	gsize len = 0;
+	g_autoptr(GBytes) msg = wifi_test_fixture(name);
 
-	g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
-	g_assert_cmpuint(len, >=, sizeof(struct nlmsghdr));
-	g_assert_cmpuint(((struct nlmsghdr *)contents)->nlmsg_len, <=, len);
-	return rv_wifi_handle_message((const struct nlmsghdr *)contents);
+	return rv_wifi_handle_message(g_bytes_get_data(msg, NULL));
 }
 
 static int handle_built(struct nl_msg *msg)
@@ -133,11 +94,11 @@ static void test_wrong_password_connect_then_disconnect(void)
 	setup();
 	g_assert_cmpint(handle_fixture("nl80211-connect-securenet.bin"), ==, 0);
 	g_assert_cmpint(handle_fixture("nl80211-disconnect-by-ap.bin"), ==, 0);
-	g_assert_cmpuint(calls->len, ==, 2);
-	g_assert_true(g_array_index(calls, struct set_wifi_call, 0).connected);
-	g_assert_false(g_array_index(calls, struct set_wifi_call, 1).connected);
-	g_assert_null(g_array_index(calls, struct set_wifi_call, 1).ssid);
-	g_assert_false(g_array_index(calls, struct set_wifi_call, 1).has_bssid);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 2);
+	g_assert_true(g_array_index(set_wifi_calls, struct set_wifi_call, 0).connected);
+	g_assert_false(g_array_index(set_wifi_calls, struct set_wifi_call, 1).connected);
+	g_assert_null(g_array_index(set_wifi_calls, struct set_wifi_call, 1).ssid);
+	g_assert_false(g_array_index(set_wifi_calls, struct set_wifi_call, 1).has_bssid);
 }
 
 static void test_disconnect_clears(void)
@@ -210,7 +171,7 @@ static void test_malformed_ignored(void)
 	nla_put_u32(msg, NL80211_ATTR_IFINDEX, 7);
 	nla_put(msg, NL80211_ATTR_MAC, sizeof(short_mac), short_mac);
 	g_assert_cmpint(handle_built(msg), ==, -EINVAL);
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	g_assert_cmpuint(warnings, ==, 1);
 }
 
@@ -219,7 +180,7 @@ static void test_other_commands_ignored(void)
 	setup();
 	g_assert_cmpint(handle_fixture("nl80211-scan-associated.bin"), ==, -ENOENT);
 	g_assert_cmpint(handle_fixture("nl80211-interface-station.bin"), ==, -ENOENT);
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	g_assert_cmpuint(warnings, ==, 0);
 }
 
@@ -241,7 +202,7 @@ static void test_init_without_nl80211_says_so_once(void)
 		g_assert_cmpuint(absence_messages, ==, 0);
 	else
 		g_assert_cmpuint(absence_messages, ==, 1);
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	g_assert_cmpuint(warnings, ==, 0);
 	rv_wifi_exit();
 }
@@ -265,6 +226,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/wifi/init-without-nl80211-says-so-once",
 			test_init_without_nl80211_says_so_once);
 	r = g_test_run();
-	g_clear_pointer(&calls, g_array_unref);
+	set_wifi_calls_free();
 	return r;
 }

@@ -26,19 +26,12 @@
 
 #include "events.h"
 #include "link.h"
+#include "wifi-test-util.h"
 #include "nl80211-parse.h"
 #include "wifi.h"
 
 #define FAMILY 0x20	/* what the recorded messages carry as nlmsg_type */
 #define NO_SUCH_IFINDEX 999999	/* no wext either: the SSID stays unknown */
-
-struct set_wifi_call {
-	int ifindex;
-	bool connected;
-	GBytes *ssid;
-	bool has_bssid;
-	uint8_t bssid[6];
-};
 
 struct request {
 	uint32_t seq;
@@ -46,7 +39,6 @@ struct request {
 	bool dump;
 };
 
-static GArray *calls;		/* struct set_wifi_call */
 static guint warnings;
 static struct nl_sock *peer;	/* the fake nl80211 */
 static guint peer_watch;
@@ -54,28 +46,9 @@ static GArray *requests;	/* struct request, as received by the peer */
 static GBytes *scan_fixture, *iface_fixture;
 static struct rv_wifi_bss fixture_bss;	/* what scan_fixture says */
 
-void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
-		       const uint8_t bssid[6])
-{
-	struct set_wifi_call call = { .ifindex = ifindex, .connected = connected };
-
-	if (ssid)
-		call.ssid = g_bytes_new(ssid, ssid_len);
-	if (bssid) {
-		call.has_bssid = true;
-		memcpy(call.bssid, bssid, 6);
-	}
-	g_array_append_val(calls, call);
-}
-
-static void clear_call(gpointer data)
-{
-	g_clear_pointer(&((struct set_wifi_call *)data)->ssid, g_bytes_unref);
-}
-
 static struct set_wifi_call *call_at(guint i)
 {
-	return &g_array_index(calls, struct set_wifi_call, i);
+	return &g_array_index(set_wifi_calls, struct set_wifi_call, i);
 }
 
 static GLogWriterOutput count_warnings(GLogLevelFlags level, const GLogField *fields,
@@ -84,18 +57,6 @@ static GLogWriterOutput count_warnings(GLogLevelFlags level, const GLogField *fi
 	if (level & G_LOG_LEVEL_WARNING)
 		warnings++;
 	return G_LOG_WRITER_HANDLED;
-}
-
-static GBytes *load_fixture(const char *name)
-{
-	g_autofree char *path = g_build_filename(g_getenv("ROAMVPN_SOURCE_ROOT"), "tests",
-						 "unit", "data", name, NULL);
-	g_autofree char *contents = NULL;
-	gsize len = 0;
-
-	g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
-	g_assert_cmpuint(len, >=, sizeof(struct nlmsghdr));
-	return g_bytes_new(contents, len);
 }
 
 /* ---- the fake nl80211 ---------------------------------------------------------- */
@@ -126,10 +87,7 @@ static void setup(guint timeout_ms)
 {
 	struct nl_sock *sock = nl_socket_alloc();
 
-	if (calls)
-		g_array_unref(calls);
-	calls = g_array_new(FALSE, TRUE, sizeof(struct set_wifi_call));
-	g_array_set_clear_func(calls, clear_call);
+	set_wifi_calls_reset();
 	warnings = 0;
 	if (peer) {
 		g_source_remove(peer_watch);
@@ -263,17 +221,17 @@ static void test_disconnect_waits_for_connect_lookup(void)
 {
 	setup(5000);
 	g_assert_cmpint(connect_without_ssid(fixture_bss.ifindex), ==, 0);
-	g_assert_cmpuint(calls->len, ==, 0);	/* the SSID is being looked up */
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);	/* the SSID is being looked up */
 	run_until(&requests->len, 1);
 	g_assert_cmpuint(request_at(0)->cmd, ==, NL80211_CMD_GET_SCAN);
 	g_assert_true(request_at(0)->dump);
 
 	g_assert_cmpint(disconnect(fixture_bss.ifindex), ==, 0);
 	run_pending();
-	g_assert_cmpuint(calls->len, ==, 0);	/* held behind the CONNECT */
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);	/* held behind the CONNECT */
 
 	answer_scan(request_at(0)->seq);
-	run_until(&calls->len, 2);
+	run_until(&set_wifi_calls->len, 2);
 	assert_home_connected(call_at(0));
 	g_assert_false(call_at(1)->connected);
 	g_assert_null(call_at(1)->ssid);
@@ -293,10 +251,10 @@ static void test_refresh_interface_then_scan(void)
 	run_until(&requests->len, 2);
 	g_assert_cmpuint(request_at(1)->cmd, ==, NL80211_CMD_GET_SCAN);
 	g_assert_true(request_at(1)->dump);
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	answer_scan(request_at(1)->seq);
-	run_until(&calls->len, 1);
-	g_assert_cmpuint(calls->len, ==, 1);
+	run_until(&set_wifi_calls->len, 1);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 1);
 	assert_home_connected(call_at(0));
 	g_assert_cmpuint(warnings, ==, 0);
 }
@@ -314,15 +272,15 @@ static void test_link_removed_with_query_in_flight(void)
 	/* The removed link's query keeps its place until answered, and says nothing. */
 	answer_scan(request_at(0)->seq);
 	run_until(&requests->len, 2);
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	/* The other link's lookup goes on: no associated BSS, GET_INTERFACE fails. */
 	g_assert_cmpuint(request_at(1)->cmd, ==, NL80211_CMD_GET_SCAN);
 	answer_end(request_at(1)->seq, NLMSG_DONE, 0);
 	run_until(&requests->len, 3);
 	g_assert_cmpuint(request_at(2)->cmd, ==, NL80211_CMD_GET_INTERFACE);
 	answer_end(request_at(2)->seq, NLMSG_ERROR, -ENODEV);
-	run_until(&calls->len, 1);
-	g_assert_cmpuint(calls->len, ==, 1);
+	run_until(&set_wifi_calls->len, 1);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 1);
 	g_assert_cmpint(call_at(0)->ifindex, ==, NO_SUCH_IFINDEX);
 	g_assert_true(call_at(0)->connected);
 	g_assert_null(call_at(0)->ssid);
@@ -337,7 +295,7 @@ static void test_unanswered_queries_abandoned(void)
 	run_until(&requests->len, 2);	/* GET_SCAN abandoned, then GET_INTERFACE */
 	g_assert_cmpuint(request_at(0)->cmd, ==, NL80211_CMD_GET_SCAN);
 	g_assert_cmpuint(request_at(1)->cmd, ==, NL80211_CMD_GET_INTERFACE);
-	run_until(&calls->len, 1);
+	run_until(&set_wifi_calls->len, 1);
 	g_assert_true(call_at(0)->connected);
 	g_assert_null(call_at(0)->ssid);
 	g_assert_cmpuint(warnings, ==, 2);
@@ -354,7 +312,7 @@ static void test_exit_with_query_in_flight(void)
 	run_until(&requests->len, 1);
 	rv_wifi_exit();
 	run_pending();
-	g_assert_cmpuint(calls->len, ==, 0);
+	g_assert_cmpuint(set_wifi_calls->len, ==, 0);
 	/* And it starts again cleanly. */
 	g_assert_cmpint(rv_wifi_init(&error), ==, 0);
 	g_assert_no_error(error);
@@ -370,8 +328,8 @@ int main(int argc, char **argv)
 	/* wifi.c warns about abandoned queries; count them instead of aborting. */
 	g_log_set_always_fatal(G_LOG_FATAL_MASK);
 	g_log_set_writer_func(count_warnings, NULL, NULL);
-	scan_fixture = load_fixture("nl80211-scan-associated.bin");
-	iface_fixture = load_fixture("nl80211-interface-station.bin");
+	scan_fixture = wifi_test_fixture("nl80211-scan-associated.bin");
+	iface_fixture = wifi_test_fixture("nl80211-interface-station.bin");
 	g_assert_cmpint(rv_nl80211_parse_bss(g_bytes_get_data(scan_fixture, NULL), &fixture_bss),
 			==, 0);
 	g_assert_true(fixture_bss.has_bssid && fixture_bss.has_ssid && fixture_bss.ifindex > 0);
@@ -399,7 +357,7 @@ int main(int argc, char **argv)
 		nl_socket_free(peer);
 		g_array_unref(requests);
 	}
-	g_clear_pointer(&calls, g_array_unref);
+	set_wifi_calls_free();
 	g_bytes_unref(scan_fixture);
 	g_bytes_unref(iface_fixture);
 	return r;
