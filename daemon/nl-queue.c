@@ -25,6 +25,7 @@ struct request {
 	rv_nl_done_fn done;
 	void *user_data;
 	gboolean cancelled;	/* callbacks off; still waits for its answer to end */
+	gboolean progressed;	/* a reply came since the timer was armed */
 	gboolean ended;
 	int result;
 };
@@ -67,6 +68,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct rv_nl_queue *q = arg;
 	struct request *req = q->in_flight;
 
+	req->progressed = TRUE;
 	if (!req->cancelled && req->reply)
 		req->reply(nlmsg_hdr(msg), req->user_data);
 	return NL_OK;
@@ -185,11 +187,17 @@ static gboolean on_timeout(gpointer data)
 	/* A busy loop may run this before the fd source although the answer is
 	 * there: read first, abandon only what really got no answer. */
 	drain(q);
-	if (q->in_flight && q->timer == 0) {
-		g_warning("%s: no complete answer to a request within %u ms: abandoned", q->name,
-			  q->timeout_ms);
-		finish(q, -ETIMEDOUT);
+	if (!q->in_flight || q->timer != 0)
+		return G_SOURCE_REMOVE;		/* ended; the next one has its own timer */
+	if (q->in_flight->progressed) {
+		/* A long dump still coming in: each period must bring a part. */
+		q->in_flight->progressed = FALSE;
+		q->timer = g_timeout_add(q->timeout_ms, on_timeout, q);
+		return G_SOURCE_REMOVE;
 	}
+	g_warning("%s: no complete answer to a request within %u ms: abandoned", q->name,
+		  q->timeout_ms);
+	finish(q, -ETIMEDOUT);
 	return G_SOURCE_REMOVE;
 }
 

@@ -8,8 +8,9 @@
  *
  * One request is in flight at a time; the others wait in FIFO order. Replies are
  * matched to the request by sequence number, so a late answer to an abandoned request
- * is skipped instead of being taken for the next one's. A request whose answer is not
- * complete within the queue's timeout is abandoned with a logged warning (done gets
+ * is skipped instead of being taken for the next one's. A request that gets no reply
+ * message within the queue's timeout (counted from its send, then from each period in
+ * which parts of a long dump kept coming) is abandoned with a logged warning (done gets
  * -ETIMEDOUT) and the next one is sent.
  *
  * Callbacks run from the default GLib main context, never from inside
