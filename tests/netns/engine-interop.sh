@@ -349,6 +349,19 @@ check "responder: UDP B->A 20 Mbit/s, loss < 10%" iperf_udp $NSB $TA
 check "responder: UDP A->B 20 Mbit/s, loss < 10%" iperf_udp $NSB $TA -R
 
 # ================================================ 3. rekey after forced key expiry
+# messages_rekey_check PREFIX: 300 pings A->B, past --test-rekey-after-messages=200,
+# must end in a new handshake, and A->B must work after it. PREFIX names the role.
+messages_rekey_check() {
+	local hs1 hs2
+	sleep 1
+	hs1=$(handshake_of $NSA $IFA "$PUBB")
+	timeout 20 ip netns exec $NSA ping -n -q -c 300 -i 0.01 -W 2 $TB >/dev/null 2>&1
+	sleep 1
+	ping_all $NSA $TB 3 >/dev/null
+	hs2=$(handshake_of $NSA $IFA "$PUBB")
+	check "${1}rekey after 200 messages: new handshake time ($hs1 -> $hs2)" test "${hs2:-0}" -gt "${hs1:-0}"
+	check "${1}rekey after messages: ping A->B 5/5" ping_all $NSA $TB 5
+}
 rekey_check() {	# wait_seconds
 	local hs1 hs2 hsb1 hsb2 out n total
 	hs1=$(handshake_of $NSA $IFA "$PUBB"); hsb1=$(handshake_of $NSB $IFB "$PUBA")
@@ -386,14 +399,7 @@ else
 	check "engine accepts --test-rekey-after-messages=200" restart_engine with-endpoint --test-rekey-after-messages=200
 	restart_peer_b no-endpoint || bad "restart peer B"
 	ping_first $NSA $TB 10 || bad "handshake before message rekey"
-	sleep 1
-	hs1=$(handshake_of $NSA $IFA "$PUBB")
-	timeout 20 ip netns exec $NSA ping -n -q -c 300 -i 0.01 -W 2 $TB >/dev/null 2>&1
-	sleep 1
-	ping_all $NSA $TB 3 >/dev/null
-	hs2=$(handshake_of $NSA $IFA "$PUBB")
-	check "rekey after 200 messages: new handshake time ($hs1 -> $hs2)" test "${hs2:-0}" -gt "${hs1:-0}"
-	check "rekey after messages: ping A->B 5/5" ping_all $NSA $TB 5
+	messages_rekey_check ""
 	# 3c: the engine as the RESPONDER of the session (wireguard-go initiated it): by
 	# message count it starts the rekey itself; by time it never rekeys a session it did
 	# not initiate, so at REJECT_AFTER_TIME (1 + 60 s here) that session dies and the
@@ -403,14 +409,7 @@ else
 		restart_engine no-endpoint --test-rekey-after-messages=200
 	restart_peer_b with-endpoint || bad "restart peer B (3c)"
 	check "responder: first handshake, wireguard-go initiates" ping_first $NSB $TA 10
-	sleep 1
-	hs1=$(handshake_of $NSA $IFA "$PUBB")
-	timeout 20 ip netns exec $NSA ping -n -q -c 300 -i 0.01 -W 2 $TB >/dev/null 2>&1
-	sleep 1
-	ping_all $NSA $TB 3 >/dev/null
-	hs2=$(handshake_of $NSA $IFA "$PUBB")
-	check "responder rekey after 200 messages: new handshake time ($hs1 -> $hs2)" test "${hs2:-0}" -gt "${hs1:-0}"
-	check "responder rekey after messages: ping A->B 5/5" ping_all $NSA $TB 5
+	messages_rekey_check "responder "
 	log "phase 3d: the engine as responder, --test-rekey-after-time=1 (session rejected after 61 s)"
 	check "engine accepts --test-rekey-after-time=1 (no endpoint: responder)" \
 		restart_engine no-endpoint --test-rekey-after-time=1
