@@ -171,14 +171,7 @@ check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP
 write_tunnel "$WRONG"
 logins() { grep -c 'initiating EAP_MSCHAPV2 method' "$W/charon.log"; }
 before=$(logins)
-rv_ctl reload >/dev/null
-sleep 0.5
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -q 'authentication failed'"; then
-	ok "a wrong password is named: $(field LastError)"
-else
-	fail "LastError after a wrong password: '$(field LastError)'"
-fi
+rv_plugin_up_names "a wrong password is named" "authentication failed"
 check "charon stopped after the refusal" rv_wait_for 10 gone charon
 # The run's directory stays (strongswan.conf, so this cannot pass on a wrong path);
 # the secrets file does not outlive a failed start.
@@ -203,12 +196,7 @@ PSK=$PSK
 EOF
 rv_ctl reload >/dev/null
 sleep 0.5
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 rv_tunnel_is corp up; then
-	ok "tunnel up with PSK= (IKEv2 PSK both ways)"
-else
-	fail "tunnel up with PSK= (LastError: $(field LastError))"
-fi
+rv_link_up_tunnel_up "$C" 30 "tunnel up with PSK= (IKEv2 PSK both ways)"
 check "PSK: ping the host behind the responder" ip netns exec "$C" ping -c 2 -W 2 -i 0.3 10.77.2.1
 check "PSK: the key is not in the daemon log" sh -c "! grep -qF 'psk s3cret' '$RV_TMP/daemon.log'"
 ip -n "$C" link set lan0 down

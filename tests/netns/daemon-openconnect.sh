@@ -123,14 +123,7 @@ check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP
 
 # ---- a wrong pin, then a wrong password: named --------------------------------------
 try_and_name() {   # try_and_name DESCRIPTION LASTERROR-TEXT
-	rv_ctl reload >/dev/null
-	sleep 0.5
-	ip -n "$C" link set lan0 up
-	if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -qF '$2'"; then
-		ok "$1: $(field LastError)"
-	else
-		fail "$1: LastError '$(field LastError)'"
-	fi
+	rv_plugin_up_names "$1" "$2"
 	check "$1: tunnel not up" state_is_not up
 	ip -n "$C" link set lan0 down
 	rv_wait_for 10 gone openconnect

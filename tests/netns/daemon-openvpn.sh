@@ -149,16 +149,9 @@ check "resolv.conf restored byte for byte" cmp -s "$RV_TMP/resolv.conf" "$RV_TMP
 
 # ---- a wrong password: named, and not retried ---------------------------------------
 write_tunnel "$RV_TMP/etc" "$WRONG"
-rv_ctl reload >/dev/null
-sleep 0.5
 refusals() { grep -c 'Auth Username/Password verification failed' "$W/server.log"; }
 before=$(refusals)
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -q 'authentication failed'"; then
-	ok "LastError names the refused password: $(field LastError)"
-else
-	fail "LastError after a wrong password: '$(field LastError)'"
-fi
+rv_plugin_up_names "LastError names the refused password" "authentication failed"
 sleep 7	# two backoff steps (BackoffInitialMs=3000) during which a retry would happen
 n=$(( $(refusals) - before ))
 check "exactly one attempt with the wrong password in ~7 s (no retry after an auth failure; saw $n)" [ "$n" = 1 ]
@@ -169,12 +162,7 @@ ip -n "$C" link set lan0 down
 write_tunnel "$RV_TMP/etc" "$PASSWORD" full
 rv_ctl reload >/dev/null
 sleep 0.5
-ip -n "$C" link set lan0 up
-if rv_wait_for 30 rv_tunnel_is corp up; then
-	ok "full tunnel: up through the second server"
-else
-	fail "full tunnel: up (LastError: $(field LastError))"
-fi
+rv_link_up_tunnel_up "$C" 30 "full tunnel: up through the second server"
 dev=$(field Interface)
 check "full tunnel: any address (192.0.2.1) is routed through $dev" sh -c "ip -n $C route get 192.0.2.1 | grep -q 'dev $dev'"
 check "full tunnel: the server itself is still reached outside the tunnel" \

@@ -36,6 +36,19 @@ rv_plugin_refuses() {
 	check "--check: $2: the secret is not in the message" not_in "$1" "$out"
 }
 
+# rv_plugin_up_names DESCRIPTION TEXT: the changed tunnel file reloaded and lan0 up in
+# $C: within 30 s tunnel corp's LastError contains TEXT (it is shown either way).
+rv_plugin_up_names() {
+	rv_ctl reload >/dev/null
+	sleep 0.5
+	ip -n "$C" link set lan0 up
+	if rv_wait_for 30 sh -c "'$ROAMVPNCTL' --bus '$RV_BUS' --json tunnels | grep -qF '$2'"; then
+		ok "$1: $(field LastError)"
+	else
+		fail "$1: LastError '$(field LastError)'"
+	fi
+}
+
 # field NAME: tunnel corp's property NAME from roamvpnctl --json tunnels
 field() { rv_ctl_json tunnels | jq -r --arg f "$1" '.. | objects | select(.Name? == "corp") | .[$f]' | head -1; }
 # running PROGRAM: its pid in the client namespace $C, if it runs there
