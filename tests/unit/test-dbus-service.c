@@ -32,6 +32,7 @@
 #include "manager.h"
 #include "policy.h"
 #include "tunnel.h"
+#include "read-line.h"
 
 /* --- fake core ----------------------------------------------------------------------- */
 
@@ -349,26 +350,6 @@ static char *bus_address;
 static DBusConnection *service_conn, *client_conn;
 static GPtrArray *signals;	/* DBusMessage * seen by the client */
 
-static char *read_line_bounded(int fd, int timeout_ms)
-{
-	GString *line = g_string_new(NULL);
-	gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
-
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int left = (int)((deadline - g_get_monotonic_time()) / 1000);
-		char c;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(fd, &c, 1) != 1)
-			break;
-		if (c == '\n')
-			return g_string_free(line, FALSE);
-		g_string_append_c(line, c);
-	}
-	g_string_free(line, TRUE);
-	return NULL;
-}
-
 /* If this test crashes, its bus must not outlive it. */
 static void die_with_parent(gpointer user_data)
 {
@@ -450,7 +431,7 @@ static void start_bus(void)
 		NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &bus_pid,
 		NULL, &out_fd, NULL, &error));
 	g_assert_no_error(error);
-	bus_address = read_line_bounded(out_fd, 10000);
+	bus_address = rv_test_read_line(out_fd, 10000);
 	close(out_fd);
 	g_assert_nonnull(bus_address);
 }

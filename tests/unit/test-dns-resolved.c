@@ -19,6 +19,7 @@
 #include "dns-test-util.h"
 #include "dns.h"
 #include "error.h"
+#include "read-line.h"
 
 #define FAKE_RESOLVE1 BUILD_ROOT "/tests/fake-resolve1"
 
@@ -40,27 +41,6 @@ struct fixture {
 static void die_with_parent(gpointer data)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static char *read_line_bounded(int fd, int timeout_ms)
-{
-	GString *line = g_string_new(NULL);
-	gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-	while (g_get_monotonic_time() < deadline) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		char c;
-
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		if (read(fd, &c, 1) != 1)
-			break;
-		if (c == '\n')
-			return g_string_free(line, FALSE);
-		g_string_append_c(line, c);
-	}
-	g_string_free(line, TRUE);
-	return NULL;
 }
 
 static void start_bus(struct fixture *f)
@@ -91,7 +71,7 @@ static void start_bus(struct fixture *f)
 					       die_with_parent, NULL, &f->bus_pid, NULL, &out_fd, NULL,
 					       &error));
 	g_assert_no_error(error);
-	f->address = read_line_bounded(out_fd, 5000);
+	f->address = rv_test_read_line(out_fd, 5000);
 	close(out_fd);
 	g_assert_nonnull(f->address);
 }
