@@ -185,10 +185,20 @@ static void describe_value(GString *out, const char *name, GVariant *value)
 	}
 }
 
+/* Three strings: appended as they are (this follows every change of every link). */
 static void emit_event(const char *kind, const char *path, const char *message)
 {
-	emit_signal(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Event",
-		    g_variant_new("(sss)", kind, path, message));
+	DBusMessage *signal;
+
+	if (!svc.conn)
+		return;
+	signal = dbus_message_new_signal(RV_DBUS_PATH, RV_DBUS_MANAGER_IFACE, "Event");
+	if (dbus_message_append_args(signal, DBUS_TYPE_STRING, &kind, DBUS_TYPE_STRING, &path,
+				     DBUS_TYPE_STRING, &message, DBUS_TYPE_INVALID))
+		dbus_connection_send(svc.conn, signal, NULL);
+	else
+		g_warning("cannot marshal %s.Event on %s", RV_DBUS_MANAGER_IFACE, path);
+	dbus_message_unref(signal);
 }
 
 /* Compare each property of object with what we announced for path; emit

@@ -43,6 +43,7 @@
 #include "error.h"
 #include "events.h"
 #include "link.h"
+#include "log.h"
 #include "ssid.h"
 #include "str-list.h"
 
@@ -516,9 +517,11 @@ static void refresh_one(int ifindex)
 		g_hash_table_insert(links, GINT_TO_POINTER(ifindex), l);
 	}
 	if (link_update(l, nl, is_new)) {
-		g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
-			rv_link_name_text(l), l->ifindex, l->type, l->kind ? l->kind : "-", l->flags,
-			l->operstate, l->carrier, l->gateway ? l->gateway : "-");
+		/* GLib formats a message before the writer drops it: not per event. */
+		if (rv_log_debug_enabled())
+				g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
+				rv_link_name_text(l), l->ifindex, l->type, l->kind ? l->kind : "-",
+				l->flags, l->operstate, l->carrier, l->gateway ? l->gateway : "-");
 		rv_events_emit(is_new ? RV_EVENT_LINK_ADDED : RV_EVENT_LINK_CHANGED, l);
 	}
 	rtnl_link_put(nl);
@@ -548,7 +551,8 @@ static void sync_links(void)
 		batch += todo->len;
 	}
 	stats.syncs++;
-	g_debug("rtnetlink: refreshed %u of %u links", batch, g_hash_table_size(links));
+	if (rv_log_debug_enabled())
+		g_debug("rtnetlink: refreshed %u of %u links", batch, g_hash_table_size(links));
 }
 
 static void resync(void);
