@@ -33,6 +33,8 @@ static struct {
 	GHashTable *link_paths;		/* GINT_TO_POINTER(ifindex) -> path */
 	GHashTable *tunnel_paths;	/* name -> path */
 	guint manager_idle;		/* the manager's Links changed: announce once per burst */
+	GHashTable *pending_links;	/* ifindexes changed in this main-loop pass */
+	guint links_idle;		/* announces them */
 } svc;
 
 /* What was last announced for one object: one value per property of its
@@ -382,20 +384,75 @@ static void links_may_have_changed(void)
 {
 	g_autoptr(GPtrArray) links = rv_links_list();
 
+	g_hash_table_remove_all(svc.pending_links);	/* all of them, now */
 	for (guint i = 0; links && i < links->len; i++)
 		link_event(RV_EVENT_LINK_CHANGED, links->pdata[i]);
+}
+
+static gint compare_ints(gconstpointer a, gconstpointer b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The links that changed since the last call, each announced once with what it
+ * shows now, in ifindex order. */
+static void announce_pending_links(void)
+{
+	g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(int));
+	GHashTableIter iter;
+	gpointer key;
+
+	g_clear_handle_id(&svc.links_idle, g_source_remove);
+	g_hash_table_iter_init(&iter, svc.pending_links);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		int ifindex = GPOINTER_TO_INT(key);
+
+		g_array_append_val(todo, ifindex);
+	}
+	g_hash_table_remove_all(svc.pending_links);
+	g_array_sort(todo, compare_ints);
+	for (guint i = 0; i < todo->len; i++) {
+		const struct rv_link *l = rv_links_lookup_index(g_array_index(todo, int, i));
+
+		if (l && link_event(RV_EVENT_LINK_CHANGED, l))
+			manager_changed_later();
+	}
+}
+
+static gboolean links_changed_cb(gpointer data)
+{
+	svc.links_idle = 0;
+	announce_pending_links();
+	return G_SOURCE_REMOVE;
+}
+
+/* A link change and the decision it leads to (the manager re-decides from an
+ * idle), or several changes of one link read in one pass, give one
+ * PropertiesChanged with the values the link has then, not one per event: each
+ * costs building and comparing the link's properties and two signals. After the
+ * manager's idle (G_PRIORITY_DEFAULT_IDLE), within the same pass of the loop. */
+static void link_changed_later(const struct rv_link *l)
+{
+	g_hash_table_add(svc.pending_links, GINT_TO_POINTER(l->ifindex));
+	if (!svc.links_idle)
+		svc.links_idle = g_idle_add_full(G_PRIORITY_DEFAULT_IDLE + 10, links_changed_cb,
+						 NULL, NULL);
 }
 
 static void on_core_event(enum rv_event_kind kind, const void *object, void *user_data)
 {
 	switch (kind) {
-	case RV_EVENT_LINK_ADDED:
 	case RV_EVENT_LINK_CHANGED:
-	case RV_EVENT_LINK_REMOVED:
 	case RV_EVENT_DECISION_CHANGED:
+		if (object)
+			link_changed_later(object);
+		return;
+	case RV_EVENT_LINK_ADDED:
+	case RV_EVENT_LINK_REMOVED:
+		/* What changed before comes first: a removed link's last change too. */
+		announce_pending_links();
 		/* The manager's Links only change with the set of links. */
-		if (object && link_event(kind == RV_EVENT_DECISION_CHANGED ? RV_EVENT_LINK_CHANGED
-									      : kind, object))
+		if (object && link_event(kind, object))
 			manager_changed_later();
 		return;
 	case RV_EVENT_TUNNEL_CHANGED:
@@ -444,12 +501,14 @@ void rv_dbus_signals_start(DBusConnection *conn)
 	svc.announced = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, announced_free);
 	svc.link_paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	svc.tunnel_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	svc.pending_links = g_hash_table_new(NULL, NULL);
 	snapshot_all();
 	svc.events_id = rv_events_subscribe(on_core_event, NULL);
 }
 
 void rv_dbus_signals_flush(void)
 {
+	announce_pending_links();
 	manager_changed_flush();
 }
 
@@ -464,6 +523,8 @@ void rv_dbus_signals_stop(void)
 	g_clear_pointer(&svc.link_paths, g_hash_table_unref);
 	g_clear_pointer(&svc.tunnel_paths, g_hash_table_unref);
 	g_clear_handle_id(&svc.manager_idle, g_source_remove);
+	g_clear_handle_id(&svc.links_idle, g_source_remove);
+	g_clear_pointer(&svc.pending_links, g_hash_table_unref);
 	dbus_connection_unref(svc.conn);
 	svc.conn = NULL;
 }

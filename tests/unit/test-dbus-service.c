@@ -130,6 +130,17 @@ GPtrArray *rv_links_list(void)
 	return copy;
 }
 
+struct rv_link *rv_links_lookup_index(int ifindex)
+{
+	for (guint i = 0; i < fake_links->len; i++) {
+		struct rv_link *l = fake_links->pdata[i];
+
+		if (l->ifindex == ifindex)
+			return l;
+	}
+	return NULL;
+}
+
 struct rv_link *rv_links_lookup_name(const char *name)
 {
 	for (guint i = 0; i < fake_links->len; i++) {
