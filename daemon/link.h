@@ -62,6 +62,6 @@ struct rv_links_stats {
 	guint64 resyncs;	/* dumps compared against the caches */
 };
 void rv_links_get_stats(struct rv_links_stats *stats);
-/* Called by wifi.c. ssid may be NULL (unknown). connected=false clears SSID/BSSID. */
+/* Called by wifi-report.c. ssid may be NULL (unknown). connected=false clears SSID/BSSID. */
 void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid,
 		       size_t ssid_len, const uint8_t bssid[6]);

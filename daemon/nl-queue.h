@@ -1,10 +1,10 @@
 /* nl-queue.h - asynchronous request/response on one netlink socket, on the GLib loop.
  *
- * wifi.c asks nl80211 questions (GET_INTERFACE, a GET_SCAN dump) while the daemon keeps
- * serving D-Bus and rtnetlink: nothing here ever waits on the socket. A request is sent
- * on a non-blocking libnl socket, its answer (one reply and an ACK, or the parts of a
- * dump and NLMSG_DONE, or an NLMSG_ERROR) is read from a GLib fd source, and the
- * caller continues in a completion callback.
+ * wifi.c and wifi-report.c ask nl80211 questions (GET_INTERFACE, a GET_SCAN dump) while
+ * the daemon keeps serving D-Bus and rtnetlink: nothing here ever waits on the socket.
+ * A request is sent on a non-blocking libnl socket, its answer (one reply and an ACK,
+ * or the parts of a dump and NLMSG_DONE, or an NLMSG_ERROR) is read from a GLib fd
+ * source, and the caller continues in a completion callback.
  *
  * One request is in flight at a time; the others wait in FIFO order. Replies are
  * matched to the request by sequence number, so a late answer to an abandoned request

@@ -6,6 +6,9 @@
  * nothing here blocks the main loop. Without nl80211 the daemon runs on without Wi-Fi
  * facts and says so once.
  *
+ * Implemented by wifi.c (sockets, events) and wifi-report.c (per-link reports and
+ * their lookups); wifi-report.h is what the two share.
+ *
  * Whether a link is joined is not decided here: CONNECT also fires for a WPA2
  * network whose 4-way handshake will fail. links.c keeps RUNNING/operstate from
  * rtnetlink, and rv_link_is_active() combines both.
@@ -82,7 +85,7 @@ int rv_wifi_handle_message(const struct nlmsghdr *hdr);
 struct nl_sock;
 void rv_wifi_use_query_socket(struct nl_sock *sock, int family, guint timeout_ms);
 
-/* For the recorder in tests/vm: called with every nl80211 message wifi.c parses
- * ("event", "scan", "interface"), before parsing. NULL turns it off. */
+/* For the recorder in tests/vm: called with every nl80211 message wifi.c and
+ * wifi-report.c parse ("event", "scan", "interface"), before parsing. NULL turns it off. */
 typedef void (*rv_wifi_tap_fn)(const char *kind, const struct nlmsghdr *hdr);
 void rv_wifi_set_tap(rv_wifi_tap_fn tap);

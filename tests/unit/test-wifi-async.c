@@ -1,4 +1,5 @@
-/* test-wifi-async.c - daemon/wifi.c's asynchronous queries, with a fake nl80211.
+/* test-wifi-async.c - the wifi subsystem's asynchronous queries (daemon/wifi.c and
+ * the per-link reports of daemon/wifi-report.c), with a fake nl80211.
  *
  * wifi.c's query socket is aimed at a fake peer on NETLINK_USERSOCK
  * (rv_wifi_use_query_socket) that answers GET_SCAN and GET_INTERFACE with the message
