@@ -66,4 +66,6 @@ void rv_tun_writer_flush(struct rv_tun_writer *w);
 
 /* Internet checksum helpers (RFC 1071), exposed for the unit tests. */
 uint32_t rv_csum_partial(const void *data, size_t len, uint32_t sum);
+/* The same sum, taken while copying len bytes from src to dst. */
+uint32_t rv_csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
 uint16_t rv_csum_fold(uint32_t sum);
