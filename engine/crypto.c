@@ -251,6 +251,21 @@ static void counter_nonce(uint8_t nonce[12], uint64_t counter)
  */
 #define AEAD_OPENSSL_MIN_LEN 1024
 
+/* Whether a context already holds this key: four word XORs, no early exit
+ * (as sodium_memcmp, which goes byte by byte through volatile pointers and
+ * showed up at 2.6 % of the engine's CPU in a profile: once per packet). */
+static bool same_key(const uint8_t a[WG_KEY_LEN], const uint8_t b[WG_KEY_LEN])
+{
+	uint64_t x[WG_KEY_LEN / 8], y[WG_KEY_LEN / 8], d = 0;
+	unsigned i;
+
+	memcpy(x, a, WG_KEY_LEN);
+	memcpy(y, b, WG_KEY_LEN);
+	for (i = 0; i < WG_KEY_LEN / 8; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
 static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
                               const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
                               const uint8_t key[WG_KEY_LEN])
@@ -260,7 +275,7 @@ static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
 	const uint8_t *new_key = key;
 	int out_len;
 
-	if (t->seal_keyed && sodium_memcmp(t->seal_key, key, WG_KEY_LEN) == 0)
+	if (t->seal_keyed && same_key(t->seal_key, key))
 		new_key = NULL;	/* same key: OpenSSL keeps it, only the nonce changes */
 	if (src_len > INT_MAX || ad_len > INT_MAX ||
 	    !EVP_EncryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
@@ -286,7 +301,7 @@ static int aead_open_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
 	uint8_t tag[WG_AEAD_TAG_LEN];
 	int out_len;
 
-	if (t->open_keyed && sodium_memcmp(t->open_key, key, WG_KEY_LEN) == 0)
+	if (t->open_keyed && same_key(t->open_key, key))
 		new_key = NULL;
 
 	/* Copy the tag first: in place, dst overwrites nothing past text_len, but
