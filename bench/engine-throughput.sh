@@ -13,10 +13,14 @@
 #   ENGINE=path (default: newest build*/engine/roamvpn-engine of this checkout)
 #   ENGINE_ARGS="--workers=1" extra engine options (e.g. to compare worker counts)
 #   DUR=10 RUNS=1 PAR=4 UDP_RATES="200M 500M 1000M" UDP_DUR=5
+#   PATHS="raw wg en": which paths to measure (e.g. PATHS=en while tuning the engine; the
+#     ratios then print nan for the missing ones)
 #   --quick: DUR=2 RUNS=1 UDP_RATES=200M UDP_DUR=1 (smoke run, ~40 s)
 # Prints a table and RESULT lines, and the ratios engine/wireguard-go and engine/raw.
 # CPU per Gbit/s: utime+stime (/proc/PID/stat) of both tunnel processes during the run,
-# in % of one core, divided by the received Gbit/s.
+# in % of one core, divided by the received Gbit/s; the same as CPU-seconds per GB moved
+# (= ns of CPU per byte, both ends): x 8 / 100. The load of other work on the machine
+# distorts Gbit/s much more than this cost per byte.
 set -u
 set -o pipefail
 
@@ -24,7 +28,7 @@ QUICK=0
 for a in "$@"; do
 	case "$a" in
 	--quick) QUICK=1 ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $a" >&2; exit 2 ;;
 	esac
 done
@@ -132,11 +136,14 @@ setup_pair() {	# prog ifa ifb addr_a addr_b port
 	timeout 10 ip netns exec $NSA ping -q -c 2 -i 0.2 -W 2 $ab >/dev/null || die "$prog tunnel ping failed"
 	echo "$pa $pb"
 }
-read -r WG_PA WG_PB < <(setup_pair wireguard-go $WA $WB $WG_A $WG_B $WG_PORT)
-read -r EN_PA EN_PB < <(setup_pair "$ENGINE" $EA $EB $EN_A $EN_B $EN_PORT)
+PATHS=${PATHS:-raw wg en}
+WG_PA=; WG_PB=; EN_PA=; EN_PB=
+case " $PATHS " in *" wg "*) read -r WG_PA WG_PB < <(setup_pair wireguard-go $WA $WB $WG_A $WG_B $WG_PORT) ;; esac
+case " $PATHS " in *" en "*) read -r EN_PA EN_PB < <(setup_pair "$ENGINE" $EA $EB $EN_A $EN_B $EN_PORT) ;; esac
 # setup_pair ran in a subshell: remember its processes here
 PIDS+=(${WG_PA:-} ${WG_PB:-} ${EN_PA:-} ${EN_PB:-})
-[ -n "${EN_PB:-}" ] && [ -n "${WG_PB:-}" ] || die "tunnel setup failed (logs in $WORK)"
+case " $PATHS " in *" wg "*) [ -n "${WG_PB:-}" ] || die "wireguard-go setup failed (logs in $WORK)" ;; esac
+case " $PATHS " in *" en "*) [ -n "${EN_PB:-}" ] || die "engine setup failed (logs in $WORK)" ;; esac
 
 bg() { local lg=$1; shift; timeout "$MAXLIFE" "$@" >"$WORK/$lg.log" 2>&1 & PIDS+=($!); }
 bg iperf-s ip netns exec $NSB iperf3 -s -p 5201
@@ -185,7 +192,7 @@ measure() {
 		sleep 1
 	done
 }
-for path in raw wg en; do
+for path in $PATHS; do
 	case $path in
 	raw) dst=$RAW_B; pa=$$; pb=$$ ;;	# no tunnel process: CPU column meaningless (our own shell)
 	wg) dst=$WG_B; pa=$WG_PA; pb=$WG_PB ;;
@@ -204,9 +211,10 @@ ping_stats() { timeout $(( PINGS + 10 )) ip netns exec $NSA ping -n -c "$PINGS" 
 import sys,re,statistics as st
 v=[float(m.group(1)) for m in re.finditer(r"time=([0-9.]+)", sys.stdin.read())]
 print("%.3f %.3f"%(st.median(v),st.mean(v)) if v else "nan nan")'; }
-read -r PR PR_AVG < <(ping_stats $RAW_B)
-read -r PW PW_AVG < <(ping_stats $WG_B)
-read -r PE PE_AVG < <(ping_stats $EN_B)
+PR=nan PR_AVG=nan PW=nan PW_AVG=nan PE=nan PE_AVG=nan
+case " $PATHS " in *" raw "*) read -r PR PR_AVG < <(ping_stats $RAW_B) ;; esac
+[ -n "$WG_PA" ] && read -r PW PW_AVG < <(ping_stats $WG_B)
+[ -n "$EN_PA" ] && read -r PE PE_AVG < <(ping_stats $EN_B)
 THR_EN=$(awk '/^Threads/{print $2}' /proc/$EN_PA/status 2>/dev/null)
 THR_WG=$(awk '/^Threads/{print $2}' /proc/$WG_PA/status 2>/dev/null)
 ALIVE="engine alive after the runs: $(kill -0 $EN_PA 2>/dev/null && kill -0 $EN_PB 2>/dev/null && echo yes || echo NO)"
@@ -224,12 +232,14 @@ def med(lbl, k):
 print()
 print("=== engine-throughput: $( [ $QUICK = 1 ] && echo 'QUICK ' )$(nproc) CPUs, kernel $(uname -r), ${RUNS} x ${DUR}s TCP, ${UDP_DUR}s UDP; background busy ${BG0}%")
 print("engine: $ENGINE (threads ${THR_EN}); wireguard-go $(dpkg-query -W -f '${Version}' wireguard-go 2>/dev/null) (threads ${THR_WG}); ${ALIVE}")
-print("%-16s %10s %12s %10s %14s" % ("test", "Gbit/s", "retr/loss%", "tunnel CPU%", "CPU% per Gbit"))
+print("%-16s %10s %12s %10s %14s %14s" % ("test", "Gbit/s", "retr/loss%", "tunnel CPU%", "CPU% per Gbit", "CPU-s per GB"))
 for lbl in rows:
     g, x, c = med(lbl, 0), med(lbl, 1), med(lbl, 2)
     per = "-" if lbl.startswith("raw") else ("%.0f" % (c / g) if g > 0 else "nan")
+    # CPU-seconds of both tunnel processes per GB moved = ns of CPU per byte
+    nsb = "-" if lbl.startswith("raw") else ("%.2f" % (c / g * 8 / 100) if g > 0 else "nan")
     cpu = "-" if lbl.startswith("raw") else "%.0f" % c
-    print("%-16s %10.3f %12s %10s %14s" % (lbl, g, "%g" % x, cpu, per))
+    print("%-16s %10.3f %12s %10s %14s %14s" % (lbl, g, "%g" % x, cpu, per, nsb))
 def ratio(a, b):
     return a / b if b == b and b > 0 and a == a else float("nan")
 print()
