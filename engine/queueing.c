@@ -2,7 +2,9 @@
  * kept). Helpers wait on a futex word bumped per batch, after a short spin
  * (a batch often follows the last one within microseconds); jobs are taken
  * in chunks from an atomic counter; the caller takes chunks too and then
- * waits for the stragglers. No lock, no allocation per batch. */
+ * waits for the stragglers. No lock, no allocation per batch. An adaptive
+ * set (the data threads') stops waking helpers that arrive too late to help
+ * and tries them again after a back-off. */
 #include "queueing.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 
 #define SPIN_ROUNDS 256	/* ~ 10 microseconds of pause before sleeping */
 #define MAX_WORKERS 64
+#define MAX_BACKOFF 128	/* batches run alone at most before trying the helpers again */
 
 struct rv_work_round {
 	rv_work_fn fn;
@@ -41,16 +44,20 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-static void work(struct rv_work_round *r)
+/* Takes chunks until none is left; returns how many jobs this thread did. */
+static unsigned work(struct rv_work_round *r)
 {
+	unsigned did = 0;
+
 	for (;;) {
 		unsigned first = atomic_fetch_add(&r->next, r->chunk), count;
 
 		if (first >= r->n)
-			return;
+			return did;
 		count = r->n - first < r->chunk ? r->n - first : r->chunk;
 		r->fn(r->ctx, first, count);
 		atomic_fetch_add_explicit(&r->done, count, memory_order_release);
+		did += count;
 	}
 }
 
@@ -105,6 +112,8 @@ int rv_workers_init(struct rv_workers *w, unsigned total)
 	atomic_init(&w->active, 0);
 	atomic_init(&w->round, NULL);
 	atomic_init(&w->stop, false);
+	w->adaptive = false;
+	w->solo_left = w->backoff = 0;
 	w->n_helpers = 0;
 	w->threads = NULL;
 	if (total <= 1)
@@ -143,11 +152,16 @@ void rv_workers_destroy(struct rv_workers *w)
 void rv_workers_run(struct rv_workers *w, rv_work_fn fn, void *ctx, unsigned n, unsigned chunk)
 {
 	struct rv_work_round r = { .fn = fn, .ctx = ctx, .n = n, .chunk = chunk ? chunk : 1 };
-	unsigned spin = 0;
+	unsigned spin = 0, mine;
 
 	if (!n)
 		return;
 	if (!w->n_helpers || n <= r.chunk) {
+		fn(ctx, 0, n);
+		return;
+	}
+	if (w->solo_left) {
+		w->solo_left--;
 		fn(ctx, 0, n);
 		return;
 	}
@@ -157,7 +171,7 @@ void rv_workers_run(struct rv_workers *w, rv_work_fn fn, void *ctx, unsigned n, 
 	atomic_fetch_add(&w->gen, 1);
 	if (atomic_load(&w->sleepers))
 		futex_wake_all(&w->gen);
-	work(&r);
+	mine = work(&r);
 	/* stragglers: a helper may have been preempted inside a chunk */
 	while (atomic_load_explicit(&r.done, memory_order_acquire) != n)
 		if (++spin % 256 == 0)
@@ -170,4 +184,23 @@ void rv_workers_run(struct rv_workers *w, rv_work_fn fn, void *ctx, unsigned n, 
 			sched_yield();
 		else
 			cpu_relax();
+	if (w->adaptive) {
+		/* The helpers did less than a quarter: they were not on a CPU in
+		 * time (every core busy, e.g. both tunnel ends and iperf3 on two
+		 * cores), so the wake-up, their spinning and our wait for
+		 * stragglers bought nothing. Run alone for a while, twice as
+		 * long after each such batch, then try them again. */
+		if ((uint64_t)mine * 4 > (uint64_t)n * 3) {
+			w->backoff = w->backoff ? (w->backoff * 2 > MAX_BACKOFF ? MAX_BACKOFF : w->backoff * 2) : 1;
+			w->solo_left = w->backoff;
+		} else {
+			w->backoff = 0;
+		}
+	}
+}
+
+void rv_workers_set_adaptive(struct rv_workers *w, bool adaptive)
+{
+	w->adaptive = adaptive;
+	w->solo_left = w->backoff = 0;
 }

@@ -32,6 +32,10 @@ struct rv_workers {
 	_Atomic unsigned active;	/* helpers that may be looking at `round` */
 	_Atomic(struct rv_work_round *) round;
 	_Atomic bool stop;
+	/* only the calling thread touches these */
+	bool adaptive;
+	unsigned solo_left;		/* batches to run alone before trying the helpers */
+	unsigned backoff;		/* length of the last solo run (doubles) */
 };
 
 /* total: how many threads share the work, the caller included (>= 1;
@@ -43,5 +47,11 @@ void rv_workers_destroy(struct rv_workers *w);
  * helpers and at least two chunks; returns when every job is done. One
  * caller at a time per rv_workers. */
 void rv_workers_run(struct rv_workers *w, rv_work_fn fn, void *ctx, unsigned n, unsigned chunk);
+/* Adaptive (off by default): after a batch where the helpers did less than a
+ * quarter of the jobs (they were not on a CPU in time: every core busy), the
+ * caller runs 1, 2, 4, ... up to 128 batches alone before waking them again;
+ * a batch they help with resets that. Where cores are idle nothing changes;
+ * where they are not, no wake-ups, spinning or waiting that buy nothing. */
+void rv_workers_set_adaptive(struct rv_workers *w, bool adaptive);
 /* Online CPUs this process may run on (sched_getaffinity), at least 1. */
 unsigned rv_workers_default_count(void);

@@ -543,6 +543,8 @@ void *rv_rx_thread(void *arg)
 	if (!batch || !tw || !rx || rv_udp_batch_init(batch) < 0)
 		abort();
 	rv_tun_writer_init(tw, dev->tun_fd, dev->tun_vnet);
+	/* only this thread runs batches on them */
+	rv_workers_set_adaptive(&dev->rx_workers, true);
 	while (!atomic_load(&dev->stopping)) {
 		struct pollfd pfd[4];
 		int k;

@@ -410,6 +410,8 @@ void *rv_tx_thread(void *arg)
 	if (!tx)
 		abort();
 	tx->workers = &dev->tx_workers;
+	/* only this thread runs batches on them */
+	rv_workers_set_adaptive(tx->workers, true);
 	tx->frame = malloc(RV_TUN_MAX_FRAME);
 	if (!tx->frame)
 		abort();

@@ -4,7 +4,8 @@
  * or duplicated, and a receiver opening them with parallel workers and
  * moving its replay window in arrival order accepts every one; a replayed
  * batch is refused whole. Also: every job runs exactly once for odd batch
- * sizes, chunk sizes and worker counts, and back-to-back batches do not mix. */
+ * sizes, chunk sizes and worker counts, and back-to-back batches do not mix,
+ * also in the data threads' adaptive mode. */
 #include <glib.h>
 #include <string.h>
 #include <time.h>
@@ -202,7 +203,7 @@ static void count_jobs(void *ctx, unsigned first, unsigned count)
 
 /* Many back-to-back batches of odd sizes: each job of each batch exactly
  * once, and no job of one batch runs under the next batch's context. */
-static void test_exactly_once(void)
+static void run_exactly_once(bool adaptive)
 {
 	static const unsigned workers[] = { 1, 2, 3, 5 };
 	unsigned wi;
@@ -212,6 +213,7 @@ static void test_exactly_once(void)
 		unsigned round;
 
 		g_assert_cmpint(rv_workers_init(&w, workers[wi]), ==, 0);
+		rv_workers_set_adaptive(&w, adaptive);
 		for (round = 1; round <= 500; round++) {
 			unsigned n = (unsigned)g_random_int_range(0, 300), chunk = (unsigned)g_random_int_range(1, 20), i;
 			gint *hits = g_new0(gint, n + 1), *seen = g_new0(gint, n + 1);
@@ -229,6 +231,12 @@ static void test_exactly_once(void)
 	}
 }
 
+static void test_exactly_once(void) { run_exactly_once(false); }
+/* The data threads' adaptive mode (runs alone for a while when helpers came
+ * too late) changes who runs a batch, never what runs: the same checks,
+ * with solo and shared batches interleaved as the helpers keep up or not. */
+static void test_exactly_once_adaptive(void) { run_exactly_once(true); }
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -237,5 +245,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/queueing/order-four-workers-random-delays", test_order_four_workers_delays);
 	g_test_add_func("/engine/queueing/order-eight-workers-chunks", test_order_eight_workers_chunks);
 	g_test_add_func("/engine/queueing/exactly-once", test_exactly_once);
+	g_test_add_func("/engine/queueing/exactly-once-adaptive", test_exactly_once_adaptive);
 	return g_test_run();
 }
