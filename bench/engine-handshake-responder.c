@@ -2,7 +2,8 @@
  * core, in process (issue 10 §4): consume an initiation (mac1/mac2 check, the
  * two Noise steps), create the response (with its macs) and derive the
  * session, then each step and each primitive alone, so the floor (the X25519
- * operations) and what sits above it can be read off.
+ * operations, through OpenSSL and libsodium) and what sits above it can be
+ * read off.
  *
  *   engine-handshake-responder [SECONDS]    (default 2 s per figure)
  *
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "cookie.h"
 #include "crypto.h"
@@ -146,6 +149,71 @@ static void op_x25519(unsigned k)
 	a_point[0] ^= sink[0] & 0x10;	/* a new point each time, no branch on secrets */
 }
 
+/* The same operations through OpenSSL 3's EVP interface, the other library
+ * the engine may use: the private key imported once (importing computes
+ * the public key), a derive context reused, and the peer's public key made
+ * into an EVP_PKEY per call (OpenSSL takes it in no other form). */
+static EVP_PKEY *ossl_static_key;
+static EVP_PKEY_CTX *ossl_static_ctx;
+
+static void ossl_derive(EVP_PKEY_CTX *ctx, uint8_t out[WG_KEY_LEN], const uint8_t point[WG_KEY_LEN])
+{
+	EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, point, WG_KEY_LEN);
+	size_t len = WG_KEY_LEN;
+
+	if (!peer || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0 || EVP_PKEY_derive(ctx, out, &len) <= 0)
+		abort();
+	EVP_PKEY_free(peer);
+}
+
+static void op_x25519_openssl(unsigned k)
+{
+	(void)k;
+	ossl_derive(ossl_static_ctx, sink, a_point);
+	a_point[0] ^= sink[0] & 0x10;
+}
+
+static void op_x25519_openssl_raw(unsigned k)
+{
+	size_t len = WG_KEY_LEN;
+
+	(void)k;
+	if (EVP_PKEY_derive(ossl_static_ctx, sink, &len) <= 0)	/* the peer set by the last call */
+		abort();
+}
+
+/* the responder's ephemeral: generation and its two DHs, OpenSSL ... */
+static void op_generate_dh2_openssl(unsigned k)
+{
+	uint8_t shared[2][WG_KEY_LEN];
+	EVP_PKEY *key;
+	EVP_PKEY_CTX *ctx;
+	size_t len = WG_KEY_LEN;
+
+	(void)k;
+	wg_crypto_random(a_scalar, WG_KEY_LEN);
+	wg_x25519_clamp(a_scalar);
+	key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, a_scalar, WG_KEY_LEN);
+	ctx = key ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL) : NULL;
+	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_get_raw_public_key(key, sink, &len) <= 0)
+		abort();
+	ossl_derive(ctx, shared[0], a_point);
+	ossl_derive(ctx, shared[1], client[0].public_key);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(key);
+}
+
+/* ... and libsodium, as the engine does it */
+static void op_generate_dh2_sodium(unsigned k)
+{
+	uint8_t shared[2][WG_KEY_LEN];
+
+	(void)k;
+	wg_x25519_generate(a_scalar, sink);
+	if (wg_x25519(shared[0], a_scalar, a_point) != 0 || wg_x25519(shared[1], a_scalar, client[0].public_key) != 0)
+		abort();
+}
+
 static void op_x25519_generate(unsigned k)
 {
 	(void)k;
@@ -194,7 +262,7 @@ static void op_begin(unsigned k)
 
 int main(int argc, char **argv)
 {
-	double rate, full, begin, x, g;
+	double rate, full, begin, x, xo, xr, g, g2, g2o;
 
 	if (argc > 1)
 		seconds = atof(argv[1]);
@@ -214,6 +282,10 @@ int main(int argc, char **argv)
 		}
 		wg_x25519_generate(a_scalar, a_point);
 	}
+	ossl_static_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, server.private_key, WG_KEY_LEN);
+	ossl_static_ctx = ossl_static_key ? EVP_PKEY_CTX_new_from_pkey(NULL, ossl_static_key, NULL) : NULL;
+	if (!ossl_static_ctx || EVP_PKEY_derive_init(ossl_static_ctx) <= 0)
+		return 1;
 	wg_cookie_checker_init(&checker);
 	wg_cookie_checker_set_identity(&checker, server.public_key);
 	build_pool();
@@ -222,8 +294,12 @@ int main(int argc, char **argv)
 	full = per_op_us("responder handshake (macs, consume, respond, session)", &rate, op_full);
 	per_op_us("  the same without mac1 check / response macs", NULL, op_full_nomacs);
 	begin = per_op_us("  consume_initiation_begin (1 X25519)", NULL, op_begin);
-	x = per_op_us("X25519 (wg_x25519, variable base)", NULL, op_x25519);
-	g = per_op_us("X25519 key generation (wg_x25519_generate)", NULL, op_x25519_generate);
+	x = per_op_us("X25519, libsodium (wg_x25519)", NULL, op_x25519);
+	xo = per_op_us("X25519, OpenSSL EVP (peer key object per call)", NULL, op_x25519_openssl);
+	xr = per_op_us("X25519, OpenSSL EVP, derive alone (same peer)", NULL, op_x25519_openssl_raw);
+	g = per_op_us("key generation, libsodium (wg_x25519_generate)", NULL, op_x25519_generate);
+	g2 = per_op_us("key generation + 2 X25519, libsodium", NULL, op_generate_dh2_sodium);
+	g2o = per_op_us("key generation + 2 X25519, OpenSSL EVP", NULL, op_generate_dh2_openssl);
 	per_op_us("BLAKE2s-256 of 64 bytes", NULL, op_blake2s);
 	per_op_us("HMAC-BLAKE2s of 33 bytes", NULL, op_hmac);
 	per_op_us("KDF2 (3 HMACs)", NULL, op_kdf2);
@@ -232,6 +308,11 @@ int main(int argc, char **argv)
 	printf("RESULT responder %.0f handshakes/s per core (%.1f us); X25519 floor %.1f us (3 x %.1f + "
 	       "key generation %.1f) = %.0f%% of it; above the floor %.1f us; begin %.1f us\n",
 	       rate, full, 3 * x + g, x, g, (3 * x + g) / full * 100, full - (3 * x + g), begin);
+	printf("RESULT X25519 per responder handshake: libsodium %.1f us, OpenSSL EVP %.1f us (%.1f of it "
+	       "the ladder alone): OpenSSL/libsodium %.3f\n",
+	       x + g2, xo + g2o, 3 * xr, (xo + g2o) / (x + g2));
 	wg_cookie_checker_destroy(&checker);
+	EVP_PKEY_CTX_free(ossl_static_ctx);
+	EVP_PKEY_free(ossl_static_key);
 	return 0;
 }
