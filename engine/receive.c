@@ -279,6 +279,14 @@ static void process_initiations(struct rv_device *dev, struct rv_hs_batch *b)
 	b->n = 0;
 }
 
+/* now, but never before `floor` (a caller's time stays the earliest) */
+static uint64_t fresh_now(uint64_t floor)
+{
+	uint64_t t = rv_now_ns();
+
+	return t > floor ? t : floor;
+}
+
 void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 {
 	struct rv_hs_batch *b = dev->hs_batch;
@@ -288,8 +296,18 @@ void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 	b->now = now;
 	b->n = 0;
 	while (budget--) {
-		bool loaded = under_load(dev, now);
+		bool loaded;
 		struct hs_job *j = &b->job[b->n];
+
+		/* A call may run for a long time under load (up to a whole
+		 * queue of initiations, 1024 x ~130 us of X25519 work), and new
+		 * messages keep arriving meanwhile: with the time of the call's
+		 * start, one peer's next initiation 200 ms later was refused by
+		 * the 1/50 s flood rule as if it came at once, and the rate
+		 * limiter and cookie secret saw no time pass. So the time is
+		 * read per message and per batch. */
+		now = fresh_now(now);
+		loaded = under_load(dev, now);
 
 		pthread_mutex_lock(&dev->hsq_lock);
 		if (!dev->hsq_count) {
@@ -304,11 +322,15 @@ void rv_process_handshake_queue(struct rv_device *dev, uint64_t now)
 			b->n++;
 		else
 			wg_crypto_wipe(&j->m, sizeof(j->m));
-		if (b->n == RV_HS_BATCH)
+		if (b->n == RV_HS_BATCH) {
+			b->now = now = fresh_now(now);
 			process_initiations(dev, b);
+		}
 	}
-	if (b->n)
+	if (b->n) {
+		b->now = fresh_now(now);
 		process_initiations(dev, b);
+	}
 	/* stopped by the budget with messages left: enqueue_handshake() will
 	 * not wake us for them (the queue is not empty), so come back at once */
 	pthread_mutex_lock(&dev->hsq_lock);
