@@ -98,8 +98,10 @@ start_server() {	# impl: prints the pid
 	[ "$1" = wg-go ] && { prog=wireguard-go; ifn=rvsl-w; }
 	ip netns exec $S "$prog" --foreground $ifn </dev/null >"$WORK/$ifn.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 50); do [ -S /var/run/wireguard/$ifn.sock ] && break; sleep 0.1; done
-	[ -S /var/run/wireguard/$ifn.sock ] || return 1
+	# bounded (a loaded machine may take seconds); a server that did not come
+	# up is stopped here, its pid never reaches the caller's cleanup list
+	for _ in $(seq 200); do [ -S /var/run/wireguard/$ifn.sock ] && break; sleep 0.1; done
+	[ -S /var/run/wireguard/$ifn.sock ] || { stop_pid "$pid"; return 1; }
 	nsx $S ip addr add 10.250.0.1/24 dev $ifn
 	nsx $S ip link set $ifn mtu 1420 up
 	echo "$pid"
