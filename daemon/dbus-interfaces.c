@@ -69,6 +69,15 @@ static GVariant *string(const char *s)
 	return g_variant_new_string(or_empty(s));
 }
 
+/* Whether string(s) would equal value, without building it: false (build and
+ * compare) for the rare name that string() escapes. */
+static bool same_string(const char *s, GVariant *value)
+{
+	if (s && !g_utf8_validate(s, -1, NULL))
+		return false;
+	return g_str_equal(or_empty(s), g_variant_get_string(value, NULL));
+}
+
 static GVariant *usec(gint64 t)
 {
 	return g_variant_new_uint64(t > 0 ? (guint64)t : 0);
@@ -313,11 +322,11 @@ const struct rv_dbus_interface rv_dbus_manager_iface = {
 		{ NULL },
 	},
 	.properties = (const struct rv_dbus_property[]){
-		{ "State", "s", mgr_state },
-		{ "Paused", "b", mgr_paused },
-		{ "DNSMethod", "s", mgr_dns_method },
-		{ "Tunnels", "ao", mgr_tunnels },
-		{ "Links", "ao", mgr_links },
+		{ "State", "s", mgr_state, NULL },
+		{ "Paused", "b", mgr_paused, NULL },
+		{ "DNSMethod", "s", mgr_dns_method, NULL },
+		{ "Tunnels", "ao", mgr_tunnels, NULL },
+		{ "Links", "ao", mgr_links, NULL },
 		{ NULL },
 	},
 };
@@ -381,20 +390,20 @@ static GVariant *t_domains(const void *o)
 const struct rv_dbus_interface rv_dbus_tunnel_iface = {
 	.name = RV_DBUS_TUNNEL_IFACE,
 	.properties = (const struct rv_dbus_property[]){
-		{ "Name", "s", t_name },
-		{ "State", "s", t_state },
-		{ "Backend", "s", t_backend },
-		{ "Interface", "s", t_interface },
-		{ "Addresses", "as", t_addresses },
-		{ "DNS", "as", t_dns },
-		{ "Domains", "as", t_domains },
-		{ "Since", "t", t_since },
-		{ "LastError", "s", t_last_error },
-		{ "TriggeredBy", "s", t_triggered_by },
-		{ "Banner", "s", t_banner },
-		{ "RxBytes", "t", t_rx_bytes },
-		{ "TxBytes", "t", t_tx_bytes },
-		{ "LastHandshake", "t", t_last_handshake },
+		{ "Name", "s", t_name, NULL },
+		{ "State", "s", t_state, NULL },
+		{ "Backend", "s", t_backend, NULL },
+		{ "Interface", "s", t_interface, NULL },
+		{ "Addresses", "as", t_addresses, NULL },
+		{ "DNS", "as", t_dns, NULL },
+		{ "Domains", "as", t_domains, NULL },
+		{ "Since", "t", t_since, NULL },
+		{ "LastError", "s", t_last_error, NULL },
+		{ "TriggeredBy", "s", t_triggered_by, NULL },
+		{ "Banner", "s", t_banner, NULL },
+		{ "RxBytes", "t", t_rx_bytes, NULL },
+		{ "TxBytes", "t", t_tx_bytes, NULL },
+		{ "LastHandshake", "t", t_last_handshake, NULL },
 		{ NULL },
 	},
 };
@@ -414,6 +423,33 @@ static GVariant *l_addresses(const void *o) { return ptr_array_strv_variant(LINK
 static GVariant *l_wifi_state(const void *o) { return string(rv_link_wifi_state(LINK(o))); }
 static GVariant *l_gateway(const void *o) { return string(LINK(o)->gateway); }
 
+static bool l_name_same(const void *o, GVariant *v) { return same_string(LINK(o)->name, v); }
+static bool l_index_same(const void *o, GVariant *v) { return g_variant_get_int32(v) == LINK(o)->ifindex; }
+static bool l_type_same(const void *o, GVariant *v) { return same_string(LINK(o)->type, v); }
+static bool l_kind_same(const void *o, GVariant *v) { return same_string(LINK(o)->kind, v); }
+static bool l_carrier_same(const void *o, GVariant *v) { return g_variant_get_boolean(v) == LINK(o)->carrier; }
+static bool l_active_same(const void *o, GVariant *v) { return g_variant_get_boolean(v) == rv_link_is_active(LINK(o)); }
+static bool l_operstate_same(const void *o, GVariant *v) { return same_string(operstate_name(LINK(o)->operstate), v); }
+static bool l_wifi_state_same(const void *o, GVariant *v) { return same_string(rv_link_wifi_state(LINK(o)), v); }
+static bool l_gateway_same(const void *o, GVariant *v) { return same_string(LINK(o)->gateway, v); }
+
+static bool l_addresses_same(const void *o, GVariant *v)
+{
+	GPtrArray *a = LINK(o)->addresses;
+	guint n = a ? a->len : 0;
+
+	if (g_variant_n_children(v) != n)
+		return false;
+	for (guint i = 0; i < n; i++) {
+		const char *s = NULL;
+
+		g_variant_get_child(v, i, "&s", &s);
+		if (!g_str_equal(s, a->pdata[i]))
+			return false;
+	}
+	return true;
+}
+
 /* What the policy decided, kept by the manager (not in the link). */
 static GVariant *l_matched_rule(const void *o)
 {
@@ -427,6 +463,38 @@ static GVariant *l_decision(const void *o)
 	const struct rv_decision *d = rv_manager_link_decision(LINK(o)->ifindex);
 
 	return string(d ? d->action : NULL);
+}
+
+static bool l_matched_rule_same(const void *o, GVariant *v)
+{
+	const struct rv_decision *d = rv_manager_link_decision(LINK(o)->ifindex);
+
+	return same_string(d ? d->rule : NULL, v);
+}
+
+static bool l_decision_same(const void *o, GVariant *v)
+{
+	const struct rv_decision *d = rv_manager_link_decision(LINK(o)->ifindex);
+
+	return same_string(d ? d->action : NULL, v);
+}
+
+static bool l_kill_switch_same(const void *o, GVariant *v)
+{
+	return same_string(rv_manager_link_kill_switch(LINK(o)->name, NULL), v);
+}
+
+static bool l_portal_same(const void *o, GVariant *v)
+{
+	return same_string(rv_manager_link_portal(LINK(o)->name, NULL), v);
+}
+
+static bool l_portal_url_same(const void *o, GVariant *v)
+{
+	const char *location = NULL;
+
+	rv_manager_link_portal(LINK(o)->name, &location);
+	return same_string(location, v);
 }
 
 /* The kill switch (killswitch.h) and the captive portal check (portal.h). */
@@ -483,25 +551,25 @@ static GVariant *l_gateway_mac(const void *o)
 const struct rv_dbus_interface rv_dbus_link_iface = {
 	.name = RV_DBUS_LINK_IFACE,
 	.properties = (const struct rv_dbus_property[]){
-		{ "Name", "s", l_name },
-		{ "Index", "i", l_index },
-		{ "Type", "s", l_type },
-		{ "Kind", "s", l_kind },
-		{ "Carrier", "b", l_carrier },
-		{ "Active", "b", l_active },
-		{ "OperState", "s", l_operstate },
-		{ "Addresses", "as", l_addresses },
-		{ "SSID", "ay", l_ssid },
-		{ "BSSID", "s", l_bssid },
-		{ "WifiState", "s", l_wifi_state },
-		{ "Gateway", "s", l_gateway },
-		{ "GatewayMAC", "s", l_gateway_mac },
-		{ "MatchedRule", "s", l_matched_rule },
-		{ "Decision", "s", l_decision },
-		{ "KillSwitch", "s", l_kill_switch },
-		{ "KillSwitchReason", "s", l_kill_switch_reason },
-		{ "Portal", "s", l_portal },
-		{ "PortalURL", "s", l_portal_url },
+		{ "Name", "s", l_name, l_name_same },
+		{ "Index", "i", l_index, l_index_same },
+		{ "Type", "s", l_type, l_type_same },
+		{ "Kind", "s", l_kind, l_kind_same },
+		{ "Carrier", "b", l_carrier, l_carrier_same },
+		{ "Active", "b", l_active, l_active_same },
+		{ "OperState", "s", l_operstate, l_operstate_same },
+		{ "Addresses", "as", l_addresses, l_addresses_same },
+		{ "SSID", "ay", l_ssid, NULL },
+		{ "BSSID", "s", l_bssid, NULL },
+		{ "WifiState", "s", l_wifi_state, l_wifi_state_same },
+		{ "Gateway", "s", l_gateway, l_gateway_same },
+		{ "GatewayMAC", "s", l_gateway_mac, NULL },
+		{ "MatchedRule", "s", l_matched_rule, l_matched_rule_same },
+		{ "Decision", "s", l_decision, l_decision_same },
+		{ "KillSwitch", "s", l_kill_switch, l_kill_switch_same },
+		{ "KillSwitchReason", "s", l_kill_switch_reason, NULL },
+		{ "Portal", "s", l_portal, l_portal_same },
+		{ "PortalURL", "s", l_portal_url, l_portal_url_same },
 		{ NULL },
 	},
 };

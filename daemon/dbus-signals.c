@@ -219,7 +219,12 @@ static char *announce_changes(const char *path, const struct rv_dbus_interface *
 		return NULL;
 	}
 	for (guint i = 0; i < old->n; i++) {
-		GVariant *value = property_value(&iface->properties[i], object);
+		const struct rv_dbus_property *p = &iface->properties[i];
+		GVariant *value;
+
+		if (p->same && p->same(object, old->values[i]))
+			continue;
+		value = property_value(p, object);
 
 		if (g_variant_equal(old->values[i], value)) {
 			g_variant_unref(value);

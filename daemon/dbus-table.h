@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 
 #include "dbus-auth.h"
 
@@ -33,6 +34,10 @@ struct rv_dbus_property {
 	const char *type;
 	/* The value for object (floating is fine); never NULL. */
 	GVariant *(*get)(const void *object);
+	/* Optional: true when value (what was announced last) is certainly still
+	 * get(object), answered without building it; false means "build and
+	 * compare". For the properties looked at after every link change. */
+	bool (*same)(const void *object, GVariant *value);
 };
 
 struct rv_dbus_signal {

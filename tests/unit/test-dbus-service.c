@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dbus-interfaces.h"
 #include "dbus-mainloop.h"
 #include "dbus-service.h"
 #include "error.h"
@@ -773,6 +774,80 @@ static void test_properties_changed(void)
 		g_assert_cmpstr(object, ==, "/net/roamvpn1/tunnel/corp");
 		g_assert_nonnull(strstr(text, "State=up"));
 	}
+}
+
+/* Each Link property's "same" shortcut (dbus-table.h) agrees with building the
+ * value: true for the value as it is, never true once the value differs. A wrong
+ * one would silently drop a PropertiesChanged. */
+static void check_same(const struct rv_link *l, GVariant **before)
+{
+	const struct rv_dbus_property *props = rv_dbus_link_iface.properties;
+
+	for (guint i = 0; props[i].name; i++) {
+		g_autoptr(GVariant) now = g_variant_ref_sink(props[i].get(l));
+
+		if (!props[i].same)
+			continue;
+		/* An escaped name is left to building and comparing ("false"). */
+		if (g_utf8_validate(l->name, -1, NULL) || !g_str_equal(props[i].name, "Name"))
+			g_assert_true(props[i].same(l, now));
+		if (before && !g_variant_equal(before[i], now))
+			g_assert_false(props[i].same(l, before[i]));
+	}
+}
+
+static void snapshot_link(const struct rv_link *l, GVariant **values)
+{
+	const struct rv_dbus_property *props = rv_dbus_link_iface.properties;
+
+	for (guint i = 0; props[i].name; i++) {
+		g_assert_cmpuint(i, <, 32);
+		if (values[i])
+			g_variant_unref(values[i]);
+		values[i] = g_variant_ref_sink(props[i].get(l));
+	}
+}
+
+static void test_link_property_same(void)
+{
+	GVariant *values[32] = { NULL };
+	struct rv_link *l;
+
+	fake_reset();
+	for (guint i = 0; i < fake_links->len; i++)
+		check_same(fake_links->pdata[i], NULL);
+	l = fake_links->pdata[fake_links->len - 1];	/* wlan0: a decision and a kill switch */
+	snapshot_link(l, values);
+	l->carrier = !l->carrier;
+	l->flags ^= IFF_UP;
+	check_same(l, values);
+	snapshot_link(l, values);
+	l->operstate = IF_OPER_DORMANT;
+	g_ptr_array_add(l->addresses, g_strdup("192.0.2.7/24"));
+	check_same(l, values);
+	snapshot_link(l, values);
+	g_ptr_array_remove_index(l->addresses, 0);
+	g_ptr_array_add(l->addresses, g_strdup("192.0.2.8/24"));
+	g_free(l->gateway);
+	l->gateway = g_strdup("192.0.2.1");
+	g_free(l->kind);
+	l->kind = g_strdup("veth");
+	l->wifi_connected = !l->wifi_connected;
+	check_same(l, values);
+	snapshot_link(l, values);
+	g_free(l->type);
+	l->type = g_strdup("ether");	/* WifiState goes */
+	g_clear_pointer(&fake_decision, rv_decision_free);	/* MatchedRule, Decision go */
+	check_same(l, values);
+	snapshot_link(l, values);
+	g_free(l->name);
+	l->name = g_strdup("wlan?1");	/* renamed, not UTF-8 (KillSwitch goes) */
+	l->name[4] = (char)0xff;
+	l->ifindex = 9;
+	check_same(l, values);
+	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+		if (values[i])
+			g_variant_unref(values[i]);
 }
 
 static void test_interfaces_added_removed(void)
@@ -1618,6 +1693,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/dbus/managed-objects", test_managed_objects);
 	g_test_add_func("/dbus/properties", test_properties);
 	g_test_add_func("/dbus/properties-changed", test_properties_changed);
+	g_test_add_func("/dbus/link-property-same", test_link_property_same);
 	g_test_add_func("/dbus/interfaces-added-removed", test_interfaces_added_removed);
 	g_test_add_func("/dbus/methods-and-errors", test_methods_and_errors);
 	g_test_add_func("/dbus/explain", test_explain);
