@@ -20,17 +20,9 @@ static bool key_is_zero(const uint8_t k[32])
 
 void rv_remove_peer(struct rv_device *dev, struct rv_peer *peer)
 {
-	struct rv_peer **pp;
-
 	wg_allowedips_remove_peer(&dev->allowedips, peer);
 	rv_expire_sessions(dev, peer);
-	for (pp = &dev->peers; *pp; pp = &(*pp)->next_in_list) {
-		if (*pp == peer) {
-			*pp = peer->next_in_list;
-			break;
-		}
-	}
-	dev->n_peers--;
+	rv_peers_unlink(dev, peer);
 	PEER_LOG(peer, "Removed");
 	rv_peer_free(peer);
 }
@@ -186,16 +178,7 @@ static int apply_peer(struct rv_device *dev, const struct rv_uapi_peer *c, uint6
 			return -ENOMEM;
 		wg_handshake_init(&peer->hs, &dev->identity, c->public_key, NULL);
 		peer->new_handshake_jitter_ns = rv_jitter_ns();
-		peer->next_in_list = NULL;
-		/* append: `wg show` lists peers in configuration order */
-		{
-			struct rv_peer **pp = &dev->peers;
-
-			while (*pp)
-				pp = &(*pp)->next_in_list;
-			*pp = peer;
-		}
-		dev->n_peers++;
+		rv_peers_link(dev, peer);
 		created = true;
 		PEER_LOG(peer, "Created");
 	}

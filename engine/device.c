@@ -51,7 +51,7 @@ int rv_device_init(struct rv_device *dev, const char *ifname, int tun_fd, bool t
 	dev->hsq = calloc(RV_HANDSHAKE_QUEUE, sizeof(*dev->hsq));
 	dev->hs_batch = rv_hs_batch_new();
 	dev->ratelimiter = malloc(sizeof(*dev->ratelimiter));
-	if (!dev->hsq || !dev->ratelimiter || !dev->hs_batch)
+	if (!dev->hsq || !dev->ratelimiter || !dev->hs_batch || rv_peer_table_init(dev) < 0)
 		return -ENOMEM;
 	rv_ratelimiter_init(dev->ratelimiter);
 	wg_cookie_checker_init(&dev->cookie_checker);
@@ -147,6 +147,7 @@ void rv_device_destroy(struct rv_device *dev)
 
 	while (dev->peers)
 		rv_remove_peer(dev, dev->peers);
+	rv_peer_table_free(dev);
 	for (i = 0; i < RV_MAX_UAPI_CLIENTS; i++) {
 		if (dev->clients[i]) {
 			dev->clients[i]->is_daemon = false;

@@ -81,8 +81,13 @@ struct rv_device {
 	struct wg_static_identity identity;
 	struct wg_cookie_checker cookie_checker;
 	struct wg_allowedips allowedips;
-	struct rv_peer *peers;
+	struct rv_peer *peers;		/* configuration order (`wg show`) */
 	unsigned n_peers;
+	/* the same peers by public key (index.c): buckets chained through
+	 * next_in_hash, SipHash-2-4 under a random per-device key */
+	struct rv_peer **peer_buckets;
+	unsigned peer_bucket_mask;	/* number of buckets - 1 (a power of two) */
+	uint8_t peer_hash_key[16];
 	struct rv_index_entry *index[RV_INDEX_BUCKETS];
 	struct rv_timer_config timers;
 

@@ -1,11 +1,27 @@
 /* index.c - finding things: the receiver-index table (index -> handshake or
- * session), the peer list by public key, and the three session slots of a
+ * session), the peers by public key, and the three session slots of a
  * peer (current/previous/next: installing, promoting, expiring keypairs).
  * The kernel's peerlookup.c and the slot half of noise.c. Control thread,
- * under the device write lock; the data threads read the table under the
- * read lock. */
+ * under the device write lock; the data threads read the index table under
+ * the read lock.
+ *
+ * Peers by public key: every handshake initiation and every UAPI peer
+ * operation looks a peer up by the key it names, so with a server's
+ * thousands of peers a list walk grows with each peer added. The peers are
+ * in a hash table beside the list (the list keeps configuration order for
+ * `wg show` and is what the timers iterate), as the kernel's pubkey
+ * hashtable: the public key is chosen by whoever sends the initiation, so
+ * the hash is SipHash-2-4 (libsodium's crypto_shorthash) under a random key
+ * drawn per device; an unkeyed hash would let an attacker pick keys that all
+ * land in one bucket. The peers are linked and unlinked only here
+ * (rv_peers_link/rv_peers_unlink), list and table together, so they cannot
+ * disagree. Only the control thread reads or writes either; it changes them
+ * under the write lock, as the rest of the device's shared state. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "device-internal.h"
 
@@ -113,13 +129,113 @@ void rv_handshake_complete(struct rv_peer *peer)
 
 /* ------------------------------------------------------------ peers by key */
 
+/* Sizing: a power-of-two bucket array that doubles when the peers outnumber
+ * the buckets (load factor > 1), so chains stay ~1 long whether a device has
+ * one peer or 100,000 and a laptop's device pays 16 pointers, not a server's
+ * table. It never shrinks: after removals it is at most twice the largest
+ * number of peers the device had, 8 bytes per bucket beside the kilobytes of
+ * each rv_peer. A failed grow keeps the old array: chains get longer, lookups
+ * stay correct. */
+#define RV_PEER_BUCKETS_MIN 16
+
+_Static_assert(sizeof(((struct rv_device *)0)->peer_hash_key) == crypto_shorthash_KEYBYTES,
+	       "peer_hash_key is a SipHash-2-4 key");
+
+static uint64_t peer_key_hash(const struct rv_device *dev, const uint8_t key[WG_KEY_LEN])
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, key, WG_KEY_LEN, dev->peer_hash_key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+int rv_peer_table_init(struct rv_device *dev)
+{
+	wg_crypto_random(dev->peer_hash_key, sizeof(dev->peer_hash_key));
+	dev->peer_buckets = calloc(RV_PEER_BUCKETS_MIN, sizeof(*dev->peer_buckets));
+	if (!dev->peer_buckets)
+		return -ENOMEM;
+	dev->peer_bucket_mask = RV_PEER_BUCKETS_MIN - 1;
+	return 0;
+}
+
+void rv_peer_table_free(struct rv_device *dev)
+{
+	free(dev->peer_buckets);
+	dev->peer_buckets = NULL;
+	dev->peer_bucket_mask = 0;
+	sodium_memzero(dev->peer_hash_key, sizeof(dev->peer_hash_key));
+}
+
+static void peer_table_grow(struct rv_device *dev)
+{
+	unsigned n = (dev->peer_bucket_mask + 1) * 2, i;
+	struct rv_peer **b;
+
+	if (n == 0 || !(b = calloc(n, sizeof(*b))))
+		return;	/* overflow or no memory: keep the old array */
+	for (i = 0; i <= dev->peer_bucket_mask; i++) {
+		struct rv_peer *p = dev->peer_buckets[i], *next;
+
+		for (; p; p = next) {
+			next = p->next_in_hash;
+			p->next_in_hash = b[p->key_hash & (n - 1)];
+			b[p->key_hash & (n - 1)] = p;
+		}
+	}
+	free(dev->peer_buckets);
+	dev->peer_buckets = b;
+	dev->peer_bucket_mask = n - 1;
+}
+
+void rv_peers_link(struct rv_device *dev, struct rv_peer *peer)
+{
+	struct rv_peer **pp = &dev->peers, **b;
+
+	/* append: `wg show` lists peers in configuration order */
+	while (*pp)
+		pp = &(*pp)->next_in_list;
+	peer->next_in_list = NULL;
+	*pp = peer;
+	dev->n_peers++;
+
+	if (dev->n_peers > dev->peer_bucket_mask + 1)
+		peer_table_grow(dev);
+	peer->key_hash = peer_key_hash(dev, peer->public_key);
+	b = &dev->peer_buckets[peer->key_hash & dev->peer_bucket_mask];
+	peer->next_in_hash = *b;
+	*b = peer;
+}
+
+void rv_peers_unlink(struct rv_device *dev, struct rv_peer *peer)
+{
+	struct rv_peer **pp;
+
+	for (pp = &dev->peers; *pp; pp = &(*pp)->next_in_list) {
+		if (*pp == peer) {
+			*pp = peer->next_in_list;
+			dev->n_peers--;
+			break;
+		}
+	}
+	for (pp = &dev->peer_buckets[peer->key_hash & dev->peer_bucket_mask]; *pp; pp = &(*pp)->next_in_hash) {
+		if (*pp == peer) {
+			*pp = peer->next_in_hash;
+			break;
+		}
+	}
+	peer->next_in_list = peer->next_in_hash = NULL;
+}
+
 struct rv_peer *rv_find_peer(struct rv_device *dev, const uint8_t key[WG_KEY_LEN])
 {
+	uint64_t h = peer_key_hash(dev, key);
 	struct rv_peer *p;
 
-	for (p = dev->peers; p; p = p->next_in_list)
-		if (!memcmp(p->public_key, key, WG_KEY_LEN))
+	for (p = dev->peer_buckets[h & dev->peer_bucket_mask]; p; p = p->next_in_hash)
+		if (p->key_hash == h && !memcmp(p->public_key, key, WG_KEY_LEN))
 			return p;
 	return NULL;
 }
-

@@ -97,6 +97,8 @@ struct rv_device;
 struct rv_peer {
 	struct rv_device *dev;
 	struct rv_peer *next_in_list;
+	struct rv_peer *next_in_hash;		/* index.c: chain of its bucket */
+	uint64_t key_hash;			/* index.c: keyed hash of public_key */
 	uint8_t public_key[WG_KEY_LEN];
 	bool has_preshared_key;
 
