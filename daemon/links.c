@@ -11,23 +11,23 @@
  * their links dirty. Nothing here polls. Wi-Fi facts (wifi.c) live in the same
  * objects and survive refreshes.
  *
- * Why one file of about 900 lines: the libnl callbacks, the two indexes they keep,
- * the address subscription, the overrun handling and the refresh all work on one
+ * Which route and neighbour messages are kept at all (the event socket's filter
+ * and the prune after each dump) is decided in rtnl-filter.c.
+ *
+ * Why the rest is one file: the libnl callbacks, the two indexes they keep, the
+ * address subscription, the overrun handling and the refresh all work on one
  * dirty set and must agree on what each message means; split apart, each change
  * to event handling would cross several files.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_arp.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +44,7 @@
 #include "events.h"
 #include "link.h"
 #include "log.h"
+#include "rtnl-filter.h"
 #include "ssid.h"
 #include "str-list.h"
 
@@ -140,72 +141,6 @@ struct gateway {
 	uint32_t priority;
 	int family;
 };
-
-static bool is_default_route(struct rtnl_route *route)
-{
-	struct nl_addr *dst = rtnl_route_get_dst(route);
-
-	return rtnl_route_get_table(route) == RT_TABLE_MAIN &&
-	       rtnl_route_get_type(route) == RTN_UNICAST &&
-	       (!dst || nl_addr_get_prefixlen(dst) == 0);
-}
-
-/* Only a unicast IPv4/IPv6 neighbour can be a gateway. The others (the multicast
- * and broadcast entries every link up brings, bridge fdb entries) say nothing
- * about any link we show. */
-static bool is_unicast_neighbour(struct rtnl_neigh *neigh)
-{
-	int family = rtnl_neigh_get_family(neigh);
-
-	return (family == AF_INET || family == AF_INET6) && rtnl_neigh_get_type(neigh) == RTN_UNICAST;
-}
-
-/* The kernel half of is_default_route and is_unicast_neighbour, on the event
- * socket: with thousands of links a flap brings some 20 route and neighbour
- * messages (fe80::/64, local and multicast routes, ff02:: neighbours) and a
- * handful of link messages; dropped here, they are neither queued, copied,
- * parsed by libnl nor looked up in a cache. A notification is one message per
- * datagram, so fixed offsets see all of it (dumps carry many: they go through
- * other sockets and are filtered by prune_caches instead). Loads are in network
- * byte order, hence htobe16 on the message types. */
-static int filter_events(int fd)
-{
-	enum {
-		TYPE = offsetof(struct nlmsghdr, nlmsg_type),
-		BODY = sizeof(struct nlmsghdr),
-		RT_DST_LEN = BODY + offsetof(struct rtmsg, rtm_dst_len),
-		RT_TABLE = BODY + offsetof(struct rtmsg, rtm_table),
-		RT_TYPE = BODY + offsetof(struct rtmsg, rtm_type),
-		ND_FAMILY = BODY + offsetof(struct ndmsg, ndm_family),
-		ND_TYPE = BODY + offsetof(struct ndmsg, ndm_type),
-	};
-	struct sock_filter code[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, TYPE),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htobe16(RTM_NEWROUTE), 4, 0),
-		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htobe16(RTM_DELROUTE), 3, 0),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htobe16(RTM_NEWNEIGH), 8, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htobe16(RTM_DELNEIGH), 7, 0),
-		/* 5 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),		/* links and the rest */
-		/* 6 routes */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RT_DST_LEN),
-		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 10),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RT_TABLE),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RT_TABLE_MAIN, 0, 8),
-		/* 10 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RT_TYPE),
-		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTN_UNICAST, 5, 6),
-		/* 12 neighbours */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ND_FAMILY),
-		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 1, 0),
-		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 0, 3),
-		/* 15 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ND_TYPE),
-		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTN_UNICAST, 0, 1),
-		/* 17 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
-		/* 18 */ BPF_STMT(BPF_RET | BPF_K, 0),
-	};
-	struct sock_fprog prog = { .len = G_N_ELEMENTS(code), .filter = code };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
-		return -errno;
-	return 0;
-}
 
 /* The best default-route gateway through ifindex: IPv4 first (its gateway's MAC is
  * the usual network fingerprint), then the lowest metric. */
@@ -605,7 +540,7 @@ static void address_changed(struct rtnl_addr *a, int action)
 
 static void route_changed(struct rtnl_route *route, int action)
 {
-	if (!is_default_route(route))
+	if (!rv_rtnl_is_default_route(route))
 		return;
 	for (guint i = 0; i < default_routes->len; i++) {
 		struct nl_object *known = g_ptr_array_index(default_routes, i);
@@ -628,11 +563,11 @@ static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int act
 		mark_dirty(rtnl_link_get_ifindex((struct rtnl_link *)obj));
 	} else if (cache == route_cache) {
 		/* Dumps after an overrun bring every route (prune_caches drops them). */
-		if (!is_default_route((struct rtnl_route *)obj))
+		if (!rv_rtnl_is_default_route((struct rtnl_route *)obj))
 			return;
 		route_changed((struct rtnl_route *)obj, action);
 	} else if (cache == neigh_cache) {
-		if (!is_unicast_neighbour((struct rtnl_neigh *)obj))
+		if (!rv_rtnl_is_unicast_neighbour((struct rtnl_neigh *)obj))
 			return;
 		mark_dirty(rtnl_neigh_get_ifindex((struct rtnl_neigh *)obj));
 	}
@@ -640,7 +575,7 @@ static void cache_changed(struct nl_cache *cache, struct nl_object *obj, int act
 	schedule_sync();
 }
 
-/* Drop from the caches what the event filter keeps out (filter_events): objects
+/* Drop from the caches what the event filter keeps out (rtnl-filter.c): objects
  * no event would ever update or remove again, so kept they would only go stale
  * and grow with every link that comes and goes. After each dump. */
 static void prune_caches(void)
@@ -649,12 +584,12 @@ static void prune_caches(void)
 
 	for (o = nl_cache_get_first(route_cache); o; o = next) {
 		next = nl_cache_get_next(o);
-		if (!is_default_route((struct rtnl_route *)o))
+		if (!rv_rtnl_is_default_route((struct rtnl_route *)o))
 			nl_cache_remove(o);
 	}
 	for (o = nl_cache_get_first(neigh_cache); o; o = next) {
 		next = nl_cache_get_next(o);
-		if (!is_unicast_neighbour((struct rtnl_neigh *)o))
+		if (!rv_rtnl_is_unicast_neighbour((struct rtnl_neigh *)o))
 			nl_cache_remove(o);
 	}
 }
@@ -866,7 +801,7 @@ int rv_links_init(GError **error)
 	/* Before the dumps below: events that arrive meanwhile queue up here. */
 	size_receive_buffer(nl_cache_mngr_get_fd(mngr));
 	/* Without the filter the same objects are ignored in cache_changed, later. */
-	err = filter_events(nl_cache_mngr_get_fd(mngr));
+	err = rv_rtnl_filter_events(nl_cache_mngr_get_fd(mngr));
 	if (err < 0)
 		g_warning("rtnetlink: no event filter: %s", g_strerror(-err));
 	for (size_t i = 0; i < G_N_ELEMENTS(caches); i++) {
