@@ -12,7 +12,9 @@
  * objects and survive refreshes.
  *
  * Which route and neighbour messages are kept at all (the event socket's filter
- * and the prune after each dump) is decided in rtnl-filter.c.
+ * and the prune after each dump) is decided in rtnl-filter.c; the stateless reads
+ * of one link's type, gateway and gateway MAC from what is kept are in
+ * link-facts.c.
  *
  * Why the rest is one file: the libnl callbacks, the two indexes they keep, the
  * address subscription, the overrun handling and the refresh all work on one
@@ -21,16 +23,12 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if.h>
-#include <linux/if_arp.h>
-#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <glib-unix.h>
 #include <netlink/cache.h>
@@ -43,6 +41,7 @@
 #include "error.h"
 #include "events.h"
 #include "link.h"
+#include "link-facts.h"
 #include "log.h"
 #include "rtnl-filter.h"
 #include "ssid.h"
@@ -86,154 +85,6 @@ static void link_free(gpointer p)
 	if (l->ssid)
 		g_bytes_unref(l->ssid);
 	g_free(l);
-}
-
-static char *read_sysfs_devtype(const char *name)
-{
-	g_autofree char *path = g_strdup_printf("/sys/class/net/%s/uevent", name);
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return NULL;
-	lines = g_strsplit(text, "\n", -1);
-	for (char **l = lines; *l; l++)
-		if (g_str_has_prefix(*l, "DEVTYPE="))
-			return g_strdup(*l + strlen("DEVTYPE="));
-	return NULL;
-}
-
-static bool sysfs_exists(const char *name, const char *what)
-{
-	g_autofree char *path = g_strdup_printf("/sys/class/net/%s/%s", name, what);
-
-	return g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
-/* The user-facing type, as networkctl shows it: by ARP hardware type, refined for
- * Ethernet-framed devices by the driver's DEVTYPE (wlan, wwan, ...). */
-static char *link_type(struct rtnl_link *nl, const char *name)
-{
-	unsigned int arptype = rtnl_link_get_arptype(nl);
-	g_autofree char *devtype = NULL;
-
-	switch (arptype) {
-	case ARPHRD_LOOPBACK: return g_strdup("loopback");
-	case ARPHRD_PPP: return g_strdup("ppp");
-	case ARPHRD_NONE: return g_strdup("none");
-	case ARPHRD_IEEE80211:
-	case ARPHRD_IEEE80211_RADIOTAP: return g_strdup("wlan");
-	case ARPHRD_ETHER:
-		devtype = read_sysfs_devtype(name);
-		if (devtype && (g_str_equal(devtype, "wlan") || g_str_equal(devtype, "wwan")))
-			return g_steal_pointer(&devtype);
-		if (sysfs_exists(name, "phy80211") || sysfs_exists(name, "wireless"))
-			return g_strdup("wlan");
-		return g_strdup("ether");
-	default:
-		return g_strdup_printf("arp%u", arptype);
-	}
-}
-
-struct gateway {
-	char *ip;
-	struct nl_addr *addr;
-	uint32_t priority;
-	int family;
-};
-
-/* The best default-route gateway through ifindex: IPv4 first (its gateway's MAC is
- * the usual network fingerprint), then the lowest metric. */
-static void find_gateway(int ifindex, struct gateway *best)
-{
-	for (guint i = 0; i < default_routes->len; i++) {
-		struct rtnl_route *route = g_ptr_array_index(default_routes, i);
-		uint32_t prio = rtnl_route_get_priority(route);
-		int family = rtnl_route_get_family(route);
-		int n = rtnl_route_get_nnexthops(route);
-
-		for (int j = 0; j < n; j++) {
-			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(route, j);
-			struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
-			char buf[INET6_ADDRSTRLEN + 8];
-
-			if (!gw || rtnl_route_nh_get_ifindex(nh) != ifindex)
-				continue;
-			if (best->ip) {
-				if (best->family == AF_INET && family != AF_INET)
-					continue;
-				if (best->family == family && best->priority <= prio)
-					continue;
-				g_free(best->ip);
-			}
-			best->ip = g_strdup(nl_addr2str(gw, buf, sizeof(buf)));
-			best->addr = gw;
-			best->priority = prio;
-			best->family = family;
-		}
-	}
-}
-
-static bool neighbour_mac(int ifindex, struct nl_addr *ip, uint8_t mac[6])
-{
-	struct rtnl_neigh *needle = rtnl_neigh_alloc();
-	struct rtnl_neigh *neigh;
-	struct nl_addr *ll;
-	bool ok = false;
-	int state;
-
-	if (!needle)
-		return false;
-	/* A hashed lookup (family, ifindex, destination), not a walk of the cache. */
-	rtnl_neigh_set_family(needle, nl_addr_get_family(ip));
-	rtnl_neigh_set_ifindex(needle, ifindex);
-	rtnl_neigh_set_dst(needle, ip);
-	neigh = (struct rtnl_neigh *)nl_cache_search(neigh_cache, OBJ_CAST(needle));
-	rtnl_neigh_put(needle);
-	if (!neigh)
-		return false;
-	state = rtnl_neigh_get_state(neigh);
-	ll = rtnl_neigh_get_lladdr(neigh);
-	if (ll && nl_addr_get_len(ll) == 6 &&
-	    (state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP))) {
-		memcpy(mac, nl_addr_get_binary_addr(ll), 6);
-		ok = true;
-	}
-	rtnl_neigh_put(neigh);
-	return ok;
-}
-
-/* Make the kernel resolve the gateway's MAC: one empty datagram to the discard
- * port. The neighbour event that follows completes the link's fingerprint. */
-static void poke_gateway(const char *ip, int family)
-{
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} addr = { 0 };
-	socklen_t len;
-	int fd;
-
-	if (family == AF_INET) {
-		addr.in.sin_family = AF_INET;
-		addr.in.sin_port = htons(9);
-		if (inet_pton(AF_INET, ip, &addr.in.sin_addr) != 1)
-			return;
-		len = sizeof(addr.in);
-	} else {
-		addr.in6.sin6_family = AF_INET6;
-		addr.in6.sin6_port = htons(9);
-		if (inet_pton(AF_INET6, ip, &addr.in6.sin6_addr) != 1)
-			return;
-		len = sizeof(addr.in6);
-	}
-	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "", 0, 0, &addr.sa, len) < 0)
-		g_debug("gateway %s: %s", ip, g_strerror(errno));
-	close(fd);
 }
 
 static GPtrArray *link_addresses(int ifindex)
@@ -319,7 +170,7 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	uint8_t operstate = rtnl_link_get_operstate(nl);
 	bool carrier = rtnl_link_get_carrier(nl) != 0;	/* see below */
 	g_autoptr(GPtrArray) addrs = link_addresses(l->ifindex);
-	struct gateway gw = { 0 };
+	struct rv_gateway gw = { 0 };
 	uint8_t gw_mac[6] = { 0 };
 	bool has_gw_mac = false;
 	bool changed = is_new;
@@ -331,7 +182,7 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 		changed = true;
 	}
 	if (!l->type)
-		l->type = link_type(nl, name);
+		l->type = rv_link_type(nl, name);
 	/* Some RTM_NEWLINK messages (carrier changes) come without IFLA_LINKINFO:
 	 * a missing kind is "unchanged", not "none". */
 	if (kind && g_strcmp0(l->kind, kind) != 0) {
@@ -378,15 +229,15 @@ static bool link_update(struct rv_link *l, struct rtnl_link *nl, bool is_new)
 	}
 
 	if (flags & IFF_UP)
-		find_gateway(l->ifindex, &gw);
+		rv_link_find_gateway(default_routes, l->ifindex, &gw);
 	if (gw.ip)
-		has_gw_mac = neighbour_mac(l->ifindex, gw.addr, gw_mac);
+		has_gw_mac = rv_link_neighbour_mac(neigh_cache, l->ifindex, gw.addr, gw_mac);
 	if (g_strcmp0(l->gateway, gw.ip) != 0) {
 		g_free(l->gateway);
 		l->gateway = g_strdup(gw.ip);
 		changed = true;
 		if (gw.ip && !has_gw_mac)
-			poke_gateway(gw.ip, gw.family);
+			rv_link_poke_gateway(gw.ip, gw.family);
 	}
 	if (l->has_gateway_mac != has_gw_mac ||
 	    (has_gw_mac && memcmp(l->gateway_mac, gw_mac, 6) != 0)) {
