@@ -266,6 +266,18 @@ static bool same_key(const uint8_t a[WG_KEY_LEN], const uint8_t b[WG_KEY_LEN])
 	return d == 0;
 }
 
+/* The tag as a provider parameter, straight: EVP_CIPHER_CTX_ctrl() would
+ * translate the request into the same parameter first, once per packet. */
+static bool aead_tag_param(EVP_CIPHER_CTX *ctx, uint8_t tag[WG_AEAD_TAG_LEN], bool set)
+{
+	OSSL_PARAM params[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, WG_AEAD_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
+
+	return set ? EVP_CIPHER_CTX_set_params(ctx, params) == 1 : EVP_CIPHER_CTX_get_params(ctx, params) == 1;
+}
+
 static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
                               const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
                               const uint8_t key[WG_KEY_LEN])
@@ -282,7 +294,7 @@ static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
 	    (ad_len && !EVP_EncryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
 	    !EVP_EncryptUpdate(ctx, dst, &out_len, src, (int)src_len) ||
 	    !EVP_EncryptFinal_ex(ctx, dst + src_len, &out_len) ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_AEAD_TAG_LEN, dst + src_len) <= 0)
+	    !aead_tag_param(ctx, dst + src_len, false))
 		abort();
 	if (new_key) {
 		memcpy(t->seal_key, key, WG_KEY_LEN);
@@ -311,7 +323,7 @@ static int aead_open_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
 	    !EVP_DecryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
 	    (ad_len && !EVP_DecryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
 	    !EVP_DecryptUpdate(ctx, dst, &out_len, src, (int)text_len) ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WG_AEAD_TAG_LEN, tag) <= 0)
+	    !aead_tag_param(ctx, tag, true))
 		abort();
 	if (new_key) {
 		memcpy(t->open_key, key, WG_KEY_LEN);
