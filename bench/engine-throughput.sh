@@ -107,7 +107,13 @@ ip link add $VA netns $NSA type veth peer name $VB netns $NSB || die "veth"
 ip -n $NSA addr add $RAW_A/24 dev $VA; ip -n $NSB addr add $RAW_B/24 dev $VB
 for ns in $NSA $NSB; do ip -n $ns link set lo up; done
 ip -n $NSA link set $VA up; ip -n $NSB link set $VB up
-timeout 10 ip netns exec $NSA ping -q -c 2 -i 0.2 -W 1 $RAW_B >/dev/null || die "veth ping failed"
+# a few tries: on a loaded machine the first pings over a new veth were seen to go unanswered
+ok=0
+for _ in 1 2 3; do
+	timeout 10 ip netns exec $NSA ping -q -c 2 -i 0.2 -W 2 $RAW_B >/dev/null && { ok=1; break; }
+	sleep 1
+done
+[ $ok = 1 ] || die "veth ping failed"
 
 umask 077
 for s in a b; do wg genkey >"$WORK/key_$s"; wg pubkey <"$WORK/key_$s" >"$WORK/pub_$s"; done
