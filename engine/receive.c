@@ -426,6 +426,10 @@ struct rx_job {
 struct rx_state {
 	unsigned n;
 	size_t bytes;
+	/* the peer whose endpoint was last set to / found equal to ep_from in
+	 * this batch (NULL after a lock switch: the peer may be gone) */
+	const struct rv_peer *ep_peer;
+	union rv_endpoint ep_from;
 	struct rx_job job[RX_MAX_JOBS];
 };
 
@@ -478,8 +482,8 @@ static void rx_open_jobs(void *ctx, unsigned first, unsigned count)
 /* Stage 3 (serial, arrival order): replay window, session promotion,
  * roaming, timers, cryptokey routing, TUN. *relookup: the lock was dropped
  * for a promotion, so sessions named by later jobs may be gone. */
-static void rx_deliver(struct rv_device *dev, struct rv_tun_writer *tw, struct rx_job *j, uint64_t now,
-		       bool *relookup)
+static void rx_deliver(struct rv_device *dev, struct rv_tun_writer *tw, struct rx_state *rx, struct rx_job *j,
+		       uint64_t now, bool *relookup)
 {
 	struct wg_keypair *kp = j->kp;
 	struct rv_peer *peer = j->peer;
@@ -502,17 +506,22 @@ static void rx_deliver(struct rv_device *dev, struct rv_tun_writer *tw, struct r
 
 		promote_next(dev, j->idx, kp, now);
 		*relookup = true;
+		rx->ep_peer = NULL;
 		e = rv_index_find(dev, j->idx);
 		if (!e || e->keypair != kp)
 			return;	/* removed while we switched locks */
 		peer = e->peer;
 	}
-	if (j->from->sa.sa_family) {
+	/* roaming; a run of packets of one peer from one address (a GRO run,
+	 * a batch) takes the endpoint lock once, not per packet */
+	if (j->from->sa.sa_family && (peer != rx->ep_peer || !rv_endpoint_equal(j->from, &rx->ep_from))) {
 		union rv_endpoint cur;
 
 		rv_peer_get_endpoint(peer, &cur);
 		if (!rv_endpoint_equal(&cur, j->from))
-			rv_peer_set_endpoint(peer, j->from);	/* roaming */
+			rv_peer_set_endpoint(peer, j->from);
+		rx->ep_peer = peer;
+		rx->ep_from = *j->from;
 	}
 	rv_peer_event_traversal(peer, now);
 	rv_peer_event_auth_received(peer);
@@ -551,8 +560,9 @@ static void rx_batch(struct rv_device *dev, struct rx_state *rx, struct rv_tun_w
 				    &batch->from[j], now);
 	}
 	rv_workers_run(&dev->rx_workers, rx_open_jobs, rx, rx->n, rv_crypt_chunk(rx->n, rx->bytes));
+	rx->ep_peer = NULL;
 	for (i = 0; i < rx->n; i++)
-		rx_deliver(dev, tw, &rx->job[i], now, &relookup);
+		rx_deliver(dev, tw, rx, &rx->job[i], now, &relookup);
 }
 
 void *rv_rx_thread(void *arg)

@@ -155,6 +155,9 @@ struct tx_state {
 	uint64_t counter[TX_SLOTS];
 	size_t padded[TX_SLOTS];
 	struct rv_workers *workers;
+	/* the endpoint of the last peer looked up in this batch (read lock held) */
+	struct rv_peer *ep_peer;
+	union rv_endpoint ep;
 };
 
 void rv_request(struct rv_device *dev, _Atomic bool *flag)
@@ -184,7 +187,13 @@ static bool tx_one(struct rv_device *dev, struct tx_state *tx, unsigned i, size_
 								       : &peer->want_handshake);
 		return false;
 	}
-	rv_peer_get_endpoint(peer, &tx->dst[i]);
+	/* one locked read of the endpoint per peer and batch, not per packet
+	 * (the RX thread takes the same lock for every packet it receives) */
+	if (peer != tx->ep_peer) {
+		rv_peer_get_endpoint(peer, &tx->ep);
+		tx->ep_peer = peer;
+	}
+	tx->dst[i] = tx->ep;
 	if (!tx->dst[i].sa.sa_family)
 		return false;
 	if (wg_keypair_take_counter(kp, &counter) < 0) {
@@ -356,6 +365,7 @@ static bool tx_batch(struct rv_device *dev, struct tx_state *tx, uint64_t now)
 {
 	unsigned used = 0, reads;
 
+	tx->ep_peer = NULL;	/* a roam since the last batch is seen now */
 	for (reads = 0; reads < 64; reads++) {
 		ssize_t n;
 		int k;
