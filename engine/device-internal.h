@@ -59,7 +59,7 @@ void rv_install_keypair(struct rv_device *dev, struct rv_peer *peer, struct wg_k
 void rv_expire_sessions(struct rv_device *dev, struct rv_peer *peer);
 void rv_handshake_complete(struct rv_peer *peer);
 /* the peers by public key: the list and the hash table together */
-int rv_peer_table_init(struct rv_device *dev);	/* random hash key, first buckets */
+int rv_peer_table_init(struct rv_device *dev);	/* empty list, random hash key, first buckets */
 void rv_peer_table_free(struct rv_device *dev);
 void rv_peers_link(struct rv_device *dev, struct rv_peer *peer);	/* appended to the list */
 void rv_peers_unlink(struct rv_device *dev, struct rv_peer *peer);

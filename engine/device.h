@@ -82,6 +82,7 @@ struct rv_device {
 	struct wg_cookie_checker cookie_checker;
 	struct wg_allowedips allowedips;
 	struct rv_peer *peers;		/* configuration order (`wg show`) */
+	struct rv_peer **peers_tail;	/* the last next_in_list (or &peers): appends */
 	unsigned n_peers;
 	/* the same peers by public key (index.c): buckets chained through
 	 * next_in_hash, SipHash-2-4 under a random per-device key */

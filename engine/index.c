@@ -15,7 +15,8 @@
  * drawn per device; an unkeyed hash would let an attacker pick keys that all
  * land in one bucket. The peers are linked and unlinked only here
  * (rv_peers_link/rv_peers_unlink), list and table together, so they cannot
- * disagree. Only the control thread reads or writes either; it changes them
+ * disagree; the list has a tail pointer and back links, so adding or
+ * removing one of 10,000 peers does not walk it either. Only the control thread reads or writes either; it changes them
  * under the write lock, as the rest of the device's shared state. */
 #include <errno.h>
 #include <stdlib.h>
@@ -153,6 +154,8 @@ static uint64_t peer_key_hash(const struct rv_device *dev, const uint8_t key[WG_
 
 int rv_peer_table_init(struct rv_device *dev)
 {
+	dev->peers = NULL;
+	dev->peers_tail = &dev->peers;
 	wg_crypto_random(dev->peer_hash_key, sizeof(dev->peer_hash_key));
 	dev->peer_buckets = calloc(RV_PEER_BUCKETS_MIN, sizeof(*dev->peer_buckets));
 	if (!dev->peer_buckets)
@@ -192,13 +195,13 @@ static void peer_table_grow(struct rv_device *dev)
 
 void rv_peers_link(struct rv_device *dev, struct rv_peer *peer)
 {
-	struct rv_peer **pp = &dev->peers, **b;
+	struct rv_peer **b;
 
 	/* append: `wg show` lists peers in configuration order */
-	while (*pp)
-		pp = &(*pp)->next_in_list;
 	peer->next_in_list = NULL;
-	*pp = peer;
+	peer->pprev_in_list = dev->peers_tail;
+	*dev->peers_tail = peer;
+	dev->peers_tail = &peer->next_in_list;
 	dev->n_peers++;
 
 	if (dev->n_peers > dev->peer_bucket_mask + 1)
@@ -213,13 +216,12 @@ void rv_peers_unlink(struct rv_device *dev, struct rv_peer *peer)
 {
 	struct rv_peer **pp;
 
-	for (pp = &dev->peers; *pp; pp = &(*pp)->next_in_list) {
-		if (*pp == peer) {
-			*pp = peer->next_in_list;
-			dev->n_peers--;
-			break;
-		}
-	}
+	*peer->pprev_in_list = peer->next_in_list;
+	if (peer->next_in_list)
+		peer->next_in_list->pprev_in_list = peer->pprev_in_list;
+	else
+		dev->peers_tail = peer->pprev_in_list;
+	dev->n_peers--;
 	for (pp = &dev->peer_buckets[peer->key_hash & dev->peer_bucket_mask]; *pp; pp = &(*pp)->next_in_hash) {
 		if (*pp == peer) {
 			*pp = peer->next_in_hash;
@@ -227,6 +229,7 @@ void rv_peers_unlink(struct rv_device *dev, struct rv_peer *peer)
 		}
 	}
 	peer->next_in_list = peer->next_in_hash = NULL;
+	peer->pprev_in_list = NULL;
 }
 
 struct rv_peer *rv_find_peer(struct rv_device *dev, const uint8_t key[WG_KEY_LEN])

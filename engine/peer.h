@@ -97,6 +97,7 @@ struct rv_device;
 struct rv_peer {
 	struct rv_device *dev;
 	struct rv_peer *next_in_list;
+	struct rv_peer **pprev_in_list;		/* index.c: what points at this peer */
 	struct rv_peer *next_in_hash;		/* index.c: chain of its bucket */
 	uint64_t key_hash;			/* index.c: keyed hash of public_key */
 	uint8_t public_key[WG_KEY_LEN];

@@ -3,7 +3,8 @@
  * and rehashes on the way), each found by its key and none that was not
  * added; every other one removed, the rest still found and the removed ones
  * not; the list beside the table keeps configuration order and the same
- * count; replace_peers empties both; each device draws its own hash key. A
+ * count, and mends when its first, a middle or its last peer goes;
+ * replace_peers empties both; each device draws its own hash key. A
  * real device with loopback sockets, no TUN, no threads, no private key (so
  * adding a peer does no X25519). */
 #include <glib.h>
@@ -135,10 +136,37 @@ static void test_many_peers(void)
 	set_peers(dev, keys, 1, 1, 1, true);
 	g_assert_cmpuint(dev->n_peers, ==, N_PEERS / 2);
 
-	/* the removed ones come back, appended after the others */
+	/* a removed one comes back, appended after the others (the last peer,
+	 * keys[N_PEERS - 1], was removed: the tail moved back to the one before) */
 	set_peers(dev, keys, 1, 1, 1, false);
 	g_assert_nonnull(rv_find_peer(dev, keys[1]));
 	g_assert_cmpuint(dev->n_peers, ==, N_PEERS / 2 + 1);
+	{
+		struct rv_peer *p, *last = NULL;
+		unsigned listed = 0;
+
+		for (p = dev->peers; p; p = p->next_in_list) {
+			last = p;
+			listed++;
+		}
+		g_assert_cmpuint(listed, ==, N_PEERS / 2 + 1);
+		g_assert_true(last == rv_find_peer(dev, keys[1]));
+	}
+	/* the first and a middle one removed: the list mends around them */
+	set_peers(dev, keys, 0, 1, 1, true);
+	set_peers(dev, keys, 1000, 1, 1, true);
+	g_assert_cmpmem(dev->peers->public_key, 32, keys[2], 32);
+	{
+		struct rv_peer *p;
+		unsigned listed = 0;
+
+		for (p = dev->peers; p; p = p->next_in_list) {
+			g_assert_true(rv_find_peer(dev, p->public_key) == p);
+			listed++;
+		}
+		g_assert_cmpuint(listed, ==, N_PEERS / 2 - 1);
+		g_assert_cmpuint(dev->n_peers, ==, N_PEERS / 2 - 1);
+	}
 
 	/* replace_peers with none: table and list empty */
 	{
