@@ -132,18 +132,10 @@ static DBusHandlerResult reply_gerror(DBusConnection *conn, DBusMessage *msg, co
 static DBusHandlerResult reply_variant(DBusConnection *conn, DBusMessage *msg, GVariant *tuple)
 {
 	DBusMessage *reply = dbus_message_new_method_return(msg);
-	DBusMessageIter iter;
-	GVariantIter children;
-	GVariant *child;
-	bool ok = true;
+	bool ok;
 
 	g_variant_ref_sink(tuple);
-	dbus_message_iter_init_append(reply, &iter);
-	g_variant_iter_init(&children, tuple);
-	while ((child = g_variant_iter_next_value(&children))) {
-		ok = ok && rv_dbus_append_variant(&iter, child);
-		g_variant_unref(child);
-	}
+	ok = rv_dbus_append_tuple(reply, tuple);
 	g_variant_unref(tuple);
 	if (!ok) {
 		dbus_message_unref(reply);

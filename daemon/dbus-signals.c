@@ -97,10 +97,7 @@ static GVariant *announced_dict(const struct announced *a)
 static void emit_signal(const char *path, const char *iface, const char *member, GVariant *tuple)
 {
 	DBusMessage *signal;
-	DBusMessageIter iter;
-	GVariantIter children;
-	GVariant *child;
-	bool ok = true;
+	bool ok;
 
 	g_variant_ref_sink(tuple);
 	if (!svc.conn) {
@@ -108,12 +105,7 @@ static void emit_signal(const char *path, const char *iface, const char *member,
 		return;
 	}
 	signal = dbus_message_new_signal(path, iface, member);
-	dbus_message_iter_init_append(signal, &iter);
-	g_variant_iter_init(&children, tuple);
-	while ((child = g_variant_iter_next_value(&children))) {
-		ok = ok && rv_dbus_append_variant(&iter, child);
-		g_variant_unref(child);
-	}
+	ok = rv_dbus_append_tuple(signal, tuple);
 	g_variant_unref(tuple);
 	if (ok)
 		dbus_connection_send(svc.conn, signal, NULL);

@@ -44,6 +44,7 @@
 #include "link-facts.h"
 #include "log.h"
 #include "rtnl-filter.h"
+#include "sorted.h"
 #include "ssid.h"
 #include "str-list.h"
 
@@ -727,17 +728,7 @@ static gint compare_index(gconstpointer a, gconstpointer b)
 
 GPtrArray *rv_links_list(void)
 {
-	GPtrArray *list = g_ptr_array_new();
-	GHashTableIter iter;
-	gpointer value;
-
-	if (!links)
-		return list;
-	g_hash_table_iter_init(&iter, links);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(list, value);
-	g_ptr_array_sort(list, compare_index);
-	return list;
+	return rv_hash_values_sorted(links, compare_index);
 }
 
 void rv_links_set_wifi(int ifindex, bool connected, const uint8_t *ssid, size_t ssid_len,
