@@ -1,5 +1,11 @@
 # boot.sh - boot a VM test's image and count its checks (sourced by vm-*-test.sh, bash).
 #
+#   rv_vm_require NAME HINT PROG...  exits 77 (skip) unless root and every PROG is on
+#                                 PATH; HINT says which packages to install.
+#   rv_vm_image NAME OUT BUILD [ARG...]  runs build-initramfs.sh -o OUT -b BUILD ARG...
+#                                 (its log in OUT.build.log), prints how long it took and
+#                                 sets T0 and T1; a failed build prints the log and
+#                                 "NAME: 0 passed, 1 failed" and exits 1.
 #   rv_vm_boot OUT TIMEOUT_S T1   boots OUT/vmlinuz + OUT/initramfs.cpio.gz under qemu
 #                                 (KVM if accel.sh's probe shows it works, else TCG) and
 #                                 writes the console to OUT/console.log, each line with
@@ -9,6 +15,30 @@
 #                                 PASSED and FAILED ("@@RVTEST ok|FAIL NAME" lines), counting
 #                                 a guest that did not finish or ran fewer than 5 checks
 #                                 as a failure.
+rv_vm_require() {
+  local name=$1 hint=$2 p
+  shift 2
+  [ "$(id -u)" = 0 ] || { echo "SKIP: $name needs root"; exit 77; }
+  for p in "$@"; do
+    command -v "$p" >/dev/null || { echo "SKIP: missing $p (install: $hint)"; exit 77; }
+  done
+}
+
+rv_vm_image() {
+  local name=$1 out=$2 build=$3
+  shift 3
+  T0=${EPOCHREALTIME/./}
+  mkdir -p "$out"
+  if ! HERE="$(dirname "${BASH_SOURCE[0]}")" "$(dirname "${BASH_SOURCE[0]}")/build-initramfs.sh" \
+       -o "$out" -b "$build" "$@" > "$out.build.log" 2>&1; then
+    cat "$out.build.log"
+    echo "$name: 0 passed, 1 failed (image build failed)"
+    exit 1
+  fi
+  T1=${EPOCHREALTIME/./}
+  printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$out.build.log")"
+}
+
 rv_vm_boot() {
   local out=$1 tmo=$2 t1=$3
   LOG=$out/console.log

@@ -19,24 +19,11 @@ done
 [ -n "$BUILD" ] || { echo "usage: $0 -b BUILD_ROOT [-o OUTDIR] [-t TIMEOUT_S]" >&2; exit 2; }
 OUT=${OUT:-$BUILD/tests/vm/out-pptp}
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for p in qemu-system-x86_64 hostapd hostapd_cli wpa_supplicant wpa_cli iw ip depmod modinfo cpio \
-         dbus-daemon apt-get dpkg-deb pppd pptp pptpd pptpctrl; do
-  command -v "$p" >/dev/null || skip "missing $p (install: qemu-system-x86 hostapd wpasupplicant iw iproute2 kmod cpio dbus ppp pptp-linux pptpd)"
-done
-
-T0=${EPOCHREALTIME/./}
-mkdir -p "$OUT"
-if ! HERE="$HERE" "$HERE/build-initramfs.sh" -o "$OUT" -b "$BUILD" -e "$HERE/pptp-image.sh" > "$OUT.build.log" 2>&1; then
-  cat "$OUT.build.log"
-  echo "vm-pptp: 0 passed, 1 failed (image build failed)"
-  exit 1
-fi
-T1=${EPOCHREALTIME/./}
-printf 'image built in %.1fs: %s\n' "$(( T1 - T0 ))e-6" "$(tail -1 "$OUT.build.log")"
-
 . "$HERE/boot.sh"
+rv_vm_require vm-pptp "qemu-system-x86 hostapd wpasupplicant iw iproute2 kmod cpio dbus ppp pptp-linux pptpd" \
+  qemu-system-x86_64 hostapd hostapd_cli wpa_supplicant wpa_cli iw ip depmod modinfo cpio \
+  dbus-daemon apt-get dpkg-deb pppd pptp pptpd pptpctrl
+rv_vm_image vm-pptp "$OUT" "$BUILD" -e "$HERE/pptp-image.sh"
 rv_vm_boot "$OUT" "$TMO" "$T1"
 rv_vm_tally
 printf 'vm run: %.1fs (accel=%s), total with image build %.1fs\n' "$(( T2 - T1 ))e-6" "$ACCEL" "$(( T2 - T0 ))e-6"
