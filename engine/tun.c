@@ -181,6 +181,15 @@ static uint64_t csum_tail(const uint8_t *p, size_t len, uint64_t acc)
 	return acc;
 }
 
+/* Two partial sums added with the end-around carry (RFC 1071 §1): the sum of
+ * two 32-bit values carries at most once. */
+static uint32_t csum_add(uint32_t a, uint32_t b)
+{
+	uint64_t s = (uint64_t)a + b;
+
+	return (uint32_t)((s & 0xffffffffu) + (s >> 32));
+}
+
 /* dst may be NULL (sum only). */
 static uint32_t csum_blocks(uint8_t *dst, const uint8_t *p, size_t len, uint32_t sum)
 {
@@ -364,7 +373,7 @@ int rv_tun_split(uint8_t *frame, size_t len, uint8_t *const *out, size_t offset,
 			o[l4 + 16] = o[l4 + 17] = 0;
 			sum = pseudo_sum(o, v6, IPPROTO_TCP, thl + seg);
 			sum = rv_csum_partial(o + l4, thl, sum);
-			sum = (uint32_t)csum_tail(NULL, 0, (uint64_t)sum + psum);
+			sum = csum_add(sum, psum);
 			c = (uint16_t)~rv_csum_fold(sum);
 			memcpy(o + l4 + 16, &c, 2);
 			out_len[n++] = hdr_len + seg;
