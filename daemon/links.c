@@ -306,7 +306,7 @@ static void refresh_one(int ifindex)
 	if (link_update(l, nl, is_new)) {
 		/* GLib formats a message before the writer drops it: not per event. */
 		if (rv_log_debug_enabled())
-				g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
+			g_debug("link %s (%d): type %s kind %s flags 0x%x oper %u carrier %d gateway %s",
 				rv_link_name_text(l), l->ifindex, l->type, l->kind ? l->kind : "-",
 				l->flags, l->operstate, l->carrier, l->gateway ? l->gateway : "-");
 		rv_events_emit(is_new ? RV_EVENT_LINK_ADDED : RV_EVENT_LINK_CHANGED, l);

@@ -16,8 +16,9 @@
  * land in one bucket. The peers are linked and unlinked only here
  * (rv_peers_link/rv_peers_unlink), list and table together, so they cannot
  * disagree; the list has a tail pointer and back links, so adding or
- * removing one of 10,000 peers does not walk it either. Only the control thread reads or writes either; it changes them
- * under the write lock, as the rest of the device's shared state. */
+ * removing one of 10,000 peers does not walk it either. Only the control
+ * thread reads or writes either; it changes them under the write lock, as the
+ * rest of the device's shared state. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
