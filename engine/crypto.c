@@ -3,19 +3,21 @@
  * Owned by engine-protocol. BLAKE2s is only in OpenSSL (libsodium has BLAKE2b);
  * its algorithm objects are fetched once and its contexts are kept per thread,
  * because fetching and allocating per call costs more than the hash itself on
- * handshake-sized inputs. The hot path (transport AEAD) is libsodium only.
+ * handshake-sized inputs. The transport AEAD is RFC 8439's construction over
+ * OpenSSL's ChaCha20 and Poly1305 (see "Transport AEAD" below for why);
+ * XChaCha20-Poly1305 (cookies) and X25519 are libsodium's.
  */
 #include "crypto.h"
 
 #include <endian.h>
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <sodium.h>
@@ -26,19 +28,23 @@ static int crypto_init_result = -ENOSYS;
 static EVP_MD *blake2s_md;
 static EVP_MAC *blake2s_mac;
 static EVP_MAC *hmac_mac;
-static EVP_CIPHER *chacha_poly;
+static EVP_CIPHER *chacha20;
+static EVP_MAC *poly1305_mac;
 static pthread_key_t thread_ctx_key;
+
+/* Keystream made per ChaCha20 call: a multiple of its 64-byte block, and more
+ * than any MTU-sized packet needs, so a data packet takes one call. */
+#define AEAD_KS_CHUNK 4096
+#define CHACHA_BLOCK 64
 
 struct thread_ctx {
 	EVP_MD_CTX *md;
 	EVP_MAC_CTX *mac16;
 	EVP_MAC_CTX *hmac;
-	EVP_CIPHER_CTX *aead_seal;
-	EVP_CIPHER_CTX *aead_open;
-	/* the key each AEAD context holds: a packet under the same session key
-	 * (all of a batch, usually) only sets the nonce */
-	uint8_t seal_key[WG_KEY_LEN], open_key[WG_KEY_LEN];
-	bool seal_keyed, open_keyed;
+	EVP_CIPHER_CTX *stream;		/* ChaCha20, keyed per message */
+	EVP_MAC_CTX *poly;		/* Poly1305, keyed per message */
+	/* block 0 (the one-time Poly1305 key), then the message's keystream */
+	uint8_t keystream[CHACHA_BLOCK + AEAD_KS_CHUNK] __attribute__((aligned(64)));
 };
 
 static void thread_ctx_free(void *p)
@@ -48,8 +54,8 @@ static void thread_ctx_free(void *p)
 	EVP_MD_CTX_free(t->md);
 	EVP_MAC_CTX_free(t->mac16);
 	EVP_MAC_CTX_free(t->hmac);
-	EVP_CIPHER_CTX_free(t->aead_seal);
-	EVP_CIPHER_CTX_free(t->aead_open);
+	EVP_CIPHER_CTX_free(t->stream);
+	EVP_MAC_CTX_free(t->poly);
 	wg_crypto_wipe(t, sizeof(*t));
 	free(t);
 }
@@ -61,8 +67,9 @@ static void crypto_init_once(void)
 	blake2s_md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
 	blake2s_mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
 	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	chacha_poly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	if (!blake2s_md || !blake2s_mac || !hmac_mac || !chacha_poly)
+	chacha20 = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+	poly1305_mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	if (!blake2s_md || !blake2s_mac || !hmac_mac || !chacha20 || !poly1305_mac)
 		return;
 	if (pthread_key_create(&thread_ctx_key, thread_ctx_free) != 0)
 		return;
@@ -86,18 +93,17 @@ static struct thread_ctx *thread_ctx(void)
 		return t;
 	if (wg_crypto_init() != 0)
 		abort();
-	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (posix_memalign((void **)&t, 64, sizeof(*t)) != 0)
 		abort();
+	memset(t, 0, sizeof(*t));
 	t->md = EVP_MD_CTX_new();
 	t->mac16 = EVP_MAC_CTX_new(blake2s_mac);
 	t->hmac = EVP_MAC_CTX_new(hmac_mac);
-	t->aead_seal = EVP_CIPHER_CTX_new();
-	t->aead_open = EVP_CIPHER_CTX_new();
-	if (!t->md || !t->mac16 || !t->hmac || !t->aead_seal || !t->aead_open)
+	t->stream = EVP_CIPHER_CTX_new();
+	t->poly = EVP_MAC_CTX_new(poly1305_mac);
+	if (!t->md || !t->mac16 || !t->hmac || !t->stream || !t->poly)
 		abort();
-	if (!EVP_EncryptInit_ex2(t->aead_seal, chacha_poly, NULL, NULL, NULL) ||
-	    !EVP_DecryptInit_ex2(t->aead_open, chacha_poly, NULL, NULL, NULL))
+	if (!EVP_EncryptInit_ex2(t->stream, chacha20, NULL, NULL, NULL))
 		abort();
 	{
 		size_t size = WG_MAC_LEN;
@@ -234,6 +240,125 @@ int wg_x25519_public(uint8_t public_key[WG_KEY_LEN], const uint8_t private_key[W
 	return crypto_scalarmult_base(public_key, private_key) == 0 ? 0 : -EINVAL;
 }
 
+/*
+ * Transport AEAD: ChaCha20-Poly1305 as RFC 8439 2.8 builds it, from OpenSSL's
+ * ChaCha20 and Poly1305; no cipher or MAC code of ours. OpenSSL 3.0's own
+ * AEAD makes three ChaCha20 calls per message: one block for the Poly1305
+ * key, the whole blocks, and one more block for a tail that is not a multiple
+ * of 64 bytes (a 1420-byte packet has one). Calls of a block or two take the
+ * assembly's latency-bound short path, about 130 ns each on this project's
+ * AVX-512 test machine: 768 ns per 1424-byte seal, where one call that makes
+ * block 0 and the message's keystream together, rounded up to whole blocks,
+ * and an XOR take 535 ns (docs/engine.md, "Where the time goes"). libsodium
+ * 1.0.18 is slower still (1,560 ns). The kernel's WireGuard composes the same
+ * two primitives the same way (lib/crypto/chacha20poly1305.c).
+ * test-wg-crypto holds it to libsodium's AEAD at every length around a block
+ * and a chunk, and to outputs of Python's `cryptography`.
+ */
+static const uint8_t zero_blocks[CHACHA_BLOCK + AEAD_KS_CHUNK];
+
+typedef uint8_t xor_lanes __attribute__((vector_size(16), aligned(1)));
+
+static void xor_keystream(uint8_t *dst, const uint8_t *src, const uint8_t *ks, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 4 * sizeof(xor_lanes) <= len; i += 4 * sizeof(xor_lanes)) {
+		xor_lanes a[4], k[4];
+
+		memcpy(a, src + i, sizeof(a));
+		memcpy(k, ks + i, sizeof(k));
+		for (unsigned j = 0; j < 4; j++)
+			a[j] ^= k[j];
+		memcpy(dst + i, a, sizeof(a));
+	}
+	for (; i < len; i++)
+		dst[i] = src[i] ^ ks[i];
+}
+
+/* The next len (<= AEAD_KS_CHUNK) bytes of keystream at ks, made in whole
+ * blocks so the library never computes a partial one apart. */
+static void keystream(EVP_CIPHER_CTX *stream, uint8_t *ks, size_t len)
+{
+	size_t whole = (len + CHACHA_BLOCK - 1) & ~(size_t)(CHACHA_BLOCK - 1);
+	int out_len;
+
+	if (!EVP_EncryptUpdate(stream, ks, &out_len, zero_blocks, (int)whole))
+		abort();
+}
+
+static void poly_padded(EVP_MAC_CTX *poly, const uint8_t *p, size_t len)
+{
+	static const uint8_t pad[16];
+
+	if ((len && !EVP_MAC_update(poly, p, len)) ||
+	    (len % 16 && !EVP_MAC_update(poly, pad, 16 - len % 16)))
+		abort();
+}
+
+/*
+ * One message: keys ChaCha20 with the nonce at block counter 0 and Poly1305
+ * with block 0's first 32 bytes; authenticates ad and the ciphertext. Sealing
+ * encrypts src into dst first and writes the tag at tag; opening compares the
+ * tag first and decrypts only an authentic message (dst may be NULL to only
+ * verify). Returns 0 or -EBADMSG.
+ */
+static int aead(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t ad_len,
+                const uint8_t nonce[12], const uint8_t key[WG_KEY_LEN], bool seal, uint8_t tag[WG_AEAD_TAG_LEN])
+{
+	struct thread_ctx *t = thread_ctx();
+	uint8_t iv[16] = { 0 }, lengths[16], computed[WG_AEAD_TAG_LEN];
+	size_t first = len < AEAD_KS_CHUNK ? len : AEAD_KS_CHUNK, done, tag_len = 0;
+	uint64_t ad_le = htole64(ad_len), len_le = htole64(len);
+	int ret = 0;
+
+	memcpy(iv + 4, nonce, 12);	/* OpenSSL's IV: 32-bit block counter || nonce */
+	if (!EVP_EncryptInit_ex2(t->stream, NULL, key, iv, NULL))
+		abort();
+	keystream(t->stream, t->keystream, CHACHA_BLOCK + first);
+	if (!EVP_MAC_init(t->poly, t->keystream, 32, NULL))
+		abort();
+	poly_padded(t->poly, ad, ad_len);
+	if (seal) {
+		for (done = 0; done < len; done += AEAD_KS_CHUNK) {
+			size_t n = len - done < AEAD_KS_CHUNK ? len - done : AEAD_KS_CHUNK;
+			const uint8_t *ks = t->keystream + CHACHA_BLOCK;
+
+			if (done) {
+				keystream(t->stream, t->keystream, n);
+				ks = t->keystream;
+			}
+			xor_keystream(dst + done, src + done, ks, n);
+		}
+		poly_padded(t->poly, dst, len);
+	} else {
+		poly_padded(t->poly, src, len);
+	}
+	memcpy(lengths, &ad_le, 8);
+	memcpy(lengths + 8, &len_le, 8);
+	if (!EVP_MAC_update(t->poly, lengths, sizeof(lengths)) ||
+	    !EVP_MAC_final(t->poly, seal ? tag : computed, &tag_len, WG_AEAD_TAG_LEN) ||
+	    tag_len != WG_AEAD_TAG_LEN)
+		abort();
+	if (!seal) {
+		if (CRYPTO_memcmp(computed, tag, WG_AEAD_TAG_LEN) != 0)
+			ret = -EBADMSG;
+		for (done = 0; ret == 0 && dst && done < len; done += AEAD_KS_CHUNK) {
+			size_t n = len - done < AEAD_KS_CHUNK ? len - done : AEAD_KS_CHUNK;
+			const uint8_t *ks = t->keystream + CHACHA_BLOCK;
+
+			if (done) {
+				keystream(t->stream, t->keystream, n);
+				ks = t->keystream;
+			}
+			xor_keystream(dst + done, src + done, ks, n);
+		}
+	}
+	/* the one-time Poly1305 key; the rest is keystream of a used nonce */
+	wg_crypto_wipe(t->keystream, CHACHA_BLOCK);
+	return ret;
+}
+
 static void counter_nonce(uint8_t nonce[12], uint64_t counter)
 {
 	uint64_t le = htole64(counter);
@@ -242,132 +367,28 @@ static void counter_nonce(uint8_t nonce[12], uint64_t counter)
 	memcpy(nonce + 4, &le, sizeof(le));
 }
 
-/*
- * Both libraries implement the same RFC 8439 AEAD; which one runs is a speed
- * choice. Measured on this project's 2-core AVX-512 test machine (see
- * docs/engine-protocol.md): OpenSSL's assembly is ~1.5x faster at MTU-sized
- * packets and ~3x at 64 KiB, libsodium wins below ~1 KiB where OpenSSL's
- * per-call EVP overhead dominates. test-wg-crypto checks they agree.
- */
-#define AEAD_OPENSSL_MIN_LEN 1024
-
-/* Whether a context already holds this key: four word XORs, no early exit
- * (as sodium_memcmp, which goes byte by byte through volatile pointers and
- * showed up at 2.6 % of the engine's CPU in a profile: once per packet). */
-static bool same_key(const uint8_t a[WG_KEY_LEN], const uint8_t b[WG_KEY_LEN])
-{
-	uint64_t x[WG_KEY_LEN / 8], y[WG_KEY_LEN / 8], d = 0;
-	unsigned i;
-
-	memcpy(x, a, WG_KEY_LEN);
-	memcpy(y, b, WG_KEY_LEN);
-	for (i = 0; i < WG_KEY_LEN / 8; i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
-}
-
-/* The tag as a provider parameter, straight: EVP_CIPHER_CTX_ctrl() would
- * translate the request into the same parameter first, once per packet. */
-static bool aead_tag_param(EVP_CIPHER_CTX *ctx, uint8_t tag[WG_AEAD_TAG_LEN], bool set)
-{
-	OSSL_PARAM params[2] = {
-		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, WG_AEAD_TAG_LEN),
-		OSSL_PARAM_construct_end(),
-	};
-
-	return set ? EVP_CIPHER_CTX_set_params(ctx, params) == 1 : EVP_CIPHER_CTX_get_params(ctx, params) == 1;
-}
-
-static void aead_seal_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
-                              const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
-                              const uint8_t key[WG_KEY_LEN])
-{
-	struct thread_ctx *t = thread_ctx();
-	EVP_CIPHER_CTX *ctx = t->aead_seal;
-	const uint8_t *new_key = key;
-	int out_len;
-
-	if (t->seal_keyed && same_key(t->seal_key, key))
-		new_key = NULL;	/* same key: OpenSSL keeps it, only the nonce changes */
-	if (src_len > INT_MAX || ad_len > INT_MAX ||
-	    !EVP_EncryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
-	    (ad_len && !EVP_EncryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
-	    !EVP_EncryptUpdate(ctx, dst, &out_len, src, (int)src_len) ||
-	    !EVP_EncryptFinal_ex(ctx, dst + src_len, &out_len) ||
-	    !aead_tag_param(ctx, dst + src_len, false))
-		abort();
-	if (new_key) {
-		memcpy(t->seal_key, key, WG_KEY_LEN);
-		t->seal_keyed = true;
-	}
-}
-
-static int aead_open_openssl(uint8_t *dst, const uint8_t *src, size_t src_len,
-                             const uint8_t *ad, size_t ad_len, const uint8_t nonce[12],
-                             const uint8_t key[WG_KEY_LEN])
-{
-	struct thread_ctx *t = thread_ctx();
-	EVP_CIPHER_CTX *ctx = t->aead_open;
-	size_t text_len = src_len - WG_AEAD_TAG_LEN;
-	const uint8_t *new_key = key;
-	uint8_t tag[WG_AEAD_TAG_LEN];
-	int out_len;
-
-	if (t->open_keyed && same_key(t->open_key, key))
-		new_key = NULL;
-
-	/* Copy the tag first: in place, dst overwrites nothing past text_len, but
-	 * OpenSSL wants a writable tag buffer. */
-	memcpy(tag, src + text_len, WG_AEAD_TAG_LEN);
-	if (src_len > INT_MAX || ad_len > INT_MAX ||
-	    !EVP_DecryptInit_ex2(ctx, NULL, new_key, nonce, NULL) ||
-	    (ad_len && !EVP_DecryptUpdate(ctx, NULL, &out_len, ad, (int)ad_len)) ||
-	    !EVP_DecryptUpdate(ctx, dst, &out_len, src, (int)text_len) ||
-	    !aead_tag_param(ctx, tag, true))
-		abort();
-	if (new_key) {
-		memcpy(t->open_key, key, WG_KEY_LEN);
-		t->open_keyed = true;
-	}
-	if (EVP_DecryptFinal_ex(ctx, dst + text_len, &out_len) <= 0) {
-		/* OpenSSL decrypts before it verifies: do not leave unauthenticated plaintext. */
-		wg_crypto_wipe(dst, text_len);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
 void wg_aead_seal(uint8_t *dst, const uint8_t *src, size_t src_len,
                   const uint8_t *ad, size_t ad_len, uint64_t counter,
                   const uint8_t key[WG_KEY_LEN])
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	uint8_t nonce[12];
 
 	counter_nonce(nonce, counter);
-	if (src_len >= AEAD_OPENSSL_MIN_LEN) {
-		aead_seal_openssl(dst, src, src_len, ad, ad_len, nonce, key);
-		return;
-	}
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(dst, dst + src_len, NULL, src, src_len,
-	                                                   ad, ad_len, NULL, nonce, key);
+	aead(dst, src, src_len, ad, ad_len, nonce, key, true, dst + src_len);
 }
 
 int wg_aead_open(uint8_t *dst, const uint8_t *src, size_t src_len,
                  const uint8_t *ad, size_t ad_len, uint64_t counter,
                  const uint8_t key[WG_KEY_LEN])
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	uint8_t nonce[12], tag[WG_AEAD_TAG_LEN];
 
 	if (src_len < WG_AEAD_TAG_LEN)
 		return -EBADMSG;
 	counter_nonce(nonce, counter);
-	if (dst && src_len - WG_AEAD_TAG_LEN >= AEAD_OPENSSL_MIN_LEN)
-		return aead_open_openssl(dst, src, src_len, ad, ad_len, nonce, key);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(dst, NULL, src, src_len - WG_AEAD_TAG_LEN,
-	                                                       src + src_len - WG_AEAD_TAG_LEN,
-	                                                       ad, ad_len, nonce, key) != 0)
-		return -EBADMSG;
-	return 0;
+	/* in place, the plaintext ends where the tag starts: read it first */
+	memcpy(tag, src + src_len - WG_AEAD_TAG_LEN, WG_AEAD_TAG_LEN);
+	return aead(dst, src, src_len - WG_AEAD_TAG_LEN, ad, ad_len, nonce, key, false, tag);
 }
 
 void wg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t src_len,
