@@ -257,20 +257,25 @@ int wg_x25519_public(uint8_t public_key[WG_KEY_LEN], const uint8_t private_key[W
  */
 static const uint8_t zero_blocks[CHACHA_BLOCK + AEAD_KS_CHUNK];
 
-typedef uint8_t xor_lanes __attribute__((vector_size(16), aligned(1)));
+/* 64 bytes per step; GCC builds it for AVX-512, AVX2 and plain x86-64 and
+ * picks one at load time (an ifunc), the lanes being as wide as the CPU has:
+ * every byte of the tunnel passes here twice. */
+typedef uint8_t xor_lanes __attribute__((vector_size(64), aligned(1)));
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void xor_keystream(uint8_t *dst, const uint8_t *src, const uint8_t *ks, size_t len)
 {
 	size_t i = 0;
 
-	for (; i + 4 * sizeof(xor_lanes) <= len; i += 4 * sizeof(xor_lanes)) {
-		xor_lanes a[4], k[4];
+	for (; i + sizeof(xor_lanes) <= len; i += sizeof(xor_lanes)) {
+		xor_lanes a, k;
 
-		memcpy(a, src + i, sizeof(a));
-		memcpy(k, ks + i, sizeof(k));
-		for (unsigned j = 0; j < 4; j++)
-			a[j] ^= k[j];
-		memcpy(dst + i, a, sizeof(a));
+		memcpy(&a, src + i, sizeof(a));
+		memcpy(&k, ks + i, sizeof(k));
+		a ^= k;
+		memcpy(dst + i, &a, sizeof(a));
 	}
 	for (; i < len; i++)
 		dst[i] = src[i] ^ ks[i];
