@@ -1,8 +1,9 @@
 /* engine/crypto.h - the WireGuard primitives, mapped onto libsodium and OpenSSL.
  *
- * Owned by engine-protocol. No cipher or hash is written here: X25519 and the
- * two AEADs come from libsodium, BLAKE2s (plain, keyed, HMAC) and HKDF from
- * OpenSSL 3 libcrypto. Every function is thread-safe once wg_crypto_init()
+ * Owned by engine-protocol. No cipher or hash is written here: X25519 and
+ * XChaCha20-Poly1305 come from libsodium; BLAKE2s (plain, keyed, HMAC), HKDF,
+ * ChaCha20 and Poly1305 from OpenSSL 3 libcrypto, the transport AEAD being
+ * RFC 8439's composition of the last two (crypto.c says why). Every function is thread-safe once wg_crypto_init()
  * has returned 0; OpenSSL contexts are cached per thread, so no call
  * allocates after a thread's first use. Failures return negative errno.
  */
@@ -51,7 +52,9 @@ int wg_x25519_public(uint8_t public_key[WG_KEY_LEN], const uint8_t private_key[W
 /* AEAD(key, counter, plain, ad): ChaCha20-Poly1305 IETF with the 96-bit nonce
  * 32 zero bits || little-endian 64-bit counter. dst may equal src (in place).
  * seal writes src_len + 16 bytes; open reads src_len >= 16 bytes and writes
- * src_len - 16, returning -EBADMSG when authentication fails. */
+ * src_len - 16, returning -EBADMSG when authentication fails, in which case
+ * it has written nothing (it checks the tag first); open's dst may be NULL to
+ * only check. */
 void wg_aead_seal(uint8_t *dst, const uint8_t *src, size_t src_len,
                   const uint8_t *ad, size_t ad_len, uint64_t counter,
                   const uint8_t key[WG_KEY_LEN]);
