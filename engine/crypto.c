@@ -292,6 +292,22 @@ static void keystream(EVP_CIPHER_CTX *stream, uint8_t *ks, size_t len)
 		abort();
 }
 
+/* dst = src XOR the message's keystream: the first chunk is already in
+ * t->keystream behind block 0; later chunks continue the ChaCha20 stream. */
+static void apply_keystream(struct thread_ctx *t, uint8_t *dst, const uint8_t *src, size_t len)
+{
+	for (size_t done = 0; done < len; done += AEAD_KS_CHUNK) {
+		size_t n = len - done < AEAD_KS_CHUNK ? len - done : AEAD_KS_CHUNK;
+		const uint8_t *ks = t->keystream + CHACHA_BLOCK;
+
+		if (done) {
+			keystream(t->stream, t->keystream, n);
+			ks = t->keystream;
+		}
+		xor_keystream(dst + done, src + done, ks, n);
+	}
+}
+
 static void poly_padded(EVP_MAC_CTX *poly, const uint8_t *p, size_t len)
 {
 	static const uint8_t pad[16];
@@ -313,7 +329,7 @@ static int aead(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
 {
 	struct thread_ctx *t = thread_ctx();
 	uint8_t iv[16] = { 0 }, lengths[16], computed[WG_AEAD_TAG_LEN];
-	size_t first = len < AEAD_KS_CHUNK ? len : AEAD_KS_CHUNK, done, tag_len = 0;
+	size_t first = len < AEAD_KS_CHUNK ? len : AEAD_KS_CHUNK, tag_len = 0;
 	uint64_t ad_le = htole64(ad_len), len_le = htole64(len);
 	int ret = 0;
 
@@ -325,16 +341,7 @@ static int aead(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
 		abort();
 	poly_padded(t->poly, ad, ad_len);
 	if (seal) {
-		for (done = 0; done < len; done += AEAD_KS_CHUNK) {
-			size_t n = len - done < AEAD_KS_CHUNK ? len - done : AEAD_KS_CHUNK;
-			const uint8_t *ks = t->keystream + CHACHA_BLOCK;
-
-			if (done) {
-				keystream(t->stream, t->keystream, n);
-				ks = t->keystream;
-			}
-			xor_keystream(dst + done, src + done, ks, n);
-		}
+		apply_keystream(t, dst, src, len);
 		poly_padded(t->poly, dst, len);
 	} else {
 		poly_padded(t->poly, src, len);
@@ -348,16 +355,8 @@ static int aead(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
 	if (!seal) {
 		if (CRYPTO_memcmp(computed, tag, WG_AEAD_TAG_LEN) != 0)
 			ret = -EBADMSG;
-		for (done = 0; ret == 0 && dst && done < len; done += AEAD_KS_CHUNK) {
-			size_t n = len - done < AEAD_KS_CHUNK ? len - done : AEAD_KS_CHUNK;
-			const uint8_t *ks = t->keystream + CHACHA_BLOCK;
-
-			if (done) {
-				keystream(t->stream, t->keystream, n);
-				ks = t->keystream;
-			}
-			xor_keystream(dst + done, src + done, ks, n);
-		}
+		else if (dst)
+			apply_keystream(t, dst, src, len);
 	}
 	/* the one-time Poly1305 key; the rest is keystream of a used nonce */
 	wg_crypto_wipe(t->keystream, CHACHA_BLOCK);

@@ -3,9 +3,10 @@
  * Owned by engine-protocol. No cipher or hash is written here: X25519 and
  * XChaCha20-Poly1305 come from libsodium; BLAKE2s (plain, keyed, HMAC), HKDF,
  * ChaCha20 and Poly1305 from OpenSSL 3 libcrypto, the transport AEAD being
- * RFC 8439's composition of the last two (crypto.c says why). Every function is thread-safe once wg_crypto_init()
- * has returned 0; OpenSSL contexts are cached per thread, so no call
- * allocates after a thread's first use. Failures return negative errno.
+ * RFC 8439's composition of the last two (crypto.c says why). Every function
+ * is thread-safe once wg_crypto_init() has returned 0; OpenSSL contexts are
+ * cached per thread, so no call allocates after a thread's first use.
+ * Failures return negative errno.
  */
 #pragma once
 
