@@ -49,8 +49,8 @@ void rv_workers_destroy(struct rv_workers *w);
 void rv_workers_run(struct rv_workers *w, rv_work_fn fn, void *ctx, unsigned n, unsigned chunk);
 /* Adaptive (off by default): after a batch where the helpers did less than
  * 40 % of the jobs or the caller had to wait for a preempted one (they were
- * not on a CPU in time: every core busy), the
- * caller runs 1, 2, 4, ... up to 128 batches alone before waking them again;
+ * not on a CPU in time: every core busy), the caller runs 1, 2, 4, ... up to
+ * 128 batches alone before waking them again;
  * a batch they help with resets that. Where cores are idle nothing changes;
  * where they are not, no wake-ups, spinning or waiting that buy nothing. */
 void rv_workers_set_adaptive(struct rv_workers *w, bool adaptive);
